@@ -73,8 +73,8 @@ CREATE TABLE user_embeddings (
     version        bigint      NOT NULL DEFAULT 1,
     model_version  text,
     updated_at     timestamptz NOT NULL DEFAULT now(),
-    -- pgvector refuses NaN/Inf on input; this guards every other path (PostgreSQL sorts NaN above Infinity)
-    CONSTRAINT user_embeddings_finite CHECK (vector_norm(embedding) < 'Infinity'::double precision)
+    -- finite and unit-normalised: NaN fails BETWEEN (PostgreSQL sorts NaN above every number)
+    CONSTRAINT user_embeddings_finite_unit CHECK (vector_norm(embedding) BETWEEN 0.999 AND 1.001)
 );
 CREATE INDEX user_embeddings_hnsw_idx ON user_embeddings USING hnsw (embedding vector_cosine_ops);
 

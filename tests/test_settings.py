@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+def test_defaults_without_environment() -> None:
+    settings = load_settings({})
+    assert settings.embedded and settings.database_url is None
+    assert settings.blend_personal == 0.6 and settings.trainer_mode == "private"
+    assert Path(settings.embedding_model_path, "config.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DATABASE_URL", "mysql://x", "postgresql:// URL"),
+        ("CINESYNC_LOG_LEVEL", "LOUD", "one of DEBUG"),
+        ("CINESYNC_BLEND_PERSONAL", "1.5", "between 0 and 1"),
+        ("CINESYNC_TRAINER_MODE", "turbo", "private, global, none"),
+        ("DEV_GUILD_ID", "abc", "guild id"),
+        ("CINESYNC_DB_COMMAND_TIMEOUT", "-1", "positive"),
+    ],
+)
+def test_bad_value_names_variable_and_expectation(variable: str, value: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({variable: value})
+    assert info.value.variable == variable
+    assert expected in str(info.value) and variable in str(info.value)
+
+
+def test_values_are_parsed() -> None:
+    settings = load_settings({
+        "DATABASE_URL": "postgresql://u:p@h/db", "CINESYNC_SHARD_IDS": "0, 2", "CINESYNC_OWNER_IDS": "1,2",
+        "CINESYNC_LOG_LEVEL": "debug", "CINESYNC_HOME": "/tmp/x",
+    })
+    assert not settings.embedded and settings.shard_ids == (0, 2) and settings.owner_ids == (1, 2)
+    assert settings.log_level == "DEBUG" and settings.pgdata == Path("/tmp/x/pgdata")
