@@ -1,0 +1,68 @@
+"""Ratings as index-based arrays: the common currency of models, peers and evaluation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from engine.feedback import POSITIVE_THRESHOLD
+
+
+@dataclass(frozen=True)
+class History:
+    """One user's feedback in the order given: item indices and stars (NaN for starless kinds)."""
+
+    items: np.ndarray
+    ratings: np.ndarray
+    kinds: tuple[str, ...] | None = None  # None means every entry is a plain star rating
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def prefix(self, k: int) -> "History":
+        return History(self.items[:k], self.ratings[:k], None if self.kinds is None else self.kinds[:k])
+
+    def positives(self) -> np.ndarray:
+        return self.items[self.ratings >= POSITIVE_THRESHOLD]
+
+
+class ItemIndex:
+    """Movie id <-> dense column index."""
+
+    def __init__(self, movie_ids: np.ndarray) -> None:
+        self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
+        self._position = {int(m): i for i, m in enumerate(self.movie_ids)}
+
+    def __len__(self) -> int:
+        return len(self.movie_ids)
+
+    def get(self, movie_id: int) -> int | None:
+        return self._position.get(int(movie_id))
+
+    def positions(self, movie_ids: np.ndarray) -> np.ndarray:
+        return np.array([self._position.get(int(m), -1) for m in movie_ids], dtype=np.int64)
+
+
+def histories_from_frame(ratings: pd.DataFrame, items: ItemIndex) -> dict[int, History]:
+    """Group a (user_id, movie_id, rating[, rated_at]) frame into per-user histories in time order."""
+    frame = ratings.assign(col=items.positions(ratings["movie_id"].to_numpy()))
+    frame = frame[frame["col"] >= 0]
+    if "rated_at" in frame:
+        frame = frame.sort_values(["user_id", "rated_at"], kind="stable")
+    out: dict[int, History] = {}
+    for user, group in frame.groupby("user_id", sort=True):
+        out[int(user)] = History(group["col"].to_numpy(np.int64), group["rating"].to_numpy(np.float64))
+    return out
+
+
+def binary_matrix(rows: list[np.ndarray], n_items: int) -> sparse.csr_matrix:
+    """Users x items CSR matrix with a 1 for every listed item."""
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    indices = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    data = np.ones(len(indices), dtype=np.float32)
+    matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), n_items))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix

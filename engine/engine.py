@@ -1,0 +1,92 @@
+"""The engine as one object: catalog + base model + trainer + ranker, fitted from histories.
+
+Used by the evaluation and by `cinesync train`; the bot builds the same pieces from the
+database. Collaborative neighbours here are found in memory (numpy cosine over the
+training users' taste vectors), the same similarity pgvector computes in the bot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from engine.data import History, binary_matrix
+from engine.feedback import signal
+from engine.ranker import HybridRanker, UserFeedback
+from engine.signals import Neighbours
+from engine.snapshot import Catalog, ModelArrays
+from engine.trainer import PersonalizedTrainer, UserState, unit
+from engine.training import TrainConfig, fit_taste_model
+
+
+def popularity_prior(histories: Sequence[History], n_items: int) -> np.ndarray:
+    """Positives per item, ties broken by any interaction (the popularity peer's order)."""
+    positives = np.zeros(n_items)
+    anything = np.zeros(n_items)
+    for history in histories:
+        np.add.at(positives, history.positives(), 1.0)
+        np.add.at(anything, history.items, 1.0)
+    return positives + anything / (anything.max() + 1.0) if len(histories) else positives
+
+
+def feedback_from_history(history: History, trainer: PersonalizedTrainer, state: UserState | None) -> UserFeedback:
+    kinds = history.kinds or ("rating",) * len(history)
+    sigs = [signal(k, None if np.isnan(r) else float(r)) for k, r in zip(kinds, history.ratings)]
+    return UserFeedback(
+        items=np.asarray(history.items, dtype=np.int64),
+        seen=np.array([s.seen for s in sigs], dtype=np.float64),
+        valence=np.array([s.valence for s in sigs], dtype=np.float64),
+        stars=np.asarray(history.ratings, dtype=np.float64),
+        state=state,
+    )
+
+
+def replay(trainer: PersonalizedTrainer, history: History) -> UserState:
+    """Feed a history one feedback at a time through the online update path."""
+    state = UserState.empty(trainer.dim)
+    kinds = history.kinds or ("rating",) * len(history)
+    latest: dict[int, tuple[str, float | None]] = {}
+    for item, rating, kind in zip(history.items, history.ratings, kinds):
+        stars = None if np.isnan(rating) else float(rating)
+        previous = latest.get(int(item))
+        state = trainer.apply_feedback(state, int(item), kind, stars, *(previous or (None, None)))
+        latest[int(item)] = (kind, stars)
+    return state
+
+
+@dataclass
+class FittedEngine:
+    catalog: Catalog
+    model: ModelArrays
+    trainer: PersonalizedTrainer
+    ranker: HybridRanker
+    pool_vectors: np.ndarray  # unit taste vectors of the training users (collaborative pool)
+    pool_loved: object  # CSR users x items of their positives
+
+    def neighbours(self, state: UserState) -> Neighbours | None:
+        if state.feedback == 0 or not np.any(state.vector):
+            return None
+        return Neighbours(self.pool_vectors @ unit(state.vector), self.pool_loved)  # type: ignore[arg-type]
+
+    def user_feedback(self, history: History) -> UserFeedback:
+        return feedback_from_history(history, self.trainer, replay(self.trainer, history))
+
+    def score(self, history: History, candidates: np.ndarray) -> np.ndarray:
+        user = self.user_feedback(history)
+        return self.ranker.scores(user, self.neighbours(user.state), candidates)  # type: ignore[arg-type]
+
+
+def fit_engine(histories: Sequence[History], catalog: Catalog, config: TrainConfig = TrainConfig(),
+               weights: dict[str, dict[str, float]] | None = None, blend: float = 0.6, diversity: float = 0.0,
+               progress: bool = False) -> FittedEngine:
+    n_items = len(catalog)
+    module = fit_taste_model(histories, n_items, config, progress=progress)
+    p_seen, p_val, q = module.arrays()
+    model = ModelArrays(p_seen, p_val, q, popularity_prior(histories, n_items), weights or {})
+    trainer = PersonalizedTrainer(p_seen, p_val)
+    ranker = HybridRanker(catalog, model, blend=blend, diversity=diversity)
+    states = [replay(trainer, h) for h in histories]
+    pool = np.stack([unit(s.vector) for s in states]) if states else np.zeros((0, config.dim), dtype=np.float32)
+    loved = binary_matrix([h.positives() for h in histories], n_items)
+    return FittedEngine(catalog, model, trainer, ranker, pool, loved)

@@ -1,0 +1,1 @@
+"""Offline evaluation of our engine beside its peers (warm and cold protocols)."""

@@ -1,0 +1,198 @@
+"""The hybrid ranker: every signal, blended with per-user weights, then diversified.
+
+``final = sum_s w_s * z(signal_s)`` over the user's candidates, where the personal and base
+signals share the model weight as ``blend * personal + (1 - blend) * base`` (default 0.6).
+Default weights per rating-count bucket are learned on a validation split when the base
+model is trained (`engine.weights`); a user's own weights, when learned, replace them.
+Users with fewer than 5 ratings are flagged cold start; with no ratings at all, or without
+a model, the ranking is popularity, labelled as such.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import signals as sig
+from engine.snapshot import Catalog, ModelArrays
+from engine.trainer import MIN_PERSONAL_RATINGS, UserState
+
+BUCKETS = ((0, "0"), (1, "1-4"), (5, "5-9"), (10, "10-19"), (20, "20-49"), (50, "50+"))
+DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 0.1, "popularity": 0.0}
+WEIGHT_KEYS = tuple(DEFAULT_WEIGHTS)
+
+
+def bucket(n_ratings: int) -> str:
+    name = BUCKETS[0][1]
+    for low, label in BUCKETS:
+        if n_ratings >= low:
+            name = label
+    return name
+
+
+@dataclass
+class UserFeedback:
+    """One user's current feedback as item indices with their (seen, valence) inputs."""
+
+    items: np.ndarray
+    seen: np.ndarray
+    valence: np.ndarray
+    stars: np.ndarray  # NaN where the feedback carries no stars
+    state: UserState | None = None  # the online personal state; None when unavailable
+
+    @property
+    def n_ratings(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.stars)))
+
+
+@dataclass
+class Recommendation:
+    index: int
+    score: float
+    signals: dict[str, float]
+    reason: str
+
+
+@dataclass
+class Ranking:
+    items: list[Recommendation]
+    cold_start: bool = False
+    fallback: bool = False
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRanker:
+    def __init__(self, catalog: Catalog, model: ModelArrays | None, blend: float = 0.6, diversity: float = 0.3) -> None:
+        self.catalog, self.model, self.blend, self.diversity = catalog, model, blend, diversity
+        if model is not None:
+            norms = np.linalg.norm(model.q, axis=1, keepdims=True)
+            self._q_unit = model.q / np.maximum(norms, 1e-12)
+        self._log_pop = np.log1p(model.positive_counts) if model is not None else np.zeros(len(catalog))
+
+    # ------------------------------------------------------------------ weights
+    def weights_for(self, n_ratings: int, user_weights: dict[str, float] | None = None) -> dict[str, float]:
+        if user_weights:
+            return {k: float(user_weights.get(k, 0.0)) for k in WEIGHT_KEYS}
+        table = self.model.weights if self.model is not None else {}
+        return dict(table.get(bucket(n_ratings), DEFAULT_WEIGHTS))
+
+    # ------------------------------------------------------------------ signals
+    def signal_matrix(self, user: UserFeedback, neighbours: sig.Neighbours | None) -> dict[str, np.ndarray]:
+        """Every available signal for one user, raw (not yet normalised)."""
+        assert self.model is not None
+        out: dict[str, np.ndarray] = {}
+        rated_stars = ~np.isnan(user.stars)
+        base_user = user.seen[rated_stars] @ self.model.p_seen[user.items[rated_stars]] + (
+            user.valence[rated_stars] @ self.model.p_val[user.items[rated_stars]])
+        out["base"] = self.model.q @ base_user
+        personal = user.state.vector if user.state is not None else base_user
+        out["personal"] = self._q_unit @ (personal / max(float(np.linalg.norm(personal)), 1e-12))
+        out["collaborative"] = sig.collaborative(neighbours, self.model.positive_counts)
+        text = sig.content(self.catalog.text_vectors, user.items, user.valence)
+        if text is not None:
+            out["content"] = text
+        out["genre"], _ = sig.genre(self.catalog.genre_matrix, user.items, user.valence)
+        out["popularity"] = self._log_pop
+        return out
+
+    def combine(self, raw: dict[str, np.ndarray], candidates: np.ndarray, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        parts: dict[str, np.ndarray] = {}
+        model_weight = weights.get("model", 0.0)
+        split = {"personal": self.blend * model_weight, "base": (1.0 - self.blend) * model_weight}
+        for name, values in raw.items():
+            w = split.get(name, weights.get(name, 0.0))
+            if w:
+                parts[name] = w * sig.zscore(values, candidates)
+        total = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(self.catalog))
+        return total, parts
+
+    def candidates(self, excluded: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+        mask = np.ones(len(self.catalog), dtype=bool) if allowed is None else allowed.copy()
+        mask[excluded] = False
+        return mask
+
+    def scores(self, user: UserFeedback, neighbours: sig.Neighbours | None, candidates: np.ndarray,
+               user_weights: dict[str, float] | None = None) -> np.ndarray:
+        """Final scores over all items (the evaluation's entry point)."""
+        if self.model is None or user.n_ratings == 0 and len(user.items) == 0:
+            return self._log_pop.copy()
+        weights = self.weights_for(user.n_ratings, user_weights)
+        total, _ = self.combine(self.signal_matrix(user, neighbours), candidates, weights)
+        return total
+
+    # ------------------------------------------------------------------ ranking
+    def popular(self, candidates: np.ndarray, k: int, *, fallback: bool, reason: str) -> Ranking:
+        order = np.flatnonzero(candidates)
+        order = order[np.argsort(-self._log_pop[order], kind="stable")][:k]
+        items = [Recommendation(int(i), float(self._log_pop[i]), {"popularity": float(self._log_pop[i])}, reason) for i in order]
+        return Ranking(items, cold_start=not fallback, fallback=fallback)
+
+    def rank(self, user: UserFeedback | None, neighbours: sig.Neighbours | None, k: int = 10,
+             excluded: np.ndarray | None = None, allowed: np.ndarray | None = None,
+             user_weights: dict[str, float] | None = None, boost: np.ndarray | None = None) -> Ranking:
+        """Top ``k`` recommendations with score breakdowns and one-line reasons; never raises for missing state."""
+        excluded = excluded if excluded is not None else (user.items if user is not None else np.empty(0, dtype=np.int64))
+        candidates = self.candidates(excluded, allowed)
+        if self.model is None or user is None:
+            return self.popular(candidates, k, fallback=True, reason="popular with members (personal model unavailable)")
+        if len(user.items) == 0:
+            return self.popular(candidates, k, fallback=False, reason="popular with members; rate a few movies to personalise")
+        weights = self.weights_for(user.n_ratings, user_weights)
+        raw = self.signal_matrix(user, neighbours)
+        total, parts = self.combine(raw, candidates, weights)
+        if boost is not None:
+            total = total + boost
+        chosen = self._diversify(total, candidates, k)
+        items = []
+        for index in chosen:
+            breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
+            items.append(Recommendation(int(index), float(total[index]), breakdown, self.reason(index, breakdown, user)))
+        return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
+
+    def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
+        """Maximal marginal relevance over the movie vectors; diversity 0 is a plain top-k."""
+        pool_size = min(int(candidates.sum()), max(k * 5, 50))
+        if pool_size == 0:
+            return []
+        masked = np.where(candidates, total, -np.inf)
+        pool = np.argpartition(-masked, pool_size - 1)[:pool_size]
+        pool = pool[np.argsort(-masked[pool], kind="stable")]
+        if self.diversity <= 0 or self.model is None:
+            return [int(i) for i in pool[:k]]
+        relevance = masked[pool]
+        relevance = (relevance - relevance.min()) / max(float(np.ptp(relevance)), 1e-12)
+        vectors = self._q_unit[pool]
+        chosen: list[int] = []
+        max_sim = np.full(len(pool), -1.0)
+        available = np.ones(len(pool), dtype=bool)
+        for _ in range(min(k, len(pool))):
+            mmr = (1 - self.diversity) * relevance - self.diversity * np.maximum(max_sim, 0.0)
+            mmr[~available] = -np.inf
+            pick = int(np.argmax(mmr))
+            chosen.append(pick)
+            available[pick] = False
+            max_sim = np.maximum(max_sim, vectors @ vectors[pick])
+        return [int(pool[i]) for i in chosen]
+
+    # ------------------------------------------------------------------ reasons
+    def reason(self, index: int, breakdown: dict[str, float], user: UserFeedback) -> str:
+        catalog = self.catalog
+        liked = user.items[user.valence > 0]
+        liked_directors = {d for i in liked for d in catalog.directors[i]}
+        shared = [d for d in catalog.directors[index] if d in liked_directors]
+        top = max(breakdown, key=lambda name: breakdown[name]) if breakdown else "popularity"
+        if shared and top in ("personal", "base", "content", "genre"):
+            return f"more {shared[0]}"
+        if top in ("personal", "base", "content") and len(liked):
+            vectors = catalog.text_vectors if top == "content" and catalog.text_vectors is not None else self._q_unit
+            closest = liked[int(np.argmax(vectors[liked] @ vectors[index]))]
+            verb = "loved" if user.valence[list(user.items).index(closest)] >= 0.75 else "liked"
+            return f"because you {verb} {catalog.label(closest)}"
+        if top == "genre" and catalog.genres[index]:
+            _, affinity = sig.genre(catalog.genre_matrix, user.items, user.valence)
+            names = catalog.genre_names
+            best = max(catalog.genres[index], key=lambda g: affinity[names.index(g)] if g in names else -1)
+            return f"more {best}, a genre you rate highly"
+        if top == "collaborative":
+            return "loved by members whose taste is close to yours"
+        return "popular with members"

@@ -1,0 +1,55 @@
+"""What the ranker reads: arrays describing the catalog and the trained model.
+
+Built by the service layer from the database (or by the evaluation from CSV files); the
+engine never fetches anything itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.data import ItemIndex
+
+
+@dataclass
+class Catalog:
+    items: ItemIndex
+    titles: list[str]
+    years: list[int | None]
+    genres: list[list[str]]
+    directors: list[list[str]]
+    cast: list[list[str]]
+    text_vectors: np.ndarray | None = None  # n_items x text_dim, unit rows (content similarity)
+    genre_names: list[str] = field(default_factory=list)
+    genre_matrix: np.ndarray | None = None  # n_items x n_genres, 0/1
+
+    def __post_init__(self) -> None:
+        if self.genre_matrix is None:
+            names = sorted({g for gs in self.genres for g in gs})
+            self.genre_names = names
+            column = {g: i for i, g in enumerate(names)}
+            matrix = np.zeros((len(self.genres), max(1, len(names))), dtype=np.float32)
+            for row, gs in enumerate(self.genres):
+                for g in gs:
+                    matrix[row, column[g]] = 1.0
+            self.genre_matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def label(self, index: int) -> str:
+        year = self.years[index]
+        return f"{self.titles[index]} ({year})" if year else self.titles[index]
+
+
+@dataclass
+class ModelArrays:
+    """The trained base model as plain arrays (rows follow the catalog's item order)."""
+
+    p_seen: np.ndarray
+    p_val: np.ndarray
+    q: np.ndarray
+    positive_counts: np.ndarray  # training positives per item: the popularity prior
+    weights: dict[str, dict[str, float]]  # default signal weights per rating-count bucket
+    version: str = "untrained"
