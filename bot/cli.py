@@ -197,6 +197,88 @@ def demo() -> None:
     _run(work)
 
 
+@app.command()
+def train() -> None:
+    """Train the base model on every rating in the database and register it (the bot loads the newest)."""
+    from bot.services.training import train_model
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        try:
+            report = await train_model(db, settings)
+        except RuntimeError as exc:
+            raise UserFacingError(str(exc)) from None
+        finally:
+            await db.close()
+        typer.echo(f"model {report.version}: {report.users:,} users, {report.ratings:,} feedback rows, "
+                   f"{report.seconds:.1f} s; validation NDCG@10 {report.metrics['validation_ndcg@10']:.4f}")
+        typer.echo(f"checkpoint: {report.checkpoint}")
+
+    _run(work)
+
+
+@app.command()
+def bench(
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
+    seconds: float = typer.Option(5.0, help="Duration of the throughput run."),
+) -> None:
+    """Latency and throughput of rating, recommending and searching on the real database."""
+    import json
+
+    from bot.app import build_app
+    from bot.render.benchmark import benchmark_table
+    from bot.services.benchmark import run_benchmark
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        app_ = await build_app(settings, db)
+        try:
+            if app_.runtime.model is None:
+                raise UserFacingError("no trained model: run `cinesync train` (or `cinesync demo`) first")
+            result = await run_benchmark(app_, seconds=seconds)
+        finally:
+            await app_.close()
+        typer.echo(benchmark_table(result))
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2))
+
+    _run(work)
+
+
+@app.command("eval")
+def evaluate(
+    ratings: Path = typer.Option(..., "--ratings", help="ratings.csv (MovieLens layout)."),
+    movies: Path = typer.Option(..., "--movies", help="movies.csv (MovieLens layout)."),
+    links: Optional[Path] = typer.Option(None, "--links", help="links.csv, to join IMDb metadata."),
+    imdb: Optional[Path] = typer.Option(None, "--imdb", help="IMDb 5000 movie_metadata.csv."),
+    tags: Optional[Path] = typer.Option(None, "--tags", help="tags.csv (user tags feed the movie texts)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON here."),
+    protocol: list[str] = typer.Option(["warm", "cold"], "--protocol", help="warm, cold or both."),
+    no_content: bool = typer.Option(False, "--no-content", help="Skip text embeddings (faster)."),
+    max_users: Optional[int] = typer.Option(None, "--max-users", help="Evaluate on the first N users only."),
+) -> None:
+    """Evaluate our engine beside popularity, EASE and ALS (warm and cold protocols)."""
+    import json
+
+    from bot.services.evaluation import evaluate_files
+    from bot.render.evaluation import evaluation_table
+
+    for name, path in (("--ratings", ratings), ("--movies", movies), ("--links", links), ("--imdb", imdb), ("--tags", tags)):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {name} {path}: file not found", err=True)
+            raise typer.Exit(1)
+    if imdb and not links:
+        typer.echo("error: --imdb needs --links to join IMDb ids to movie ids", err=True)
+        raise typer.Exit(1)
+    settings = _settings()
+    result = evaluate_files(settings, ratings, movies, links, imdb, tags, content=not no_content,
+                            protocols=tuple(protocol), max_users=max_users)
+    typer.echo(evaluation_table(result))
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+        typer.echo(f"results written to {json_out}")
+
+
 @app.command("build-bundle", hidden=True)
 def build_bundle_command(
     movielens: Path = typer.Option(Path("../shared/datasets/movielens-latest-small"), help="MovieLens folder."),

@@ -172,10 +172,20 @@ def _safe(parse: Any, value: Any, *args: Any) -> Any:
 def read_movielens(folder: Path, imdb: Path | None = None, with_ratings: bool = False) -> CatalogData:
     """A MovieLens folder (movies.csv, links.csv, tags.csv, ratings.csv), enriched from IMDb 5000."""
     folder = Path(folder)
+    optional = {name: folder / f"{name}.csv" for name in ("links", "tags")}
+    return read_movielens_files(
+        folder / "movies.csv", **{k: (v if v.exists() else None) for k, v in optional.items()},
+        ratings=folder / "ratings.csv" if with_ratings else None, imdb=imdb,
+    )
+
+
+def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path | None = None,
+                         ratings: Path | None = None, imdb: Path | None = None) -> CatalogData:
+    """MovieLens-layout files given one by one (any of them but movies.csv may be missing)."""
     problems: list[BadRow] = []
-    movies = _read_csv(folder / "movies.csv", ["movieId", "title", "genres"])
-    links = _read_csv(folder / "links.csv", ["movieId", "imdbId", "tmdbId"]) if (folder / "links.csv").exists() else None
-    tags = _read_csv(folder / "tags.csv", ["movieId", "tag"]) if (folder / "tags.csv").exists() else None
+    movies = _read_csv(Path(movies_csv), ["movieId", "title", "genres"])
+    links = _read_csv(Path(links), ["movieId", "imdbId", "tmdbId"]) if links else None
+    tags = _read_csv(Path(tags), ["movieId", "tag"]) if tags else None
 
     link_by_movie: dict[int, tuple[str | None, int | None]] = {}
     if links is not None:
@@ -186,13 +196,13 @@ def read_movielens(folder: Path, imdb: Path | None = None, with_ratings: bool = 
                     raise ValueError("movieId is empty")
                 link_by_movie[movie_id] = (_imdb_id(rec["imdbId"]), _optional_int(rec["tmdbId"], "tmdbId", 1))
             except ValueError as exc:
-                problems.append(BadRow("links.csv", rec["line"], str(exc)))
+                problems.append(BadRow(Path(links).name, rec["line"], str(exc)))
 
     tags_by_movie: dict[int, list[str]] = {}
     if tags is not None:
         tag_ids = pd.to_numeric(tags["movieId"], errors="coerce")
         for line in tags.loc[tag_ids.isna(), "line"]:
-            problems.append(BadRow("tags.csv", int(line), "movieId is not a number"))
+            problems.append(BadRow(Path(tags).name, int(line), "movieId is not a number"))
         good = tags.loc[tag_ids.notna()].assign(movieId=tag_ids[tag_ids.notna()].astype(int))
         good = good.assign(tag=good["tag"].str.strip().str.lower()).loc[lambda f: f["tag"] != ""]
         counts = good.groupby(["movieId", "tag"]).size().reset_index(name="n")
@@ -214,7 +224,7 @@ def read_movielens(folder: Path, imdb: Path | None = None, with_ratings: bool = 
             if not raw_title:
                 raise ValueError("title is empty")
         except ValueError as exc:
-            problems.append(BadRow("movies.csv", rec["line"], str(exc)))
+            problems.append(BadRow(Path(movies_csv).name, rec["line"], str(exc)))
             continue
         seen_ids.add(movie_id)
         title, year = split_year(raw_title)
@@ -235,11 +245,11 @@ def read_movielens(folder: Path, imdb: Path | None = None, with_ratings: bool = 
             record["source"] = "movielens+imdb5000"
         records.append(record)
 
-    ratings = None
-    if with_ratings:
-        ratings, rating_problems = read_ratings(folder / "ratings.csv", seen_ids)
+    rating_frame = None
+    if ratings is not None:
+        rating_frame, rating_problems = read_ratings(Path(ratings), seen_ids)
         problems.extend(rating_problems)
-    return CatalogData(movies=movies_frame(records), ratings=ratings, problems=problems)
+    return CatalogData(movies=movies_frame(records), ratings=rating_frame, problems=problems)
 
 
 def read_ratings(path: Path, known_movies: set[int] | None = None) -> tuple[pd.DataFrame, list[BadRow]]:

@@ -1,0 +1,1 @@
+"""Rendering results as text (terminal, local shell) and, later, Discord embeds."""

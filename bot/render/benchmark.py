@@ -1,0 +1,26 @@
+"""Benchmark figures as a terminal table."""
+from __future__ import annotations
+
+from typing import Any
+
+LABELS = {
+    "rate": "rating stored + online update",
+    "recommend_50_ratings": "top-10, user with 50 ratings",
+    "recommend_2_ratings": "top-10, user with 2 ratings",
+    "title_search": "title search (autocomplete)",
+    "learner_per_user": "PreferenceLearner per user",
+}
+
+
+def benchmark_table(result: dict[str, Any]) -> str:
+    lines = [f"model {result.get('model_version')}, catalog of {result.get('catalog'):,} movies",
+             f"  {'operation':<36}{'p50 ms':>10}{'p99 ms':>10}{'n':>7}"]
+    for key, label in LABELS.items():
+        if key in result:
+            m = result[key]
+            lines.append(f"  {label:<36}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['n']:>7}")
+    if "throughput" in result:
+        t = result["throughput"]
+        lines.append(f"  sustained ratings/s with {t['clients']} concurrent clients: {t['ratings_per_s']:,.0f} "
+                     f"({t['ratings']:,} in {t['seconds']} s)")
+    return "\n".join(lines)

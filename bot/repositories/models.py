@@ -1,0 +1,62 @@
+"""Trained models: registry, item vectors, text embeddings, neighbours and per-user weights."""
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import numpy as np
+
+from bot.db.queries import queries
+
+
+async def register_model(conn: asyncpg.Connection, version: str, data_hash: str, params: dict[str, Any],
+                         metrics: dict[str, Any], checkpoint_path: str) -> None:
+    await queries().register_model(conn, version=version, data_hash=data_hash, params=params, metrics=metrics,
+                                   checkpoint_path=checkpoint_path)
+
+
+async def newest_model(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    return await queries().newest_model(conn)
+
+
+async def store_item_vectors(conn: asyncpg.Connection, model_version: str, movie_ids: np.ndarray, vectors: np.ndarray) -> None:
+    await queries().create_item_vector_stage(conn)
+    await conn.copy_records_to_table("item_vector_stage", records=list(zip(movie_ids.tolist(), vectors)),
+                                     columns=["movie_id", "embedding"])
+    await queries().store_item_vectors_from_stage(conn, model_version=model_version)
+
+
+async def store_user_states(conn: asyncpg.Connection, model_version: str, rows: list[tuple[int, np.ndarray, bytes, int, int]]) -> None:
+    await queries().create_user_state_stage(conn)
+    await conn.copy_records_to_table("user_state_stage", records=rows,
+                                     columns=["user_id", "embedding", "solver_state", "rating_count", "feedback_count"])
+    await queries().store_user_states_from_stage(conn, model_version=model_version)
+
+
+async def text_embeddings(conn: asyncpg.Connection, model_name: str) -> list[asyncpg.Record]:
+    return await queries().text_embeddings(conn, model_name=model_name)
+
+
+async def save_text_embeddings(conn: asyncpg.Connection, model_name: str, rows: list[tuple[int, str, np.ndarray]]) -> None:
+    await queries().save_text_embeddings(conn, rows=[
+        {"movie_id": m, "model_name": model_name, "text_hash": h, "embedding": v} for m, h, v in rows])
+
+
+async def catalog_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await queries().catalog_rows(conn)
+
+
+async def similar_users(conn: asyncpg.Connection, user_id: int, embedding: np.ndarray, limit: int) -> list[asyncpg.Record]:
+    return await queries().similar_users(conn, user_id=user_id, embedding=embedding, limit_n=limit)
+
+
+async def user_weights(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
+    return await queries().user_weights(conn, user_id=user_id)
+
+
+async def save_user_weights(conn: asyncpg.Connection, user_id: int, weights: dict[str, float], fitted_on: int) -> None:
+    await queries().save_user_weights(conn, user_id=user_id, weights=weights, fitted_on=fitted_on)
+
+
+async def log_recommendations(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    await queries().log_recommendations(conn, rows=rows)

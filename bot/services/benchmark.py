@@ -1,0 +1,88 @@
+"""`cinesync bench`: latency and throughput of the real services on the real database."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from bot.app import App
+from bot.repositories.privacy import forget_user
+
+BENCH_USER_BASE = 9_100_000_000_000_000_000  # far above any Discord snowflake issued so far
+SEARCH_QUERIES = ("heat", "the matrx", "godfather", "amelie", "pulp fictoin", "star wars", "toy story 3", "inceptoin",
+                  "lord of the rings", "shawshank", "x", "se7en", "the dark knight", "alien", "casablanca")
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    values = np.asarray(samples) * 1000.0
+    return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p99_ms": round(float(np.percentile(values, 99)), 3),
+            "n": len(samples)}
+
+
+async def _timed(fn: Callable[[], Awaitable[Any]], repeat: int, desc: str, progress: bool) -> list[float]:
+    samples = []
+    for _ in tqdm(range(repeat), desc=desc, disable=not progress, leave=False):
+        start = time.perf_counter()
+        await fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, clients: int = 8) -> dict[str, Any]:
+    runtime = app.runtime
+    popular = [int(m) for m in np.array(sorted(runtime.movies, key=lambda m: -runtime.movies[m]["rating_count"]))[:2000]]
+    rng = np.random.default_rng(0)
+    users = [BENCH_USER_BASE + i for i in range(3 + clients)]
+    await _forget(app, users)
+    result: dict[str, Any] = {"model_version": runtime.version, "catalog": len(runtime.catalog)}
+    try:
+        # (a) a rating stored with its online update, for a user growing to 300 ratings
+        movies = iter(rng.permutation(popular[:1000]).tolist())
+        stars = rng.choice(np.arange(1, 11) / 2, size=300)
+        it = iter(stars.tolist())
+        samples = await _timed(lambda: app.feedback.record(users[0], next(movies), "rating", next(it), "api"), 300,
+                               "rate + online update", progress)
+        result["rate"] = percentiles(samples[20:])  # the first few include connection warm-up
+        # (b) top-10 for a user with 50 ratings; (c) for a user with 2 ratings
+        for user, n in ((users[1], 50), (users[2], 2)):
+            for movie in rng.choice(popular[:500], size=n, replace=False).tolist():
+                await app.feedback.record(user, movie, "rating", float(rng.choice([2.0, 3.5, 4.0, 4.5, 5.0])), "api")
+        result["recommend_50_ratings"] = percentiles(
+            (await _timed(lambda: app.recommendations.recommend(users[1], 10, surface="api"), 200, "top-10 (50 ratings)", progress))[10:])
+        result["recommend_2_ratings"] = percentiles(
+            (await _timed(lambda: app.recommendations.recommend(users[2], 10, surface="api"), 200, "top-10 (2 ratings)", progress))[10:])
+        # (d) sustained ratings per second with concurrent clients
+        deadline = time.perf_counter() + seconds
+        done = 0
+
+        async def client(user: int) -> None:
+            nonlocal done
+            local = np.random.default_rng(user % 1000)
+            while time.perf_counter() < deadline:
+                await app.feedback.record(user, int(local.choice(popular)), "rating", float(local.integers(1, 11)) / 2, "api")
+                done += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client(u) for u in users[3:]))
+        result["throughput"] = {"clients": clients, "seconds": round(time.perf_counter() - start, 2),
+                                "ratings": done, "ratings_per_s": round(done / (time.perf_counter() - start), 1)}
+        # title search (autocomplete)
+        search = []
+        for _ in range(20):
+            for q in SEARCH_QUERIES:
+                t = time.perf_counter()
+                runtime.titles.search(q, 25)
+                search.append(time.perf_counter() - t)
+        result["title_search"] = percentiles(search)
+    finally:
+        await _forget(app, users)
+    return result
+
+
+async def _forget(app: App, users: list[int]) -> None:
+    async with app.db.transaction() as conn:
+        for user in users:
+            await forget_user(conn, user)

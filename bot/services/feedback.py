@@ -1,0 +1,145 @@
+"""Recording feedback: `/rate`, buttons, DM reactions, the shell and imports of one rating.
+
+One transaction per feedback: lock the user's state row (concurrent feedback for a user
+serialises here), append the event (a repeated event with the same dedupe key is a no-op),
+write the current rating, apply the online update, store the new state. The reply is sent
+only after the commit, so a member is never told a rating was saved when it was not.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import asyncpg
+import numpy as np
+
+from bot.db.pool import Database, DatabaseUnavailable
+from bot.repositories import feedback as repo
+from bot.services.errors import NotSaved, UnknownMovie, UserError
+from bot.services.runtime import EngineRuntime
+from bot.services.state_cache import StateCache
+from engine.engine import replay
+from engine.data import History
+from engine.feedback import KINDS, WORD_STARS, stars_for
+from engine.trainer import NonFiniteUpdate, UserState, unit
+
+log = logging.getLogger(__name__)
+SOURCES = ("slash", "button", "dm_reaction", "import", "shell", "api")
+
+
+@dataclass
+class FeedbackResult:
+    user_id: int
+    movie_id: int
+    title: str
+    kind: str | None
+    rating: float | None
+    previous_kind: str | None
+    previous_rating: float | None
+    rating_count: int
+    duplicate: bool = False
+    embedding_shift: float = 0.0  # 1 - cos(old taste vector, new)
+    embedding_updated: bool = True
+
+
+def parse_rating(value: str) -> tuple[str, float | None]:
+    """'4.5' -> ('rating', 4.5); 'love' -> ('love', 5.0); raises UserError otherwise."""
+    text = str(value).strip().lower()
+    if text in WORD_STARS:
+        return text, WORD_STARS[text]
+    if text in ("not_interested", "seen"):
+        return text, None
+    try:
+        stars = float(text)
+    except ValueError:
+        raise UserError(f"'{value}' is not a rating: use 0.5 to 5 stars in half steps, or love, like, meh, dislike, hate") from None
+    if not 0.5 <= stars <= 5.0 or stars * 2 != int(stars * 2):
+        raise UserError(f"{value} stars is not a rating: use 0.5 to 5 in half steps")
+    return "rating", stars
+
+
+class FeedbackService:
+    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None) -> None:
+        self.db, self.runtime = db, runtime
+        self.cache = cache or StateCache()
+
+    def _state_from_row(self, row: asyncpg.Record) -> UserState | None:
+        if row["solver_state"] is None or row["model_version"] != self.runtime.version:
+            return None
+        return UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+
+    async def _rebase(self, conn: asyncpg.Connection, user_id: int) -> UserState:
+        """The user's state recomputed from their current feedback (new user, or a model change)."""
+        trainer = self.runtime.trainer
+        assert trainer is not None
+        rows = await repo.user_feedback(conn, user_id)
+        index = self.runtime.catalog.items
+        known = [r for r in rows if index.get(r["movie_id"]) is not None]
+        history = History(np.array([index.get(r["movie_id"]) for r in known], dtype=np.int64),
+                          np.array([np.nan if r["rating"] is None else r["rating"] for r in known]),
+                          tuple(r["kind"] for r in known))
+        return replay(trainer, history)
+
+    async def record(self, user_id: int, movie_id: int, kind: str | None, rating: float | None, source: str,
+                     dedupe_key: str | None = None) -> FeedbackResult:
+        """Store one feedback (``kind`` None withdraws the user's feedback on the movie)."""
+        if kind is not None and kind not in KINDS:
+            raise UserError(f"unknown feedback kind {kind!r}")
+        if source not in SOURCES:
+            raise UserError(f"unknown feedback source {source!r}")
+        if kind is not None and kind not in ("not_interested", "seen"):
+            rating = stars_for(kind, rating)
+            if rating is None or not 0.5 <= rating <= 5.0 or rating * 2 != int(rating * 2):
+                raise UserError(f"{rating} is not a rating: use 0.5 to 5 stars in half steps")
+        else:
+            rating = None
+        movie = self.runtime.movies.get(movie_id)
+        if movie is None:
+            raise UnknownMovie(f"there is no movie with id {movie_id} in the catalog; search for it by title")
+        try:
+            return await self._record(user_id, movie_id, movie["title"], kind, rating, source, dedupe_key)
+        except (DatabaseUnavailable, asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
+            raise NotSaved(f"your feedback on {movie['title']} was not saved (database unavailable); please try again") from exc
+
+    async def _record(self, user_id: int, movie_id: int, title: str, kind: str | None, rating: float | None,
+                      source: str, dedupe_key: str | None) -> FeedbackResult:
+        trainer = self.runtime.trainer
+        item = self.runtime.catalog.items.get(movie_id)
+        async with self.db.transaction() as conn:
+            row = await repo.lock_user_state(conn, user_id)
+            previous = await repo.current_rating(conn, user_id, movie_id)
+            prev_kind = previous["kind"] if previous else None
+            prev_rating = previous["rating"] if previous else None
+            if kind is None and previous is None:
+                counts = row["rating_count"]
+                return FeedbackResult(user_id, movie_id, title, None, None, None, None, counts, duplicate=True)
+            event = await repo.log_event(conn, user_id, movie_id, "set" if kind else "withdraw", rating,
+                                         kind or prev_kind, source, dedupe_key)
+            if event is None:  # the same event arrived before (gateway re-send, double click)
+                return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
+                                      row["rating_count"], duplicate=True)
+            if kind is None:
+                await repo.delete_rating(conn, user_id, movie_id)
+            else:
+                await repo.upsert_rating(conn, user_id, movie_id, rating, kind, source)
+            shift, updated = 0.0, False
+            rating_count = row["rating_count"] + int(kind is not None and rating is not None) - int(prev_rating is not None)
+            if trainer is not None and item is not None:
+                state = self._state_from_row(row)
+                if state is None:
+                    state = await self._rebase(conn, user_id)  # already includes this feedback
+                else:
+                    old_vector = state.vector
+                    try:
+                        state = trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
+                        shift = 1.0 - float(unit(old_vector) @ unit(state.vector)) if np.any(old_vector) else 0.0
+                    except NonFiniteUpdate:
+                        log.warning("non-finite update for user %s on movie %s refused; previous vector kept", user_id, movie_id)
+                        state = UserState(state.vector, rating_count, state.feedback + 1, state.version + 1)
+                rating_count = state.ratings
+                await repo.save_user_state(conn, user_id, unit(state.vector), state.to_bytes(), state.ratings,
+                                           state.feedback, state.version, self.runtime.version)
+                updated = True
+                self.cache.invalidate(user_id)
+        return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, rating_count,
+                              embedding_shift=shift, embedding_updated=updated)

@@ -1,0 +1,134 @@
+"""`/my_recommendations`: the user's feedback and taste vector, similar users from pgvector, the ranker."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.db.pool import Database
+from bot.repositories import feedback as feedback_repo
+from bot.repositories import models as model_repo
+from bot.services.runtime import EngineRuntime
+from bot.services.state_cache import StateCache
+from engine.feedback import signal
+from engine.ranker import Ranking, UserFeedback
+from engine.signals import Neighbours
+from engine.trainer import MIN_PERSONAL_RATINGS, UserState
+
+log = logging.getLogger(__name__)
+NEIGHBOURS = 100
+
+
+@dataclass
+class RecommendedMovie:
+    movie_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    score: float
+    reason: str
+    signals: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        return f"{self.title} ({self.year})" if self.year else self.title
+
+
+@dataclass
+class Recommendations:
+    user_id: int
+    movies: list[RecommendedMovie]
+    rating_count: int
+    cold_start: bool
+    fallback: bool
+    weights: dict[str, float] = field(default_factory=dict)
+    model_version: str | None = None
+
+    @property
+    def ratings_needed(self) -> int:
+        return max(0, MIN_PERSONAL_RATINGS - self.rating_count)
+
+
+def _known(positions: np.ndarray) -> np.ndarray:
+    return positions[positions >= 0]
+
+
+class RecommendationService:
+    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None) -> None:
+        self.db, self.runtime = db, runtime
+        self.cache = cache or StateCache()
+
+    async def _user(self, conn: Any, user_id: int) -> tuple[UserFeedback | None, UserState | None, np.ndarray | None]:
+        """(feedback, state, unit embedding); state None when the user has none in this model's basis."""
+        row = await feedback_repo.user_state(conn, user_id)
+        version = row["version"] if row else -1
+        cached = self.cache.get(user_id, version)
+        if cached is not None:
+            return cached
+        rows = await feedback_repo.user_feedback(conn, user_id)
+        index = self.runtime.catalog.items
+        known = [r for r in rows if index.get(r["movie_id"]) is not None]
+        sigs = [signal(r["kind"], r["rating"]) for r in known]
+        state = None
+        if row is not None and row["solver_state"] is not None and row["model_version"] == self.runtime.version:
+            state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+        feedback = UserFeedback(
+            items=np.array([index.get(r["movie_id"]) for r in known], dtype=np.int64),
+            seen=np.array([s.seen for s in sigs]), valence=np.array([s.valence for s in sigs]),
+            stars=np.array([np.nan if r["rating"] is None else r["rating"] for r in known], dtype=np.float64),
+            state=state,
+        )
+        embedding = np.asarray(row["embedding"], dtype=np.float32) if state is not None else None
+        value = (feedback, state, embedding)
+        self.cache.put(user_id, version, value)
+        return value
+
+    async def recommend(self, user_id: int, count: int = 10, genre: str | None = None,
+                        boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None) -> Recommendations:
+        count = max(1, min(int(count), 50))
+        runtime = self.runtime
+        async with self.db.acquire() as conn:
+            user, state, embedding = await self._user(conn, user_id)
+            neighbours = None
+            weights = None
+            if embedding is not None and user is not None and len(user.items):
+                similar = await model_repo.similar_users(conn, user_id, embedding, NEIGHBOURS)
+                if similar:
+                    neighbours = Neighbours.from_lists(
+                        np.array([r["similarity"] for r in similar]),
+                        [_known(runtime.catalog.items.positions(np.array(r["loved"], dtype=np.int64))) for r in similar],
+                        len(runtime.catalog))
+                stored = await model_repo.user_weights(conn, user_id)
+                weights = stored["weights"] if stored else None
+        allowed = None
+        if genre:
+            column = runtime.catalog.genre_names.index(genre) if genre in runtime.catalog.genre_names else None
+            allowed = runtime.catalog.genre_matrix[:, column] > 0 if column is not None else np.zeros(len(runtime.catalog), bool)
+        try:
+            ranking: Ranking = await asyncio.to_thread(
+                runtime.ranker.rank, user, neighbours, count, None, allowed, weights, boost)
+        except Exception:  # a broken model must never take recommendations down
+            log.exception("ranking failed for user %s; serving the popularity fallback", user_id)
+            excluded = user.items if user is not None else np.empty(0, dtype=np.int64)
+            ranking = runtime.ranker.popular(runtime.ranker.candidates(excluded, allowed), count, fallback=True,
+                                             reason="popular with members (personal ranking unavailable)")
+        movies = []
+        for rec in ranking.items:
+            movie = runtime.movies[int(runtime.catalog.items.movie_ids[rec.index])]
+            movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
+                                           rec.score, rec.reason, rec.signals))
+        result = Recommendations(user_id, movies, user.n_ratings if user is not None else 0, ranking.cold_start,
+                                 ranking.fallback, ranking.weights, runtime.version)
+        await self._log(result, surface, mood)
+        return result
+
+    async def _log(self, result: Recommendations, surface: str, mood: str | None) -> None:
+        rows = [{"user_id": result.user_id, "movie_id": m.movie_id, "position": i, "score": float(m.score),
+                 "scores": m.signals, "surface": surface, "mood": mood, "model_version": result.model_version}
+                for i, m in enumerate(result.movies)]
+        if rows:
+            async with self.db.transaction() as conn:
+                await model_repo.log_recommendations(conn, rows)

@@ -1,0 +1,103 @@
+"""The engine as the bot runs it: catalog and newest registered model, loaded from the database.
+
+Built once at start-up (and again after a retrain); services read it, nothing mutates it
+except the trainer's ``global`` mode, which nudges the popularity prior.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bot.db.pool import Database
+from bot.repositories import models as model_repo
+from bot.services.title_search import TitleIndex
+from engine.data import ItemIndex
+from engine.ranker import HybridRanker
+from engine.snapshot import Catalog, ModelArrays
+from engine.trainer import PersonalizedTrainer
+
+log = logging.getLogger(__name__)
+TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@dataclass
+class EngineRuntime:
+    catalog: Catalog
+    model: ModelArrays | None
+    trainer: PersonalizedTrainer | None
+    ranker: HybridRanker
+    titles: TitleIndex
+    movies: dict[int, dict[str, Any]]
+
+    @property
+    def version(self) -> str | None:
+        return self.model.version if self.model is not None else None
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.q.shape[1]) if self.model is not None else 256
+
+
+def catalog_from_rows(rows: list[dict[str, Any]], text: dict[int, np.ndarray] | None = None) -> Catalog:
+    items = ItemIndex(np.array([r["movie_id"] for r in rows], dtype=np.int64))
+    vectors = None
+    if text:
+        dim = len(next(iter(text.values())))
+        vectors = np.zeros((len(rows), dim), dtype=np.float32)
+        for i, r in enumerate(rows):
+            if r["movie_id"] in text:
+                vectors[i] = text[r["movie_id"]]
+    return Catalog(items, [r["title"] for r in rows], [r["year"] for r in rows], [list(r["genres"]) for r in rows],
+                   [list(r["directors"]) for r in rows], [list(r["cast_members"]) for r in rows], vectors)
+
+
+def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({
+        "movie_ids": torch.from_numpy(np.asarray(movie_ids, dtype=np.int64)),
+        "p_seen": torch.from_numpy(model.p_seen), "p_val": torch.from_numpy(model.p_val), "q": torch.from_numpy(model.q),
+        "positive_counts": torch.from_numpy(np.asarray(model.positive_counts, dtype=np.float64)),
+        "weights": model.weights, "version": model.version, "meta": meta,
+    }, path)
+
+
+def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
+    """Model arrays aligned to the current catalog (movies added since training get zero rows)."""
+    data = torch.load(path, weights_only=True)
+    trained_ids = data["movie_ids"].numpy()
+    positions = items.positions(trained_ids)
+    keep = positions >= 0
+
+    def aligned(array: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(items), *array.shape[1:]), dtype=array.dtype)
+        out[positions[keep]] = array[keep]
+        return out
+
+    return ModelArrays(aligned(data["p_seen"].numpy()), aligned(data["p_val"].numpy()), aligned(data["q"].numpy()),
+                       aligned(data["positive_counts"].numpy()), data["weights"], data["version"])
+
+
+async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private") -> EngineRuntime:
+    async with db.acquire() as conn:
+        rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
+        text = {r["movie_id"]: np.asarray(r["embedding"], dtype=np.float32)
+                for r in await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)}
+        newest = await model_repo.newest_model(conn)
+    catalog = catalog_from_rows(rows, text)
+    model = trainer = None
+    if newest is not None:
+        try:
+            model = load_checkpoint(Path(newest["checkpoint_path"]), catalog.items)
+            trainer = PersonalizedTrainer(model.p_seen, model.p_val, mode, model.positive_counts)
+        except (OSError, RuntimeError, KeyError) as exc:
+            log.error("model %s could not be loaded from %s (%s); recommendations fall back to popularity",
+                      newest["version"], newest["checkpoint_path"], exc)
+    titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
+                         "rating_count": r["rating_count"]} for r in rows)
+    return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity), titles,
+                         {r["movie_id"]: r for r in rows})

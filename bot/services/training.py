@@ -1,0 +1,120 @@
+"""`cinesync train` and `/admin retrain`: snapshot the ratings, fit, register, re-base every user.
+
+The fitting runs in a worker thread (the event loop keeps serving); the writes happen in one
+transaction: registry row, item vectors, and every user's state recomputed in the new
+model's basis, so online updates continue exactly from a batch refit.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from bot.db.pool import Database
+from bot.repositories import feedback as feedback_repo
+from bot.repositories import models as model_repo
+from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkpoint
+from bot.services.text_vectors import encode_missing, texts_for
+from bot.settings import Settings
+from engine.data import History
+from engine.engine import fit_engine, replay
+from engine.text import TextEncoder, text_hash
+from engine.trainer import unit
+from engine.training import TrainConfig, data_hash
+from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
+from engine.weights import learn_bucket_weights, mean_ndcg, validation_queries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainReport:
+    version: str
+    users: int
+    ratings: int
+    metrics: dict[str, Any]
+    seconds: float
+    checkpoint: str
+
+
+def histories_from_rows(rows: list[Any], index: dict[int, int]) -> dict[int, History]:
+    by_user: dict[int, list[Any]] = {}
+    for row in rows:
+        if row["movie_id"] in index:
+            by_user.setdefault(row["user_id"], []).append(row)
+    return {
+        user: History(
+            np.array([index[r["movie_id"]] for r in group], dtype=np.int64),
+            np.array([np.nan if r["rating"] is None else r["rating"] for r in group], dtype=np.float64),
+            tuple(r["kind"] for r in group),
+        )
+        for user, group in by_user.items()
+    }
+
+
+async def ensure_text_vectors(db: Database, settings: Settings, rows: list[dict[str, Any]], progress: bool) -> dict[int, np.ndarray]:
+    """Text vectors for every movie; only new or changed texts are encoded, the rest come from the database."""
+    async with db.acquire() as conn:
+        stored = await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)
+    by_hash = {r["text_hash"]: np.asarray(r["embedding"], dtype=np.float32) for r in stored}
+    texts = texts_for(rows)
+    vectors, fresh = await asyncio.to_thread(
+        encode_missing, texts, by_hash, lambda: TextEncoder(settings.embedding_model_path), TEXT_MODEL_NAME, progress)
+    stored_hash = {s["movie_id"]: s["text_hash"] for s in stored}
+    hashes = [text_hash(t, TEXT_MODEL_NAME) for t in texts]
+    stale = [(r["movie_id"], h, v) for r, h, v in zip(rows, hashes, vectors) if stored_hash.get(r["movie_id"]) != h]
+    if stale:
+        async with db.transaction() as conn:
+            await model_repo.save_text_embeddings(conn, TEXT_MODEL_NAME, stale)
+    return {r["movie_id"]: v for r, v in zip(rows, vectors)}
+
+
+def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: bool):  # type: ignore[no-untyped-def]
+    n_items = len(catalog)
+    fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
+    queries = validation_queries(histories, n_items, fit, progress=progress)
+    weights = learn_bucket_weights(queries, progress=progress)
+    per_query = [mean_ndcg([q], np.array([weights.get(bucket(q.n_ratings), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
+                                          dtype=np.float32)) for q in queries]
+    validation = float(np.mean(per_query)) if per_query else 0.0
+    engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
+    return engine, weights, {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries)}
+
+
+async def train_model(db: Database, settings: Settings, config: TrainConfig = TrainConfig(), progress: bool = True) -> TrainReport:
+    started = time.perf_counter()
+    async with db.acquire() as conn:
+        rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
+        feedback_rows = await feedback_repo.all_feedback(conn)
+    if not rows:
+        raise RuntimeError("the catalog is empty: import movies first (cinesync import ... or cinesync demo)")
+    text = await ensure_text_vectors(db, settings, rows, progress)
+    catalog = catalog_from_rows(rows, text)
+    index = {int(m): i for i, m in enumerate(catalog.items.movie_ids)}
+    histories = histories_from_rows(list(feedback_rows), index)
+    if not histories:
+        raise RuntimeError("there are no ratings to train on: import ratings or rate some movies first")
+    ordered = [histories[u] for u in sorted(histories)]
+    engine, weights, metrics = await asyncio.to_thread(_fit, histories, catalog, config, progress)
+    digest = data_hash(ordered)
+    version = datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S-") + digest[:6]
+    engine.model.version = version
+    checkpoint = settings.models_dir / f"{version}.pt"
+    save_checkpoint(checkpoint, engine.model, catalog.items.movie_ids,
+                    {"data_hash": digest, "config": config.as_dict(), "metrics": metrics})
+    states = []
+    for user in sorted(histories):
+        state = replay(engine.trainer, histories[user])
+        states.append((user, unit(state.vector), state.to_bytes(), state.ratings, state.feedback))
+    async with db.transaction() as conn:
+        await model_repo.register_model(conn, version, digest, config.as_dict(), {**metrics, "weights": weights}, str(checkpoint))
+        await model_repo.store_item_vectors(conn, version, catalog.items.movie_ids, engine.model.q)
+        await model_repo.store_user_states(conn, version, states)
+    seconds = time.perf_counter() - started
+    log.info("trained %s on %d users in %.1f s", version, len(histories), seconds)
+    return TrainReport(version, len(histories), sum(len(h) for h in ordered), metrics, seconds, str(checkpoint))

@@ -1,0 +1,69 @@
+-- Model registry, item vectors, text embeddings, neighbours, per-user weights.
+
+-- name: register_model(version, data_hash, params, metrics, checkpoint_path)!
+INSERT INTO model_registry (version, kind, data_hash, params, metrics, checkpoint_path)
+VALUES (:version, 'base', :data_hash, :params, :metrics, :checkpoint_path);
+
+-- name: newest_model()^
+SELECT version, created_at, data_hash, params, metrics, checkpoint_path
+  FROM model_registry WHERE kind = 'base' AND is_active ORDER BY created_at DESC, version DESC LIMIT 1;
+
+-- name: create_item_vector_stage()#
+CREATE TEMP TABLE item_vector_stage (movie_id integer, embedding vector(256)) ON COMMIT DROP;
+
+-- name: store_item_vectors_from_stage(model_version)!
+INSERT INTO item_vectors (model_version, movie_id, embedding)
+SELECT :model_version, s.movie_id, s.embedding FROM item_vector_stage s JOIN movies m USING (movie_id);
+
+-- name: text_embeddings(model_name)
+SELECT movie_id, text_hash, embedding FROM movie_text_embeddings WHERE model_name = :model_name;
+
+-- name: save_text_embeddings(movie_id, model_name, text_hash, embedding)*!
+INSERT INTO movie_text_embeddings (movie_id, model_name, text_hash, embedding)
+VALUES (:movie_id, :model_name, :text_hash, :embedding)
+ON CONFLICT (movie_id, model_name) DO UPDATE
+   SET text_hash = EXCLUDED.text_hash, embedding = EXCLUDED.embedding, updated_at = now();
+
+-- name: catalog_rows()
+SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count
+  FROM movies ORDER BY movie_id;
+
+-- name: similar_users(user_id, embedding, limit_n)
+-- Nearest taste vectors (pgvector cosine) and the movies each of those users loved.
+WITH nn AS (
+    SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
+      FROM user_embeddings
+     WHERE user_id <> :user_id AND rating_count >= 5
+     ORDER BY embedding <=> :embedding
+     LIMIT :limit_n
+)
+SELECT nn.user_id, nn.similarity,
+       coalesce(array_agg(r.movie_id) FILTER (WHERE r.rating >= 4.0), '{}') AS loved
+  FROM nn LEFT JOIN user_ratings r ON r.user_id = nn.user_id
+ GROUP BY nn.user_id, nn.similarity
+ ORDER BY nn.similarity DESC;
+
+-- name: user_weights(user_id)^
+SELECT weights, fitted_on, updated_at FROM user_model_weights WHERE user_id = :user_id;
+
+-- name: save_user_weights(user_id, weights, fitted_on)!
+INSERT INTO user_model_weights (user_id, weights, fitted_on) VALUES (:user_id, :weights, :fitted_on)
+ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCLUDED.fitted_on, updated_at = now();
+
+-- name: log_recommendations(user_id, movie_id, position, score, scores, surface, mood, model_version)*!
+INSERT INTO recommendation_log (user_id, movie_id, position, score, scores, surface, mood, model_version)
+VALUES (:user_id, :movie_id, :position, :score, :scores, :surface, :mood, :model_version);
+
+-- name: create_user_state_stage()#
+CREATE TEMP TABLE user_state_stage (
+    user_id bigint, embedding vector(256), solver_state bytea, rating_count integer, feedback_count integer
+) ON COMMIT DROP;
+
+-- name: store_user_states_from_stage(model_version)!
+-- After a retrain every user's state is recomputed in the new model's basis.
+INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
+SELECT user_id, embedding, solver_state, rating_count, feedback_count, 1, :model_version FROM user_state_stage
+ON CONFLICT (user_id) DO UPDATE
+   SET embedding = EXCLUDED.embedding, solver_state = EXCLUDED.solver_state, rating_count = EXCLUDED.rating_count,
+       feedback_count = EXCLUDED.feedback_count, version = user_embeddings.version + 1,
+       model_version = EXCLUDED.model_version, updated_at = now();
