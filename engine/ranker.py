@@ -66,7 +66,7 @@ class HybridRanker:
         self.catalog, self.model, self.blend, self.diversity = catalog, model, blend, diversity
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
-            self._q_unit = model.q / np.maximum(norms, 1e-12)
+            self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
         self._log_pop = np.log1p(model.positive_counts) if model is not None else np.zeros(len(catalog))
 
     # ------------------------------------------------------------------ weights
@@ -84,9 +84,9 @@ class HybridRanker:
         rated_stars = ~np.isnan(user.stars)
         base_user = user.seen[rated_stars] @ self.model.p_seen[user.items[rated_stars]] + (
             user.valence[rated_stars] @ self.model.p_val[user.items[rated_stars]])
-        out["base"] = self.model.q @ base_user
+        out["base"] = self.model.q @ base_user.astype(np.float32)
         personal = user.state.vector if user.state is not None else base_user
-        out["personal"] = self._q_unit @ (personal / max(float(np.linalg.norm(personal)), 1e-12))
+        out["personal"] = self._q_unit @ (personal / max(float(np.linalg.norm(personal)), 1e-12)).astype(np.float32)
         out["collaborative"] = sig.collaborative(neighbours, self.model.positive_counts)
         text = sig.content(self.catalog.text_vectors, user.items, user.valence)
         if text is not None:
@@ -144,9 +144,12 @@ class HybridRanker:
             total = total + boost
         chosen = self._diversify(total, candidates, k)
         items = []
+        liked = user.items[user.valence > 0]
+        liked_directors = {d for i in liked for d in self.catalog.directors[i]}
         for index in chosen:
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
-            items.append(Recommendation(int(index), float(total[index]), breakdown, self.reason(index, breakdown, user)))
+            items.append(Recommendation(int(index), float(total[index]), breakdown,
+                                        self.reason(index, breakdown, user, liked_directors)))
         return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
 
     def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
@@ -175,10 +178,9 @@ class HybridRanker:
         return [int(pool[i]) for i in chosen]
 
     # ------------------------------------------------------------------ reasons
-    def reason(self, index: int, breakdown: dict[str, float], user: UserFeedback) -> str:
+    def reason(self, index: int, breakdown: dict[str, float], user: UserFeedback, liked_directors: set[str]) -> str:
         catalog = self.catalog
         liked = user.items[user.valence > 0]
-        liked_directors = {d for i in liked for d in catalog.directors[i]}
         shared = [d for d in catalog.directors[index] if d in liked_directors]
         top = max(breakdown, key=lambda name: breakdown[name]) if breakdown else "popularity"
         if shared and top in ("personal", "base", "content", "genre"):

@@ -54,7 +54,7 @@ def content(text_vectors: np.ndarray | None, items: np.ndarray, valence: np.ndar
         return None
     profile = valence @ text_vectors[items]
     norm = np.linalg.norm(profile)
-    return None if norm == 0 else text_vectors @ (profile / norm)
+    return None if norm == 0 else text_vectors @ (profile / norm).astype(text_vectors.dtype)
 
 
 def genre(genre_matrix: np.ndarray, items: np.ndarray, valence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +62,7 @@ def genre(genre_matrix: np.ndarray, items: np.ndarray, valence: np.ndarray) -> t
     if len(items) == 0:
         return np.zeros(genre_matrix.shape[0]), np.zeros(genre_matrix.shape[1])
     rated = genre_matrix[items]
-    affinity = (valence @ rated) / (rated.sum(axis=0) + GENRE_SHRINK)
+    affinity = ((valence @ rated) / (rated.sum(axis=0) + GENRE_SHRINK)).astype(genre_matrix.dtype)
     return genre_matrix @ affinity, affinity
 
 

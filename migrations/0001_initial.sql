@@ -76,7 +76,9 @@ CREATE TABLE user_embeddings (
     -- finite and unit-normalised: NaN fails BETWEEN (PostgreSQL sorts NaN above every number)
     CONSTRAINT user_embeddings_finite_unit CHECK (vector_norm(embedding) BETWEEN 0.999 AND 1.001)
 );
-CREATE INDEX user_embeddings_hnsw_idx ON user_embeddings USING hnsw (embedding vector_cosine_ops);
+-- No HNSW index: on the embedded pgvector (0.6) an HNSW scan over rows that are updated in place
+-- (every rating rewrites the user's row) returned no rows at all; an exact scan of the taste
+-- vectors takes about a millisecond per thousand users and is always right.
 
 -- What the PreferenceLearner found about each user.
 CREATE TABLE user_preferences (

@@ -29,19 +29,16 @@ SELECT movie_id, title, original_title, year, genres, directors, cast_members, k
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)
--- Nearest taste vectors (pgvector cosine) and the movies each of those users loved.
-WITH nn AS (
-    SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
-      FROM user_embeddings
-     WHERE user_id <> :user_id AND rating_count >= 5
-     ORDER BY embedding <=> :embedding
-     LIMIT :limit_n
-)
-SELECT nn.user_id, nn.similarity,
-       coalesce(array_agg(r.movie_id) FILTER (WHERE r.rating >= 4.0), '{}') AS loved
-  FROM nn LEFT JOIN user_ratings r ON r.user_id = nn.user_id
- GROUP BY nn.user_id, nn.similarity
- ORDER BY nn.similarity DESC;
+-- Nearest taste vectors by cosine distance (pgvector), among users with a personal model.
+SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
+  FROM user_embeddings
+ WHERE user_id <> :user_id AND rating_count >= 5
+ ORDER BY embedding <=> :embedding
+ LIMIT :limit_n;
+
+-- name: loved_movies()
+-- Snapshot for the collaborative signal: what each user rated 4 stars or more.
+SELECT user_id, array_agg(movie_id) AS movies FROM user_ratings WHERE rating >= 4.0 GROUP BY user_id;
 
 -- name: user_weights(user_id)^
 SELECT weights, fitted_on, updated_at FROM user_model_weights WHERE user_id = :user_id;

@@ -1,40 +1,43 @@
 -- Feedback: the current rating per (user, movie) and the append-only event log.
 
 -- name: lock_user_state(user_id)^
--- Creates the user's state row if needed and locks it: concurrent feedback for one user serialises here.
-WITH created AS (
-    INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version)
-    VALUES (:user_id, ('[1' || repeat(',0', 255) || ']')::vector, NULL, 0, 0, 0)  -- the empty state's unit placeholder
-    ON CONFLICT (user_id) DO NOTHING
-    RETURNING 1
-)
-SELECT user_id, solver_state, rating_count, feedback_count, version, model_version
-  FROM user_embeddings WHERE user_id = :user_id FOR UPDATE;
+-- Creates the user's state row if needed and locks it in one round trip (ON CONFLICT DO UPDATE
+-- takes the row lock): concurrent feedback for one user serialises here until commit.
+-- A new user's embedding is a unit placeholder until the first feedback.
+INSERT INTO user_embeddings AS u (user_id, embedding, solver_state, rating_count, feedback_count, version)
+VALUES (:user_id, ('[1' || repeat(',0', 255) || ']')::vector, NULL, 0, 0, 0)
+ON CONFLICT (user_id) DO UPDATE SET user_id = u.user_id
+RETURNING user_id, embedding, solver_state, rating_count, feedback_count, version, model_version;
 
 -- name: current_rating(user_id, movie_id)^
 SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
 
--- name: log_event(user_id, movie_id, action, rating, kind, source, dedupe_key)$
--- Returns the new event id, or NULL when dedupe_key was seen before (a replayed event).
-INSERT INTO feedback_events (user_id, movie_id, action, rating, kind, source, dedupe_key)
-VALUES (:user_id, :movie_id, :action, :rating, :kind, :source, :dedupe_key)
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING event_id;
-
--- name: upsert_rating(user_id, movie_id, rating, kind, source)!
-INSERT INTO user_ratings (user_id, movie_id, rating, kind, source)
-VALUES (:user_id, :movie_id, :rating, :kind, :source)
-ON CONFLICT (user_id, movie_id) DO UPDATE
-   SET rating = EXCLUDED.rating, kind = EXCLUDED.kind, source = EXCLUDED.source, updated_at = now();
-
--- name: delete_rating(user_id, movie_id)!
-DELETE FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
-
--- name: save_user_state(user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)!
-UPDATE user_embeddings
-   SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
-       feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
- WHERE user_id = :user_id;
+-- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version)$
+-- Event, current rating and new state in one statement; nothing is written when the event's
+-- dedupe_key was seen before. Returns the event id, or NULL for a replayed event.
+WITH event AS (
+    INSERT INTO feedback_events (user_id, movie_id, action, rating, kind, source, dedupe_key)
+    VALUES (:user_id, :movie_id, :action, :rating, :kind, :source, :dedupe_key)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING event_id
+), upserted AS (
+    INSERT INTO user_ratings (user_id, movie_id, rating, kind, source)
+    SELECT :user_id, :movie_id, :rating, :kind, :source FROM event WHERE :action = 'set'
+    ON CONFLICT (user_id, movie_id) DO UPDATE
+       SET rating = EXCLUDED.rating, kind = EXCLUDED.kind, source = EXCLUDED.source, updated_at = now()
+    RETURNING 1
+), deleted AS (
+    DELETE FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'withdraw'
+       AND EXISTS (SELECT 1 FROM event)
+    RETURNING 1
+), state AS (
+    UPDATE user_embeddings
+       SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
+           feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
+     WHERE user_id = :user_id AND EXISTS (SELECT 1 FROM event)
+    RETURNING 1
+)
+SELECT event_id FROM event;
 
 -- name: user_feedback(user_id)
 -- Everything the user currently says about movies, oldest first.

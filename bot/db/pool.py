@@ -114,3 +114,12 @@ async def open_database(settings: Settings, *, dsn: str | None = None) -> Databa
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
     return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout, server=server)
+
+
+def as_array(value: Any) -> "np.ndarray":
+    """A pgvector value as a float32 numpy array (the codec returns pgvector's Vector objects)."""
+    import numpy as np
+
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)

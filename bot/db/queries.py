@@ -30,8 +30,8 @@ import asyncpg
 from bot.paths import sql_dir
 
 _HEADER = re.compile(r"^--\s*name:\s*(?P<name>[a-z_][a-z0-9_]*)\((?P<params>[a-z0-9_, ]*)\)(?P<op>\*!|[\^$!#]?)\s*$", re.M)
-# a parameter is ':name' not preceded by ':' (a cast) and outside quotes
-_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|(?<![:\w]):(?P<param>[a-z_][a-z0-9_]*)")
+# a parameter is ':name' not preceded by ':' (a cast), outside quotes and comments
+_TOKEN = re.compile(r"--[^\n]*|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|(?<![:\w]):(?P<param>[a-z_][a-z0-9_]*)")
 
 
 class QueryError(RuntimeError):

@@ -50,6 +50,10 @@ async def similar_users(conn: asyncpg.Connection, user_id: int, embedding: np.nd
     return await queries().similar_users(conn, user_id=user_id, embedding=embedding, limit_n=limit)
 
 
+async def loved_movies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await queries().loved_movies(conn)
+
+
 async def user_weights(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
     return await queries().user_weights(conn, user_id=user_id)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 import numpy as np
 
-from bot.db.pool import Database, DatabaseUnavailable
+from bot.db.pool import Database, DatabaseUnavailable, as_array
 from bot.repositories import feedback as repo
 from bot.services.errors import NotSaved, UnknownMovie, UserError
 from bot.services.runtime import EngineRuntime
@@ -110,36 +110,46 @@ class FeedbackService:
             previous = await repo.current_rating(conn, user_id, movie_id)
             prev_kind = previous["kind"] if previous else None
             prev_rating = previous["rating"] if previous else None
-            if kind is None and previous is None:
-                counts = row["rating_count"]
-                return FeedbackResult(user_id, movie_id, title, None, None, None, None, counts, duplicate=True)
-            event = await repo.log_event(conn, user_id, movie_id, "set" if kind else "withdraw", rating,
-                                         kind or prev_kind, source, dedupe_key)
-            if event is None:  # the same event arrived before (gateway re-send, double click)
-                return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
-                                      row["rating_count"], duplicate=True)
-            if kind is None:
-                await repo.delete_rating(conn, user_id, movie_id)
-            else:
-                await repo.upsert_rating(conn, user_id, movie_id, rating, kind, source)
+            if kind is None and previous is None:  # withdrawing what was never said
+                return FeedbackResult(user_id, movie_id, title, None, None, None, None, row["rating_count"], duplicate=True)
+            rating_count = row["rating_count"] + int(rating is not None) - int(prev_rating is not None)
+            feedback_count = row["feedback_count"] + 1
+            embedding, solver_state, model_version = as_array(row["embedding"]), row["solver_state"], row["model_version"]
             shift, updated = 0.0, False
-            rating_count = row["rating_count"] + int(kind is not None and rating is not None) - int(prev_rating is not None)
             if trainer is not None and item is not None:
                 state = self._state_from_row(row)
-                if state is None:
-                    state = await self._rebase(conn, user_id)  # already includes this feedback
-                else:
-                    old_vector = state.vector
-                    try:
-                        state = trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
-                        shift = 1.0 - float(unit(old_vector) @ unit(state.vector)) if np.any(old_vector) else 0.0
-                    except NonFiniteUpdate:
-                        log.warning("non-finite update for user %s on movie %s refused; previous vector kept", user_id, movie_id)
-                        state = UserState(state.vector, rating_count, state.feedback + 1, state.version + 1)
-                rating_count = state.ratings
-                await repo.save_user_state(conn, user_id, unit(state.vector), state.to_bytes(), state.ratings,
-                                           state.feedback, state.version, self.runtime.version)
-                updated = True
-                self.cache.invalidate(user_id)
+                if state is None:  # new user, or state from another model: rebuild from current feedback first
+                    state = await self._rebase(conn, user_id)
+                try:
+                    new_state = trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
+                    if np.any(state.vector) and np.any(new_state.vector):
+                        shift = 1.0 - float(unit(state.vector) @ unit(new_state.vector))
+                    embedding, solver_state, model_version = unit(new_state.vector), new_state.to_bytes(), self.runtime.version
+                    rating_count, feedback_count, updated = new_state.ratings, new_state.feedback, True
+                except NonFiniteUpdate:
+                    log.warning("non-finite update for user %s on movie %s refused; previous vector kept", user_id, movie_id)
+            event = await repo.write_feedback(
+                conn, user_id=user_id, movie_id=movie_id, action="set" if kind else "withdraw", rating=rating,
+                kind=kind or prev_kind, source=source, dedupe_key=dedupe_key, embedding=embedding,
+                solver_state=solver_state, rating_count=rating_count, feedback_count=feedback_count,
+                version=row["version"] + 1, model_version=model_version)
+            if event is None:  # the same event arrived before (gateway re-send, double click): nothing written
+                return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
+                                      row["rating_count"], duplicate=True)
+        self.cache.invalidate(user_id)
+        self.on_feedback(user_id, item, kind, rating, prev_rating)
         return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, rating_count,
                               embedding_shift=shift, embedding_updated=updated)
+
+    def on_feedback(self, user_id: int, item: int | None, kind: str | None, rating: float | None,
+                    previous_rating: float | None) -> None:
+        """Keep the in-memory 'what each user loved' snapshot current for the collaborative signal."""
+        if item is None:
+            return
+        loved = self.runtime.loved
+        current = loved.get(user_id, set())
+        if rating is not None and rating >= 4.0:
+            current.add(item)
+        else:
+            current.discard(item)
+        loved[user_id] = current

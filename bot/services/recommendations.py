@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.db.pool import Database
+from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
 from bot.services.runtime import EngineRuntime
@@ -52,10 +52,6 @@ class Recommendations:
         return max(0, MIN_PERSONAL_RATINGS - self.rating_count)
 
 
-def _known(positions: np.ndarray) -> np.ndarray:
-    return positions[positions >= 0]
-
-
 class RecommendationService:
     def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None) -> None:
         self.db, self.runtime = db, runtime
@@ -81,7 +77,7 @@ class RecommendationService:
             stars=np.array([np.nan if r["rating"] is None else r["rating"] for r in known], dtype=np.float64),
             state=state,
         )
-        embedding = np.asarray(row["embedding"], dtype=np.float32) if state is not None else None
+        embedding = as_array(row["embedding"]) if state is not None else None
         value = (feedback, state, embedding)
         self.cache.put(user_id, version, value)
         return value
@@ -99,7 +95,7 @@ class RecommendationService:
                 if similar:
                     neighbours = Neighbours.from_lists(
                         np.array([r["similarity"] for r in similar]),
-                        [_known(runtime.catalog.items.positions(np.array(r["loved"], dtype=np.int64))) for r in similar],
+                        [np.fromiter(runtime.loved.get(r["user_id"], ()), dtype=np.int64) for r in similar],
                         len(runtime.catalog))
                 stored = await model_repo.user_weights(conn, user_id)
                 weights = stored["weights"] if stored else None

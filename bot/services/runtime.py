@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bot.db.pool import Database
+from bot.db.pool import Database, as_array
 from bot.repositories import models as model_repo
 from bot.services.title_search import TitleIndex
 from engine.data import ItemIndex
@@ -33,6 +33,7 @@ class EngineRuntime:
     ranker: HybridRanker
     titles: TitleIndex
     movies: dict[int, dict[str, Any]]
+    loved: dict[int, set[int]]  # user -> item indices rated 4+ (kept current by FeedbackService)
 
     @property
     def version(self) -> str | None:
@@ -85,9 +86,10 @@ def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
 async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private") -> EngineRuntime:
     async with db.acquire() as conn:
         rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
-        text = {r["movie_id"]: np.asarray(r["embedding"], dtype=np.float32)
+        text = {r["movie_id"]: as_array(r["embedding"])
                 for r in await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)}
         newest = await model_repo.newest_model(conn)
+        loved_rows = await model_repo.loved_movies(conn)
     catalog = catalog_from_rows(rows, text)
     model = trainer = None
     if newest is not None:
@@ -99,5 +101,7 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
                       newest["version"], newest["checkpoint_path"], exc)
     titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
                          "rating_count": r["rating_count"]} for r in rows)
+    loved = {r["user_id"]: {int(i) for i in catalog.items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0}
+             for r in loved_rows}
     return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity), titles,
-                         {r["movie_id"]: r for r in rows})
+                         {r["movie_id"]: r for r in rows}, loved)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.db.pool import Database
+from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
 from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkpoint
@@ -61,7 +61,7 @@ async def ensure_text_vectors(db: Database, settings: Settings, rows: list[dict[
     """Text vectors for every movie; only new or changed texts are encoded, the rest come from the database."""
     async with db.acquire() as conn:
         stored = await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)
-    by_hash = {r["text_hash"]: np.asarray(r["embedding"], dtype=np.float32) for r in stored}
+    by_hash = {r["text_hash"]: as_array(r["embedding"]) for r in stored}
     texts = texts_for(rows)
     vectors, fresh = await asyncio.to_thread(
         encode_missing, texts, by_hash, lambda: TextEncoder(settings.embedding_model_path), TEXT_MODEL_NAME, progress)
