@@ -67,7 +67,12 @@ class HybridRanker:
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
             self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
-        self._log_pop = np.log1p(model.positive_counts) if model is not None else np.zeros(len(catalog))
+        if model is not None:
+            self._log_pop = np.log1p(model.positive_counts)
+        elif catalog.rating_counts is not None:
+            self._log_pop = np.log1p(np.asarray(catalog.rating_counts, dtype=np.float64))
+        else:
+            self._log_pop = np.zeros(len(catalog))
 
     # ------------------------------------------------------------------ weights
     def weights_for(self, n_ratings: int, user_weights: dict[str, float] | None = None) -> dict[str, float]:

@@ -23,6 +23,7 @@ class Catalog:
     text_vectors: np.ndarray | None = None  # n_items x text_dim, unit rows (content similarity)
     genre_names: list[str] = field(default_factory=list)
     genre_matrix: np.ndarray | None = None  # n_items x n_genres, 0/1
+    rating_counts: np.ndarray | None = None  # how many people rated each movie (popularity without a model)
 
     def __post_init__(self) -> None:
         if self.genre_matrix is None:

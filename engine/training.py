@@ -76,7 +76,7 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
         g = torch.cat([g_seen / torch.linalg.norm(g_seen), config.val_weight * g_val / torch.linalg.norm(g_val)])
         q_seen, r_seen = torch.linalg.qr(seen.T)
         q_val, r_val = torch.linalg.qr(valence.T)
-        users = seen.shape[0]
+        split = r_seen.shape[0]  # min(users, items)
         r = torch.block_diag(r_seen, r_val)
         u, s, vt = torch.linalg.svd(r @ g, full_matrices=False)
         bar.update()
@@ -87,8 +87,8 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
             model.p_seen.zero_()
             model.p_val.zero_()
             model.q.zero_()
-            model.p_seen[:, :rank] = (q_seen @ u[:users, :rank] * root).float()
-            model.p_val[:, :rank] = (q_val @ u[users:, :rank] * root).float()
+            model.p_seen[:, :rank] = (q_seen @ u[:split, :rank] * root).float()
+            model.p_val[:, :rank] = (q_val @ u[split:, :rank] * root).float()
             model.q[:, :rank] = (vt[:rank].T * root).float()
         bar.update()
     return model

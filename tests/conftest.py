@@ -92,3 +92,28 @@ async def movielens_db(pg_server, test_settings) -> AsyncIterator[Database]:  # 
     database.import_report = report  # type: ignore[attr-defined]
     yield database
     await database.close()
+
+
+SUBSET_MAX_MOVIE_ID = 1500
+
+
+@pytest.fixture(scope="session")
+async def small_app(pg_server, test_settings):  # type: ignore[no-untyped-def]
+    """A trained CineSync on a real subset: MovieLens movies with id <= 1500 and their ratings."""
+    requires_shared()
+    from bot.app import build_app
+    from bot.catalog.readers import read_movielens
+    from bot.services.catalog_import import import_data
+    from bot.services.training import train_model
+
+    data = read_movielens(MOVIELENS, IMDB, with_ratings=True)
+    data.movies = data.movies[data.movies["movie_id"] <= SUBSET_MAX_MOVIE_ID]
+    assert data.ratings is not None
+    data.ratings = data.ratings[data.ratings["movie_id"] <= SUBSET_MAX_MOVIE_ID]
+    database = await migrated_database(pg_server, test_settings)
+    await import_data(database, data, "subset", progress=False)
+    report = await train_model(database, test_settings, progress=False)
+    app = await build_app(test_settings, database)
+    app.train_report = report  # type: ignore[attr-defined]
+    yield app
+    await app.close()

@@ -54,7 +54,8 @@ def catalog_from_rows(rows: list[dict[str, Any]], text: dict[int, np.ndarray] | 
             if r["movie_id"] in text:
                 vectors[i] = text[r["movie_id"]]
     return Catalog(items, [r["title"] for r in rows], [r["year"] for r in rows], [list(r["genres"]) for r in rows],
-                   [list(r["directors"]) for r in rows], [list(r["cast_members"]) for r in rows], vectors)
+                   [list(r["directors"]) for r in rows], [list(r["cast_members"]) for r in rows], vectors,
+                   rating_counts=np.array([r.get("rating_count") or 0 for r in rows], dtype=np.float64))
 
 
 def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, Any]) -> None:

@@ -1,0 +1,186 @@
+"""Feedback and recommendation services on a real database with a trained model."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.app import build_app
+from bot.db.pool import as_array
+from bot.services.errors import UnknownMovie, UserError
+from bot.services.feedback import parse_rating
+from bot.services.runtime import load_runtime
+from engine.data import History
+from engine.engine import replay
+from engine.trainer import UserState, unit
+from tests.conftest import open_test_database
+
+_ids = itertools.count(700_000_000_000_000_001)
+HEAT, TOY_STORY, SEVEN, BRAVEHEART, USUAL_SUSPECTS = 6, 1, 47, 110, 50
+
+
+def new_user() -> int:
+    return next(_ids)
+
+
+async def _db_state(app, user_id: int):  # type: ignore[no-untyped-def]
+    async with app.db.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM user_embeddings WHERE user_id = $1", user_id)
+        rows = await conn.fetch("SELECT movie_id, rating, kind FROM user_ratings WHERE user_id = $1", user_id)
+    return row, rows
+
+
+def _refit(app, rows) -> UserState:  # type: ignore[no-untyped-def]
+    index = app.runtime.catalog.items
+    history = History(np.array([index.get(r["movie_id"]) for r in rows], dtype=np.int64),
+                      np.array([np.nan if r["rating"] is None else r["rating"] for r in rows]),
+                      tuple(r["kind"] for r in rows))
+    return replay(app.runtime.trainer, history)
+
+
+async def test_training_registered_the_model(small_app) -> None:  # type: ignore[no-untyped-def]
+    report = small_app.train_report
+    assert Path(report.checkpoint).exists() and small_app.runtime.version == report.version
+    async with small_app.db.acquire() as conn:
+        registry = await conn.fetchrow("SELECT * FROM model_registry WHERE version = $1", report.version)
+        vectors = await conn.fetchval("SELECT count(*) FROM item_vectors WHERE model_version = $1", report.version)
+        states = await conn.fetchval("SELECT count(*) FROM user_embeddings WHERE model_version = $1", report.version)
+        texts = await conn.fetchval("SELECT count(*) FROM movie_text_embeddings")
+    assert registry["data_hash"] and registry["metrics"]["validation_ndcg@10"] > 0
+    assert vectors == len(small_app.runtime.catalog) == texts
+    assert states == report.users
+
+
+async def test_rating_is_stored_with_its_online_update(small_app) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    first = await small_app.feedback.record(user, HEAT, "rating", 4.5, "slash")
+    assert (first.rating_count, first.previous_kind, first.duplicate) == (1, None, False)
+    await small_app.feedback.record(user, SEVEN, "love", None, "button")
+    again = await small_app.feedback.record(user, HEAT, "rating", 2.0, "slash")  # re-rating replaces
+    assert (again.previous_rating, again.rating_count) == (4.5, 2)
+    row, rows = await _db_state(small_app, user)
+    assert {(r["movie_id"], r["rating"], r["kind"]) for r in rows} == {(HEAT, 2.0, "rating"), (SEVEN, 5.0, "love")}
+    state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+    expected = _refit(small_app, rows)
+    assert np.max(np.abs(state.vector - expected.vector)) < 1e-9
+    assert np.allclose(as_array(row["embedding"]), unit(expected.vector), atol=1e-6)
+    assert row["rating_count"] == 2 and row["model_version"] == small_app.runtime.version
+    async with small_app.db.acquire() as conn:
+        events = await conn.fetchval("SELECT count(*) FROM feedback_events WHERE user_id = $1", user)
+    assert events == 3  # the log keeps the overwritten 4.5 too
+
+
+async def test_two_pools_rating_one_user_concurrently_equal_a_serial_replay(small_app, test_settings) -> None:  # type: ignore[no-untyped-def]
+    other_db = await open_test_database(small_app.db.dsn, test_settings)
+    other = await build_app(test_settings, other_db)
+    try:
+        user = new_user()
+        movies = [m for m in sorted(small_app.runtime.movies) if small_app.runtime.movies[m]["rating_count"] > 20][:40]
+        rng = np.random.default_rng(7)
+        plan_a = [(m, float(rng.integers(1, 11)) / 2) for m in movies[:25]]
+        plan_b = [(m, float(rng.integers(1, 11)) / 2) for m in movies[15:40]]  # 10 movies rated by both
+
+        async def run(app, plan):  # type: ignore[no-untyped-def]
+            for movie, stars in plan:
+                await app.feedback.record(user, movie, "rating", stars, "slash")
+
+        await asyncio.gather(run(small_app, plan_a), run(other, plan_b))
+        row, rows = await _db_state(small_app, user)
+        assert len(rows) == 40 and row["feedback_count"] == 50 and row["rating_count"] == 40
+        state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+        assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
+    finally:
+        await other.close()
+
+
+async def test_replayed_event_changes_nothing_and_withdrawal_undoes(small_app) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    await small_app.feedback.record(user, TOY_STORY, "rating", 4.0, "slash")
+    first = await small_app.feedback.record(user, HEAT, "like", None, "dm_reaction", dedupe_key="reaction:1:add")
+    before = await _db_state(small_app, user)
+    repeat = await small_app.feedback.record(user, HEAT, "like", None, "dm_reaction", dedupe_key="reaction:1:add")
+    assert not first.duplicate and repeat.duplicate
+    assert await _db_state(small_app, user) == before
+    gone = await small_app.feedback.record(user, HEAT, None, None, "dm_reaction", dedupe_key="reaction:1:remove")
+    row, rows = await _db_state(small_app, user)
+    assert not gone.duplicate and [r["movie_id"] for r in rows] == [TOY_STORY] and row["rating_count"] == 1
+    state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+    assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
+
+
+async def test_bad_input_changes_nothing(small_app) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    with pytest.raises(UnknownMovie, match="no movie with id 999999999"):
+        await small_app.feedback.record(user, 999_999_999, "rating", 4.0, "slash")
+    with pytest.raises(UserError, match="half steps"):
+        await small_app.feedback.record(user, HEAT, "rating", 4.2, "slash")
+    with pytest.raises(UserError):
+        parse_rating("eleven")
+    assert parse_rating("love") == ("love", 5.0) and parse_rating("3.5") == ("rating", 3.5)
+    row, rows = await _db_state(small_app, user)
+    assert row is None and rows == []
+
+
+async def test_non_finite_update_keeps_previous_vector_but_saves_the_rating(small_app) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    await small_app.feedback.record(user, TOY_STORY, "rating", 4.0, "slash")
+    before, _ = await _db_state(small_app, user)
+    trainer = small_app.runtime.trainer
+    index = small_app.runtime.catalog.items.get(HEAT)
+    saved = trainer.p_val[index].copy()
+    trainer.p_val[index, 0] = np.nan
+    try:
+        result = await small_app.feedback.record(user, HEAT, "rating", 5.0, "slash")
+    finally:
+        trainer.p_val[index] = saved
+    after, rows = await _db_state(small_app, user)
+    assert not result.embedding_updated and {r["movie_id"] for r in rows} == {TOY_STORY, HEAT}
+    assert after["solver_state"] == before["solver_state"]
+    assert np.allclose(as_array(after["embedding"]), as_array(before["embedding"]))
+
+
+async def test_recommendations_exclude_rated_and_carry_reasons(small_app) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    popular = sorted(small_app.runtime.movies, key=lambda m: -small_app.runtime.movies[m]["rating_count"])[:40]
+    for i, movie in enumerate(popular[:30]):
+        await small_app.feedback.record(user, movie, "rating", [5.0, 4.0, 2.0][i % 3], "slash")
+    for movie in popular[30:32]:
+        await small_app.feedback.record(user, movie, "not_interested", None, "button")
+    result = await small_app.recommendations.recommend(user, 20)
+    shown = {m.movie_id for m in result.movies}
+    assert len(shown) == 20 and not shown & set(popular[:32])
+    assert not result.cold_start and not result.fallback and result.rating_count == 30
+    assert all(m.reason for m in result.movies) and all(m.signals for m in result.movies)
+    # the cache is dropped when the user rates: the newly rated movie disappears
+    top = result.movies[0].movie_id
+    await small_app.feedback.record(user, top, "rating", 3.0, "slash")
+    assert top not in {m.movie_id for m in (await small_app.recommendations.recommend(user, 20)).movies}
+    async with small_app.db.acquire() as conn:
+        logged = await conn.fetchval("SELECT count(*) FROM recommendation_log WHERE user_id = $1", user)
+    assert logged == 40
+
+
+async def test_cold_start_and_fallback(small_app, pg_server, test_settings) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    empty = await small_app.recommendations.recommend(user, 5)
+    assert empty.cold_start and not empty.fallback and empty.ratings_needed == 5
+    await small_app.feedback.record(user, HEAT, "rating", 5.0, "slash")
+    await small_app.feedback.record(user, SEVEN, "rating", 4.5, "slash")
+    few = await small_app.recommendations.recommend(user, 5)
+    assert few.cold_start and few.ratings_needed == 3 and not {HEAT, SEVEN} & {m.movie_id for m in few.movies}
+    # a runtime without any registered model serves popular movies, labelled as a fallback
+    from bot.services.recommendations import RecommendationService
+    from engine.ranker import HybridRanker
+
+    runtime = await load_runtime(small_app.db)
+    runtime.model = runtime.trainer = None
+    runtime.ranker = HybridRanker(runtime.catalog, None)
+
+    fallback = await RecommendationService(small_app.db, runtime).recommend(user, 5)
+    assert fallback.fallback and len(fallback.movies) == 5
+    assert not {HEAT, SEVEN} & {m.movie_id for m in fallback.movies}
+    counts = [small_app.runtime.movies[m.movie_id]["rating_count"] for m in fallback.movies]
+    assert counts == sorted(counts, reverse=True)
