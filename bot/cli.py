@@ -162,13 +162,21 @@ def search(query: str = typer.Argument(..., help="A title, sloppy spelling welco
     _run(work)
 
 
+DEMO_MEMBER = 1_000_000_000_000_000_001
+DEMO_RATINGS = (("heat", "love"), ("the matrix", "5"), ("se7en", "4.5"), ("toy story", "meh"),
+                ("the notebook", "hate"), ("pulp fiction", "like"), ("fight club", "4.5"), ("mamma mia", "dislike"))
+
+
 @app.command()
 def demo() -> None:
-    """Embedded database, migrations, bundled data, then a short tour."""
+    """Embedded database, migrations, bundled data, a trained model, then a sample member's session."""
+    from bot.app import build_app
     from bot.db.migrate import migrate as apply
     from bot.repositories.catalog import catalog_summary, movie_count
+    from bot.repositories.privacy import forget_user
     from bot.services.catalog_import import import_bundled
-    from bot.services.title_search import load_title_index
+    from bot.services.feedback import parse_rating
+    from bot.services.training import train_model
 
     async def work(settings: Settings) -> None:
         db = await _open(settings, require_schema=False)
@@ -181,16 +189,29 @@ def demo() -> None:
                 empty = await movie_count(conn) == 0
             if empty:
                 typer.echo("catalog is empty: importing the bundled MovieLens + IMDb 5000 data ...")
-                report = await import_bundled(db)
-                typer.echo(report.summary())
+                typer.echo((await import_bundled(db)).summary())
             async with db.acquire() as conn:
                 summary = await catalog_summary(conn)
+                await forget_user(conn, DEMO_MEMBER)
             typer.echo(f"catalog: {summary['movies']:,} movies ({summary['with_directors']:,} with directors), "
                        f"{summary['ratings']:,} ratings from {summary['users']:,} users")
-            index = await load_title_index(db)
-            for query in ("heat", "the matrx", "amelie"):
-                hits = index.search(query, 3)
-                typer.echo(f"search {query!r}: " + "; ".join(m.label for m in hits))
+            app_ = await build_app(settings, db)
+            if app_.runtime.model is None:
+                typer.echo("no trained model yet: training the base model (first run only) ...")
+                report = await train_model(db, settings)
+                typer.echo(f"model {report.version} trained in {report.seconds:.0f} s")
+                await app_.reload()
+            typer.echo(f"\nA sample member rates {len(DEMO_RATINGS)} movies:")
+            for query, value in DEMO_RATINGS:
+                movie = app_.runtime.titles.search(query, 1)[0]
+                kind, stars = parse_rating(value)
+                result = await app_.feedback.record(DEMO_MEMBER, movie.movie_id, kind, stars, "shell")
+                typer.echo(f"  /rate {query!r} {value:<8} -> {movie.label}: saved, {result.rating_count} rating(s)")
+            recs = await app_.recommendations.recommend(DEMO_MEMBER, 8, surface="shell")
+            typer.echo("\nRecommendations:")
+            for i, movie in enumerate(recs.movies, 1):
+                typer.echo(f"  {i}. {movie.label} [{', '.join(movie.genres[:3])}] - {movie.reason}")
+            typer.echo("\nsearch 'the matrx': " + "; ".join(m.label for m in app_.runtime.titles.search("the matrx", 3)))
         finally:
             await db.close()
 

@@ -184,22 +184,26 @@ class HybridRanker:
 
     # ------------------------------------------------------------------ reasons
     def reason(self, index: int, breakdown: dict[str, float], user: UserFeedback, liked_directors: set[str]) -> str:
+        """One line a member can read: a shared director, the closest movie they loved, or the crowd."""
         catalog = self.catalog
         liked = user.items[user.valence > 0]
-        shared = [d for d in catalog.directors[index] if d in liked_directors]
         top = max(breakdown, key=lambda name: breakdown[name]) if breakdown else "popularity"
-        if shared and top in ("personal", "base", "content", "genre"):
+        shared = [d for d in catalog.directors[index] if d in liked_directors]
+        if shared and top != "popularity":
             return f"more {shared[0]}"
-        if top in ("personal", "base", "content") and len(liked):
-            vectors = catalog.text_vectors if top == "content" and catalog.text_vectors is not None else self._q_unit
-            closest = liked[int(np.argmax(vectors[liked] @ vectors[index]))]
-            verb = "loved" if user.valence[list(user.items).index(closest)] >= 0.75 else "liked"
-            return f"because you {verb} {catalog.label(closest)}"
         if top == "genre" and catalog.genres[index]:
             _, affinity = sig.genre(catalog.genre_matrix, user.items, user.valence)
             names = catalog.genre_names
             best = max(catalog.genres[index], key=lambda g: affinity[names.index(g)] if g in names else -1)
             return f"more {best}, a genre you rate highly"
+        if len(liked) and top in ("personal", "base", "content", "collaborative"):
+            vectors = catalog.text_vectors if top == "content" and catalog.text_vectors is not None else self._q_unit
+            closest = int(liked[int(np.argmax(vectors[liked] @ vectors[index]))])
+            position = int(np.flatnonzero(user.items == closest)[0])
+            verb = "loved" if user.valence[position] >= 0.75 else "liked"
+            if top == "collaborative":
+                return f"loved by members who also {verb} {catalog.label(closest)}"
+            return f"because you {verb} {catalog.label(closest)}"
         if top == "collaborative":
             return "loved by members whose taste is close to yours"
         return "popular with members"
