@@ -239,6 +239,37 @@ def train() -> None:
 
 
 @app.command()
+def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user, not only those with new feedback.")) -> None:
+    """Run the PreferenceLearner once (the bot also runs it every CINESYNC_LEARNER_INTERVAL_MINUTES)."""
+    from datetime import timedelta
+
+    from bot.services.learner import JOB_NAME, learn_preferences
+    from bot.services.periodic import LockedPeriodicJob
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        reports = []
+
+        async def job() -> int:
+            reports.append(await learn_preferences(db, everyone))
+            return reports[-1].users
+
+        try:
+            outcome = await LockedPeriodicJob(JOB_NAME, db.dsn, timedelta(minutes=settings.learner_interval_minutes), job
+                                              ).run_period(claim=False)
+        finally:
+            await db.close()
+        if outcome == "locked":
+            raise UserFacingError("another process is running the PreferenceLearner right now; try again shortly")
+        if outcome != "ran":
+            raise UserFacingError("the PreferenceLearner run failed; see the log above")
+        r = reports[0]
+        typer.echo(f"analysed {r.users:,} users ({r.ratings:,} ratings) in {r.seconds:.2f} s, {r.ms_per_user:.2f} ms per user")
+
+    _run(work)
+
+
+@app.command()
 def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
     seconds: float = typer.Option(5.0, help="Duration of the throughput run."),

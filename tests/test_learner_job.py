@@ -1,0 +1,119 @@
+"""The PreferenceLearner job: incremental runs, exactly once per period, takeover, surviving errors."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.services.learner import learn_preferences
+from bot.services.periodic import LockedPeriodicJob
+
+PERIOD = timedelta(seconds=1)
+
+
+async def _runs(dsn: str, job: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch("SELECT period_start, status FROM job_runs WHERE job = $1 ORDER BY run_id", job)
+    finally:
+        await conn.close()
+
+
+async def test_learner_is_incremental(small_app) -> None:  # type: ignore[no-untyped-def]
+    first = await learn_preferences(small_app.db, everyone=True)
+    assert first.users >= 600
+    assert (await learn_preferences(small_app.db)).users == 0  # nothing new
+    user = 800_000_000_000_000_001
+    for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):
+        await small_app.feedback.record(user, movie, "rating", stars, "slash")
+    again = await learn_preferences(small_app.db)
+    assert again.users == 1
+    async with small_app.db.acquire() as conn:
+        row = await conn.fetchrow("SELECT patterns, ratings_used FROM user_preferences WHERE user_id = $1", user)
+    assert row["ratings_used"] == 5 and row["patterns"]["activity"]["ratings"] == 5
+
+
+async def test_three_schedulers_run_once_per_period(empty_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_dsn)
+    from bot.db.migrate import migrate
+
+    await migrate(conn)
+    await conn.close()
+    calls: list[int] = []
+
+    async def work() -> int:
+        calls.append(1)
+        await asyncio.sleep(0.2)
+        return 1
+
+    schedulers = []
+    for _ in range(3):
+        scheduler = AsyncIOScheduler()
+        LockedPeriodicJob("test_job", empty_dsn, PERIOD, work).schedule(scheduler)
+        scheduler.start()
+        schedulers.append(scheduler)
+    await asyncio.sleep(4.3)
+    for scheduler in schedulers:
+        scheduler.shutdown(wait=False)
+    await asyncio.sleep(0.5)
+    runs = await _runs(empty_dsn, "test_job")
+    periods = [r["period_start"] for r in runs]
+    assert len(periods) == len(set(periods)) >= 3  # one row per period, never two
+    assert len(calls) == len(periods) and all(r["status"] == "ok" for r in runs)
+
+
+async def test_killing_the_holder_lets_another_take_over(empty_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_dsn)
+    from bot.db.migrate import migrate
+
+    await migrate(conn)
+    started = asyncio.Event()
+
+    async def slow() -> int:
+        started.set()
+        await asyncio.sleep(1.0)
+        return 1
+
+    async def quick() -> int:
+        return 1
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    holder = LockedPeriodicJob("takeover", empty_dsn, PERIOD, slow)
+    others = [LockedPeriodicJob("takeover", empty_dsn, PERIOD, quick) for _ in range(2)]
+    running = asyncio.create_task(holder.run_period(now))
+    await started.wait()
+    assert [await o.run_period(now) for o in others] == ["locked", "locked"]
+    pid = await conn.fetchval("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted LIMIT 1")
+    await conn.execute("SELECT pg_terminate_backend($1)", pid)
+    assert await running == "failed"  # it lost its connection: the run cannot be recorded as done
+    later = now + PERIOD
+    outcomes = [await o.run_period(later) for o in others]
+    assert sorted(outcomes) == ["claimed", "ran"]
+    await conn.close()
+
+
+async def test_a_database_error_does_not_stop_later_runs(empty_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_dsn)
+    from bot.db.migrate import migrate
+
+    await migrate(conn)
+    await conn.close()
+    attempts: list[int] = []
+
+    async def flaky() -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise asyncpg.PostgresError("simulated failure")
+        return 3
+
+    job = LockedPeriodicJob("flaky", empty_dsn, PERIOD, flaky)
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert await job.run_period(now) == "failed"
+    assert await job.run_period(now + PERIOD) == "ran"
+    broken = LockedPeriodicJob("flaky", "postgresql://nobody@127.0.0.1:1/none", PERIOD, flaky)
+    assert await broken.run_period(now + 2 * PERIOD) == "failed"  # unreachable database: logged, no exception
+    statuses = [r["status"] for r in await _runs(empty_dsn, "flaky")]
+    assert statuses == ["failed", "ok"]
