@@ -250,8 +250,12 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
         db = await _open(settings)
         reports = []
 
+        from bot.services.runtime import load_runtime
+
+        runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode)
+
         async def job() -> int:
-            reports.append(await learn_preferences(db, everyone))
+            reports.append(await learn_preferences(db, everyone, runtime))
             return reports[-1].users
 
         try:
@@ -264,7 +268,8 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
         if outcome != "ran":
             raise UserFacingError("the PreferenceLearner run failed; see the log above")
         r = reports[0]
-        typer.echo(f"analysed {r.users:,} users ({r.ratings:,} ratings) in {r.seconds:.2f} s, {r.ms_per_user:.2f} ms per user")
+        typer.echo(f"analysed {r.users:,} users ({r.ratings:,} ratings) in {r.seconds:.2f} s, {r.ms_per_user:.2f} ms per user; "
+                   f"of which {r.weights_seconds:.2f} s refitting {r.weights_written:,} users' signal weights")
 
     _run(work)
 

@@ -43,10 +43,6 @@ SELECT user_id, array_agg(movie_id) AS movies FROM user_ratings WHERE rating >= 
 -- name: user_weights(user_id)^
 SELECT weights, fitted_on, updated_at FROM user_model_weights WHERE user_id = :user_id;
 
--- name: save_user_weights(user_id, weights, fitted_on)!
-INSERT INTO user_model_weights (user_id, weights, fitted_on) VALUES (:user_id, :weights, :fitted_on)
-ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCLUDED.fitted_on, updated_at = now();
-
 -- name: log_recommendations(user_id, movie_id, position, score, scores, surface, mood, model_version)*!
 INSERT INTO recommendation_log (user_id, movie_id, position, score, scores, surface, mood, model_version)
 VALUES (:user_id, :movie_id, :position, :score, :scores, :surface, :mood, :model_version);
@@ -64,3 +60,15 @@ ON CONFLICT (user_id) DO UPDATE
    SET embedding = EXCLUDED.embedding, solver_state = EXCLUDED.solver_state, rating_count = EXCLUDED.rating_count,
        feedback_count = EXCLUDED.feedback_count, version = user_embeddings.version + 1,
        model_version = EXCLUDED.model_version, updated_at = now();
+
+-- name: taste_vectors()
+-- Snapshot of every personalised user's unit taste vector (for the weights job).
+SELECT user_id, embedding FROM user_embeddings WHERE rating_count >= 5 ORDER BY user_id;
+
+-- name: save_many_user_weights(user_id, weights, fitted_on)*!
+INSERT INTO user_model_weights (user_id, weights, fitted_on) VALUES (:user_id, :weights, :fitted_on)
+ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCLUDED.fitted_on, updated_at = now();
+
+-- name: relaxed_commit()#
+-- For writes whose loss in a crash is harmless (the recommendation log): do not wait for the WAL flush.
+SET LOCAL synchronous_commit = off;

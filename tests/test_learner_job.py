@@ -23,8 +23,15 @@ async def _runs(dsn: str, job: str) -> list[asyncpg.Record]:
 
 
 async def test_learner_is_incremental(small_app) -> None:  # type: ignore[no-untyped-def]
-    first = await learn_preferences(small_app.db, everyone=True)
-    assert first.users >= 600
+    first = await learn_preferences(small_app.db, everyone=True, runtime=small_app.runtime)
+    assert first.users >= 600 and first.weights_written >= 500
+    async with small_app.db.acquire() as conn:
+        stored = await conn.fetchrow("SELECT weights, fitted_on FROM user_model_weights WHERE user_id = 1")
+    from engine.ranker import WEIGHT_KEYS
+
+    assert set(stored["weights"]) == set(WEIGHT_KEYS) and stored["fitted_on"] > 0
+    used = await small_app.recommendations.recommend(1, 5)
+    assert used.weights == pytest.approx(stored["weights"])  # the ranker reads what the job wrote
     assert (await learn_preferences(small_app.db)).users == 0  # nothing new
     user = 800_000_000_000_000_001
     for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):

@@ -88,3 +88,12 @@ def test_mode_none_changes_no_taste_and_global_nudges_popularity(trainer: Person
     assert popularity[2] == 1.0
     with pytest.raises(ValueError, match="trainer mode"):
         PersonalizedTrainer(trainer.p_seen, trainer.p_val, mode="turbo")
+
+
+def test_batch_state_equals_online_replay(trainer: PersonalizedTrainer) -> None:
+    from engine.engine import batch_state
+
+    history = History(np.array([3, 9, 3, 12, 40]), np.array([2.0, 4.5, 5.0, np.nan, 1.0]),
+                      ("rating", "rating", "love", "not_interested", "hate"))
+    online, batch = replay(trainer, history), batch_state(trainer, history)
+    assert np.max(np.abs(online.vector - batch.vector)) < TOLERANCE and online.ratings == batch.ratings == 3

@@ -8,7 +8,6 @@ LABELS = {
     "recommend_50_ratings": "top-10, user with 50 ratings",
     "recommend_2_ratings": "top-10, user with 2 ratings",
     "title_search": "title search (autocomplete)",
-    "learner_per_user": "PreferenceLearner per user",
 }
 
 
@@ -23,4 +22,8 @@ def benchmark_table(result: dict[str, Any]) -> str:
         t = result["throughput"]
         lines.append(f"  sustained ratings/s with {t['clients']} concurrent clients: {t['ratings_per_s']:,.0f} "
                      f"({t['ratings']:,} in {t['seconds']} s)")
+    if "learner" in result:
+        l = result["learner"]
+        lines.append(f"  PreferenceLearner over {l['users']:,} users: {l['seconds']} s, {l['ms_per_user']} ms per user "
+                     f"({l['weights_seconds']} s of it refitting signal weights)")
     return "\n".join(lines)

@@ -58,9 +58,16 @@ async def user_weights(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record
     return await queries().user_weights(conn, user_id=user_id)
 
 
-async def save_user_weights(conn: asyncpg.Connection, user_id: int, weights: dict[str, float], fitted_on: int) -> None:
-    await queries().save_user_weights(conn, user_id=user_id, weights=weights, fitted_on=fitted_on)
+async def save_many_user_weights(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    """rows: user_id, weights, fitted_on. Only the PreferenceLearner job calls this."""
+    await queries().save_many_user_weights(conn, rows=rows)
+
+
+async def taste_vectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await queries().taste_vectors(conn)
 
 
 async def log_recommendations(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    """Inside the caller's transaction; the log is not worth a WAL flush wait on the reply path."""
+    await queries().relaxed_commit(conn)
     await queries().log_recommendations(conn, rows=rows)

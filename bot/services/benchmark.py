@@ -77,6 +77,12 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
                 runtime.titles.search(q, 25)
                 search.append(time.perf_counter() - t)
         result["title_search"] = percentiles(search)
+        # the PreferenceLearner over every user (preferences and per-user weights)
+        from bot.services.learner import learn_preferences
+
+        report = await learn_preferences(app.db, everyone=True, runtime=runtime)
+        result["learner"] = {"users": report.users, "seconds": round(report.seconds, 2),
+                             "ms_per_user": round(report.ms_per_user, 2), "weights_seconds": round(report.weights_seconds, 2)}
     finally:
         await _forget(app, users)
     return result

@@ -1,5 +1,8 @@
 """The PreferenceLearner job: snapshot the users whose feedback changed, analyse off the loop, store.
 
+It also refits those users' signal weights (`bot/services/user_weights.py`): the job is the
+only writer of `user_model_weights`.
+
 Incremental: only users with feedback newer than their last ``computed_at``. The snapshot
 time becomes the new ``computed_at``, so feedback arriving during a run is picked up by
 the next one. The pandas work runs in a worker thread so the bot keeps answering.
@@ -13,7 +16,17 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from bot.db.pool import Database
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bot.db.pool import Database, as_array
+from bot.repositories.models import save_many_user_weights as save_weights
+from bot.repositories.models import taste_vectors
+from engine.data import History
+
+if TYPE_CHECKING:
+    from bot.services.runtime import EngineRuntime
 from bot.repositories import learner as repo
 from engine.preferences import Population, analyse
 
@@ -26,13 +39,15 @@ class LearnReport:
     users: int
     ratings: int
     seconds: float
+    weights_seconds: float = 0.0  # part of `seconds` spent refitting per-user signal weights
+    weights_written: int = 0
 
     @property
     def ms_per_user(self) -> float:
         return 1000.0 * self.seconds / self.users if self.users else 0.0
 
 
-async def learn_preferences(db: Database, everyone: bool = False) -> LearnReport:
+async def learn_preferences(db: Database, everyone: bool = False, runtime: "EngineRuntime | None" = None) -> LearnReport:
     started = time.perf_counter()
     snapshot_at = datetime.now(timezone.utc)
     async with db.acquire() as conn:
@@ -44,7 +59,8 @@ async def learn_preferences(db: Database, everyone: bool = False) -> LearnReport
     population = Population(population_row["global_mean"] or 3.5, population_row["user_mean_mean"] or 3.5,
                             population_row["user_mean_sd"] or 0.5)
     movies = catalog.set_index("movie_id")
-    total = 0
+    total = weights_seconds = 0.0
+    written = 0
     for start in range(0, len(users), BATCH):
         chunk = users[start : start + BATCH]
         async with db.acquire() as conn:
@@ -55,6 +71,32 @@ async def learn_preferences(db: Database, everyone: bool = False) -> LearnReport
         profiles = await asyncio.to_thread(analyse, frame, movies, population)
         records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
                     "computed_at": snapshot_at} for user, profile in profiles.items()]
+        weights = []
+        if runtime is not None and runtime.trainer is not None:
+            clock = time.perf_counter()
+            weights = await _user_weights(db, runtime, frame)
+            weights_seconds += time.perf_counter() - clock
+            written += len(weights)
         async with db.transaction() as conn:
             await repo.save_preferences(conn, records)
-    return LearnReport(len(users), total, time.perf_counter() - started)
+            if weights:
+                await save_weights(conn, weights)
+    return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
+
+
+async def _user_weights(db: Database, runtime: "EngineRuntime", frame: pd.DataFrame) -> list[dict]:
+    from bot.services.user_weights import SnapshotEngine, fit_user_weights
+
+    async with db.acquire() as conn:
+        rows = await taste_vectors(conn)
+    users = [r["user_id"] for r in rows]
+    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, runtime.dim), np.float32)
+    index = runtime.catalog.items
+    histories = {}
+    for user, group in frame.sort_values("rated_at", kind="stable").groupby("user_id"):
+        positions = index.positions(group["movie_id"].to_numpy())
+        keep = positions >= 0
+        histories[int(user)] = History(positions[keep], group["rating"].to_numpy(dtype=float)[keep],
+                                       tuple(group["kind"].to_numpy()[keep]))
+    engine = SnapshotEngine(runtime, users, vectors)
+    return await asyncio.to_thread(fit_user_weights, engine, histories)

@@ -1,0 +1,59 @@
+"""Per-user signal weights, learned by the PreferenceLearner job and nowhere else.
+
+Why here: a user's weights depend on how well each signal predicted that user's recent
+positives, which needs the other users' taste vectors (a snapshot) and is too slow for the
+rating path. The online trainer never touches `user_model_weights`; this job is the one
+writer, and the ranker only reads them (`RecommendationService`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from engine.data import History, binary_matrix
+from engine.ranker import bucket
+from engine.signals import Neighbours
+from engine.trainer import UserState, unit
+from engine.engine import batch_state, feedback_from_history
+from engine.weights import learn_user_weights
+
+from bot.services.runtime import EngineRuntime
+
+
+class SnapshotEngine:
+    """The engine interface `learn_user_weights` needs, over a snapshot of every user's taste vector."""
+
+    def __init__(self, runtime: EngineRuntime, users: list[int], vectors: np.ndarray) -> None:
+        assert runtime.trainer is not None
+        self.catalog, self.ranker, self.trainer = runtime.catalog, runtime.ranker, runtime.trainer
+        self.row = {u: i for i, u in enumerate(users)}
+        self.vectors = vectors
+        self.loved = binary_matrix([np.fromiter(runtime.loved.get(u, ()), dtype=np.int64) for u in users], len(runtime.catalog))
+        self.current: int | None = None
+
+    def user_feedback(self, history: History) -> Any:
+        return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))
+
+    def neighbours(self, state: UserState | None) -> Neighbours | None:
+        if state is None or not np.any(state.vector) or len(self.vectors) == 0:
+            return None
+        similarity = self.vectors @ unit(state.vector)
+        if self.current in self.row:  # never the user's own row: their future positives are in it
+            similarity[self.row[self.current]] = -1.0
+        return Neighbours(similarity.astype(np.float64), self.loved)
+
+
+def fit_user_weights(engine: SnapshotEngine, histories: dict[int, History]) -> list[dict[str, Any]]:
+    rows = []
+    defaults_table = engine.ranker.model.weights if engine.ranker.model is not None else {}
+    for user, history in histories.items():
+        engine.current = user
+        n = int(np.count_nonzero(~np.isnan(history.ratings)))
+        defaults = engine.ranker.weights_for(n)
+        learned = learn_user_weights(engine, history, defaults)
+        if learned is not None:
+            weights, evidence = learned
+            rows.append({"user_id": user, "weights": weights, "fitted_on": n})
+    return rows
