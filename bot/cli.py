@@ -210,7 +210,8 @@ def demo() -> None:
             recs = await app_.recommendations.recommend(DEMO_MEMBER, 8, surface="shell")
             typer.echo("\nRecommendations:")
             for i, movie in enumerate(recs.movies, 1):
-                typer.echo(f"  {i}. {movie.label} [{', '.join(movie.genres[:3])}] - {movie.reason}")
+                match = f" {movie.match:.0%} match" if movie.match is not None else ""
+                typer.echo(f"  {i}. {movie.label} [{', '.join(movie.genres[:3])}]{match} - {movie.reason}")
             typer.echo("\nsearch 'the matrx': " + "; ".join(m.label for m in app_.runtime.titles.search("the matrx", 3)))
         finally:
             await db.close()
@@ -310,7 +311,8 @@ def evaluate(
     imdb: Optional[Path] = typer.Option(None, "--imdb", help="IMDb 5000 movie_metadata.csv."),
     tags: Optional[Path] = typer.Option(None, "--tags", help="tags.csv (user tags feed the movie texts)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON here."),
-    protocol: list[str] = typer.Option(["warm", "cold"], "--protocol", help="warm, cold or both."),
+    protocol: list[str] = typer.Option(["warm", "cold", "calibration"], "--protocol",
+                                       help="warm, cold, calibration (repeat the option for several)."),
     no_content: bool = typer.Option(False, "--no-content", help="Skip text embeddings (faster)."),
     max_users: Optional[int] = typer.Option(None, "--max-users", help="Evaluate on the first N users only."),
 ) -> None:

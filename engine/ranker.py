@@ -51,6 +51,7 @@ class Recommendation:
     score: float
     signals: dict[str, float]
     reason: str
+    match: float | None = None  # calibrated probability of a 4+ star rating
 
 
 @dataclass
@@ -155,7 +156,24 @@ class HybridRanker:
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
             items.append(Recommendation(int(index), float(total[index]), breakdown,
                                         self.reason(index, breakdown, user, liked_directors)))
+        self._attach_match(items, raw, user, candidates)
         return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
+
+    def _attach_match(self, items: list[Recommendation], raw: dict[str, np.ndarray], user: UserFeedback,
+                      candidates: np.ndarray) -> None:
+        """Calibrated match % for the chosen movies (needs a calibrator saved with the model)."""
+        model = self.model
+        if model is None or model.calibrator is None or model.item_means is None or not items:
+            return
+        from engine.calibration import match_features
+
+        stars = user.stars[~np.isnan(user.stars)]
+        user_mean = float(stars.mean()) if len(stars) else model.global_mean
+        chosen = np.array([r.index for r in items])
+        probabilities = model.calibrator.predict(
+            match_features(raw, chosen, user_mean, model.global_mean, model.item_means, candidates))
+        for rec, p in zip(items, probabilities):
+            rec.match = float(p)
 
     def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
         """Maximal marginal relevance over the movie vectors; diversity 0 is a plain top-k."""

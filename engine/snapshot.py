@@ -6,6 +6,7 @@ engine never fetches anything itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -54,3 +55,6 @@ class ModelArrays:
     positive_counts: np.ndarray  # training positives per item: the popularity prior
     weights: dict[str, dict[str, float]]  # default signal weights per rating-count bucket
     version: str = "untrained"
+    calibrator: Any = None  # engine.calibration.MatchCalibrator, fitted on held-out ratings
+    global_mean: float = 3.5
+    item_means: np.ndarray | None = None  # shrunk mean rating per item (training data)

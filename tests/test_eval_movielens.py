@@ -25,6 +25,9 @@ def test_targets_on_movielens(test_settings) -> None:  # type: ignore[no-untyped
     assert cold["ours"]["5"] >= 1.10 * max(cold[p]["5"] for p in ("popularity", "ease", "als"))
     for step in ("1", "2"):
         assert cold["ours"][step] > cold["popularity"][step]
+    calibration = result["calibration"]
+    assert calibration["ours"]["ece"] <= 0.03, calibration
+    assert calibration["ours"]["brier"] <= 0.9 * calibration["base_rate"]["brier"], calibration
     # same seeds, same split: the peers' numbers are reproducible facts about the data
     assert warm["popularity"]["users"] == warm["ours"]["users"] == 608
     assert result["config"]["cold_users"] == 90

@@ -51,6 +51,7 @@ async def test_training_registered_the_model(small_app) -> None:  # type: ignore
             "SELECT count(*) FROM user_embeddings WHERE model_version = $1 AND user_id < 100000", report.version)
         texts = await conn.fetchval("SELECT count(*) FROM movie_text_embeddings")
     assert registry["data_hash"] and registry["metrics"]["validation_ndcg@10"] > 0
+    assert registry["metrics"]["calibration"]["ours"]["ece"] < 0.1  # measured on held-out ratings at training time
     assert vectors == len(small_app.runtime.catalog) == texts
     assert states == report.users
 
@@ -155,6 +156,7 @@ async def test_recommendations_exclude_rated_and_carry_reasons(small_app) -> Non
     assert len(shown) == 20 and not shown & set(popular[:32])
     assert not result.cold_start and not result.fallback and result.rating_count == 30
     assert all(m.reason for m in result.movies) and all(m.signals for m in result.movies)
+    assert all(m.match is not None and 0.0 <= m.match <= 1.0 for m in result.movies)  # calibrated match %
     # the cache is dropped when the user rates: the newly rated movie disappears
     top = result.movies[0].movie_id
     await small_app.feedback.record(user, top, "rating", 3.0, "slash")

@@ -16,7 +16,7 @@ from engine.training import TrainConfig
 
 
 def evaluate_files(settings: Settings, ratings: Path, movies: Path, links: Path | None = None, imdb: Path | None = None,
-                   tags: Path | None = None, content: bool = True, protocols: tuple[str, ...] = ("warm", "cold"),
+                   tags: Path | None = None, content: bool = True, protocols: tuple[str, ...] = ("warm", "cold", "calibration"),
                    max_users: int | None = None, progress: bool = True) -> dict[str, Any]:
     data = read_movielens_files(movies, links=links, tags=tags, ratings=ratings, imdb=imdb)
     assert data.ratings is not None

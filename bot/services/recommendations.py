@@ -31,6 +31,7 @@ class RecommendedMovie:
     score: float
     reason: str
     signals: dict[str, float]
+    match: float | None = None  # calibrated probability that the member rates it 4 stars or more
 
     @property
     def label(self) -> str:
@@ -115,7 +116,7 @@ class RecommendationService:
         for rec in ranking.items:
             movie = runtime.movies[int(runtime.catalog.items.movie_ids[rec.index])]
             movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
-                                           rec.score, rec.reason, rec.signals))
+                                           rec.score, rec.reason, rec.signals, rec.match))
         result = Recommendations(user_id, movies, user.n_ratings if user is not None else 0, ranking.cold_start,
                                  ranking.fallback, ranking.weights, runtime.version)
         await self._log(result, surface, mood)

@@ -65,6 +65,10 @@ def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta:
         "p_seen": torch.from_numpy(model.p_seen), "p_val": torch.from_numpy(model.p_val), "q": torch.from_numpy(model.q),
         "positive_counts": torch.from_numpy(np.asarray(model.positive_counts, dtype=np.float64)),
         "weights": model.weights, "version": model.version, "meta": meta,
+        "calibrator": model.calibrator.to_dict() if model.calibrator is not None else None,
+        "global_mean": float(model.global_mean),
+        "item_means": torch.from_numpy(np.asarray(model.item_means if model.item_means is not None
+                                                  else np.full(len(movie_ids), model.global_mean), dtype=np.float64)),
     }, path)
 
 
@@ -80,8 +84,16 @@ def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
         out[positions[keep]] = array[keep]
         return out
 
+    from engine.calibration import MatchCalibrator
+
+    global_mean = float(data.get("global_mean", 3.5))
+    means = aligned(data["item_means"].numpy()) if "item_means" in data else None
+    if means is not None:
+        means[~np.isin(np.arange(len(items)), positions[keep])] = global_mean  # new movies: the global mean
+    calibrator = MatchCalibrator.from_dict(data["calibrator"]) if data.get("calibrator") else None
     return ModelArrays(aligned(data["p_seen"].numpy()), aligned(data["p_val"].numpy()), aligned(data["q"].numpy()),
-                       aligned(data["positive_counts"].numpy()), data["weights"], data["version"])
+                       aligned(data["positive_counts"].numpy()), data["weights"], data["version"],
+                       calibrator, global_mean, means)
 
 
 async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private") -> EngineRuntime:

@@ -22,6 +22,7 @@ from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkp
 from bot.services.text_vectors import encode_missing, texts_for
 from bot.settings import Settings
 from engine.data import History
+from engine.evaluation.calibration import fit_calibrator, rating_stats
 from engine.engine import fit_engine, replay
 from engine.text import TextEncoder, text_hash
 from engine.trainer import unit
@@ -83,7 +84,11 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: 
                                           dtype=np.float32)) for q in queries]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
-    return engine, weights, {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries)}
+    calibrator, calibration = fit_calibrator(histories, catalog, config)
+    global_mean, means = rating_stats(histories, n_items)
+    engine.model.calibrator, engine.model.global_mean, engine.model.item_means = calibrator, global_mean, means
+    return engine, weights, {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
+                             "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}
 
 
 async def train_model(db: Database, settings: Settings, config: TrainConfig = TrainConfig(), progress: bool = True) -> TrainReport:

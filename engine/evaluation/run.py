@@ -10,6 +10,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from engine.data import ItemIndex, histories_from_frame
+from engine.evaluation.calibration import fit_calibrator
 from engine.evaluation.ours import OursScorer
 from engine.evaluation.protocols import COLD_STEPS, cold_split, evaluate_cold, evaluate_warm, tune, warm_split
 from engine.peers import ALSPeer, EASEPeer, PopularityPeer
@@ -41,7 +42,7 @@ def build_catalog(movies: pd.DataFrame, items: ItemIndex, text_vectors: np.ndarr
 
 def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for: Any = None,
                    config: TrainConfig = TrainConfig(), blend: float = 0.6, diversity: float = 0.0,
-                   protocols: tuple[str, ...] = ("warm", "cold"), progress: bool = True) -> dict[str, Any]:
+                   protocols: tuple[str, ...] = ("warm", "cold", "calibration"), progress: bool = True) -> dict[str, Any]:
     """`ratings`: user_id, movie_id, rating, rated_at. `text_vectors_for(items)`: optional content vectors."""
     started = time.perf_counter()
     items = ItemIndex(np.sort(ratings["movie_id"].unique()))
@@ -92,6 +93,11 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
             scorer.fit(train, n)
             result["cold"][scorer.name] = evaluate_cold(scorer, split_c, COLD_STEPS, progress=progress)
             timings[f"cold.{scorer.name}"] = round(time.perf_counter() - t, 1)
+    if "calibration" in protocols:
+        t = time.perf_counter()
+        _calibrator, figures = fit_calibrator(histories, catalog, config)
+        result["calibration"] = figures
+        timings["calibration"] = round(time.perf_counter() - t, 1)
     result["config"]["seconds"] = timings
     result["config"]["total_seconds"] = round(time.perf_counter() - started, 1)
     return result
