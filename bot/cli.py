@@ -207,11 +207,17 @@ def demo() -> None:
                 kind, stars = parse_rating(value)
                 result = await app_.feedback.record(DEMO_MEMBER, movie.movie_id, kind, stars, "shell")
                 typer.echo(f"  /rate {query!r} {value:<8} -> {movie.label}: saved, {result.rating_count} rating(s)")
-            recs = await app_.recommendations.recommend(DEMO_MEMBER, 8, surface="shell")
-            typer.echo("\nRecommendations:")
-            for i, movie in enumerate(recs.movies, 1):
-                match = f" {movie.match:.0%} match" if movie.match is not None else ""
-                typer.echo(f"  {i}. {movie.label} [{', '.join(movie.genres[:3])}]{match} - {movie.reason}")
+            if app_.runtime.sliders is None:
+                from bot.services.sliders import reload_sliders
+
+                await reload_sliders(db, settings.embedding_model_path)
+                await app_.reload()
+            for mood in (None, "dark"):
+                recs = await app_.recommendations.recommend(DEMO_MEMBER, 6 if mood else 8, surface="shell", mood=mood)
+                typer.echo(f"\nRecommendations{' for mood:' + mood if mood else ''}:")
+                for i, movie in enumerate(recs.movies, 1):
+                    match = f" {movie.match:.0%} match" if movie.match is not None else ""
+                    typer.echo(f"  {i}. {movie.label} [{', '.join(movie.genres[:3])}]{match} - {movie.reason}")
             typer.echo("\nsearch 'the matrx': " + "; ".join(m.label for m in app_.runtime.titles.search("the matrx", 3)))
         finally:
             await db.close()
@@ -235,6 +241,29 @@ def train() -> None:
         typer.echo(f"model {report.version}: {report.users:,} users, {report.ratings:,} feedback rows, "
                    f"{report.seconds:.1f} s; validation NDCG@10 {report.metrics['validation_ndcg@10']:.4f}")
         typer.echo(f"checkpoint: {report.checkpoint}")
+
+    _run(work)
+
+
+sliders_app = typer.Typer(help="Named moods (sliders) used by mood= recommendations.", no_args_is_help=True)
+app.add_typer(sliders_app, name="sliders")
+
+
+@sliders_app.command("reload")
+def sliders_reload(file: Optional[Path] = typer.Option(None, "--file", help="Slider JSON (default: the shipped bot/sliders.json).")) -> None:
+    """Embed new or changed slider descriptions and store them (restart the bot to use them)."""
+    from bot.services.errors import UserError
+    from bot.services.sliders import DEFAULT_FILE, reload_sliders
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        try:
+            changed = await reload_sliders(db, settings.embedding_model_path, file or DEFAULT_FILE)
+        except UserError as exc:
+            raise UserFacingError(str(exc)) from None
+        finally:
+            await db.close()
+        typer.echo(f"sliders loaded from {file or DEFAULT_FILE}; {changed} new or changed description(s) embedded")
 
     _run(work)
 

@@ -72,3 +72,14 @@ ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCL
 -- name: relaxed_commit()#
 -- For writes whose loss in a crash is harmless (the recommendation log): do not wait for the WAL flush.
 SET LOCAL synchronous_commit = off;
+
+-- name: sliders()
+SELECT name, description, model_name, embedding FROM sliders ORDER BY name;
+
+-- name: save_slider(name, description, model_name, embedding)*!
+INSERT INTO sliders (name, description, model_name, embedding) VALUES (:name, :description, :model_name, :embedding)
+ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, model_name = EXCLUDED.model_name,
+                                 embedding = EXCLUDED.embedding, updated_at = now();
+
+-- name: delete_sliders_except(names)!
+DELETE FROM sliders WHERE NOT (name = ANY(:names::text[]));

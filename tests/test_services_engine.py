@@ -187,3 +187,28 @@ async def test_cold_start_and_fallback(small_app, pg_server, test_settings) -> N
     assert not {HEAT, SEVEN} & {m.movie_id for m in fallback.movies}
     counts = [small_app.runtime.movies[m.movie_id]["rating_count"] for m in fallback.movies]
     assert counts == sorted(counts, reverse=True)
+
+
+async def test_mood_reranks_towards_the_slider(small_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.services.sliders import read_slider_file
+
+    runtime = small_app.runtime
+    assert runtime.sliders is not None and len(runtime.sliders.names) >= 12
+    user = new_user()
+    for movie, stars in ((HEAT, 5.0), (TOY_STORY, 4.0), (SEVEN, 4.5), (BRAVEHEART, 3.0), (USUAL_SUSPECTS, 4.5)):
+        await small_app.feedback.record(user, movie, "rating", stars, "slash")
+    column = runtime.sliders.index("scary")
+
+    def fit(movies) -> float:  # type: ignore[no-untyped-def]
+        return float(np.mean([runtime.slider_fit[runtime.catalog.items.get(m.movie_id), column] for m in movies]))
+
+    plain = await small_app.recommendations.recommend(user, 10)
+    scary = await small_app.recommendations.recommend(user, 10, mood="scary")
+    assert fit(scary.movies) > fit(plain.movies) + 0.5
+    assert all(m.reason.startswith("scary, and ") for m in scary.movies)
+    with pytest.raises(UserError, match="unknown mood 'gloomy'"):
+        await small_app.recommendations.recommend(user, 10, mood="gloomy")
+    bad = tmp_path / "sliders.json"
+    bad.write_text('{"Dark Mode": ""}', encoding="utf-8")
+    with pytest.raises(UserError, match="lowercase name"):
+        read_slider_file(bad)

@@ -71,3 +71,13 @@ async def log_recommendations(conn: asyncpg.Connection, rows: list[dict[str, Any
     """Inside the caller's transaction; the log is not worth a WAL flush wait on the reply path."""
     await queries().relaxed_commit(conn)
     await queries().log_recommendations(conn, rows=rows)
+
+
+async def sliders(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await queries().sliders(conn)
+
+
+async def replace_sliders(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    """rows: name, description, model_name, embedding; sliders not listed are removed."""
+    await queries().save_slider(conn, rows=rows)
+    await queries().delete_sliders_except(conn, names=[r["name"] for r in rows])

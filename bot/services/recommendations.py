@@ -11,6 +11,7 @@ import numpy as np
 from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
+from bot.services.errors import UserError
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.feedback import signal
@@ -87,6 +88,12 @@ class RecommendationService:
                         boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None) -> Recommendations:
         count = max(1, min(int(count), 50))
         runtime = self.runtime
+        if mood is not None:
+            if runtime.sliders is None or runtime.sliders.index(mood) is None:
+                known = ", ".join(runtime.sliders.names) if runtime.sliders is not None else "none loaded yet"
+                raise UserError(f"unknown mood '{mood}': choose one of {known}")
+            mood_boost = runtime.sliders.mood_boost(mood, runtime.slider_fit)
+            boost = mood_boost if boost is None else boost + mood_boost
         async with self.db.acquire() as conn:
             user, state, embedding = await self._user(conn, user_id)
             neighbours = None
@@ -115,8 +122,9 @@ class RecommendationService:
         movies = []
         for rec in ranking.items:
             movie = runtime.movies[int(runtime.catalog.items.movie_ids[rec.index])]
+            reason = f"{mood}, and {rec.reason}" if mood else rec.reason
             movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
-                                           rec.score, rec.reason, rec.signals, rec.match))
+                                           rec.score, reason, rec.signals, rec.match))
         result = Recommendations(user_id, movies, user.n_ratings if user is not None else 0, ranking.cold_start,
                                  ranking.fallback, ranking.weights, runtime.version)
         await self._log(result, surface, mood)

@@ -34,6 +34,8 @@ class EngineRuntime:
     titles: TitleIndex
     movies: dict[int, dict[str, Any]]
     loved: dict[int, set[int]]  # user -> item indices rated 4+ (kept current by FeedbackService)
+    sliders: Any = None  # engine.sliders.Sliders, when the slider file has been loaded
+    slider_fit: np.ndarray | None = None  # items x sliders, standardised fit of each movie to each slider
 
     @property
     def version(self) -> str | None:
@@ -114,7 +116,11 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
                       newest["version"], newest["checkpoint_path"], exc)
     titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
                          "rating_count": r["rating_count"]} for r in rows)
+    from bot.services.sliders import load_sliders
+
+    sliders = await load_sliders(db)
+    slider_fit = sliders.item_fit(catalog.text_vectors) if sliders is not None and catalog.text_vectors is not None else None
     loved = {r["user_id"]: {int(i) for i in catalog.items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0}
              for r in loved_rows}
     return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity), titles,
-                         {r["movie_id"]: r for r in rows}, loved)
+                         {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit)

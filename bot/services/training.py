@@ -19,6 +19,7 @@ from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
 from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkpoint
+from bot.services.sliders import reload_sliders
 from bot.services.text_vectors import encode_missing, texts_for
 from bot.settings import Settings
 from engine.data import History
@@ -99,6 +100,7 @@ async def train_model(db: Database, settings: Settings, config: TrainConfig = Tr
     if not rows:
         raise RuntimeError("the catalog is empty: import movies first (cinesync import ... or cinesync demo)")
     text = await ensure_text_vectors(db, settings, rows, progress)
+    await reload_sliders(db, settings.embedding_model_path)  # slider texts live in the same space
     catalog = catalog_from_rows(rows, text)
     index = {int(m): i for i, m in enumerate(catalog.items.movie_ids)}
     histories = histories_from_rows(list(feedback_rows), index)
