@@ -58,3 +58,4 @@ class ModelArrays:
     calibrator: Any = None  # engine.calibration.MatchCalibrator, fitted on held-out ratings
     global_mean: float = 3.5
     item_means: np.ndarray | None = None  # shrunk mean rating per item (training data)
+    slider_calibrators: dict[str, Any] = field(default_factory=dict)  # slider name -> MatchCalibrator (1 feature)

@@ -115,5 +115,9 @@ async def small_app(pg_server, test_settings):  # type: ignore[no-untyped-def]
     report = await train_model(database, test_settings, progress=False)
     app = await build_app(test_settings, database)
     app.train_report = report  # type: ignore[attr-defined]
+    from bot.repositories.feedback import all_feedback
+
+    async with database.acquire() as conn:
+        app.train_rows = [dict(r) for r in await all_feedback(conn)]  # type: ignore[attr-defined]
     yield app
     await app.close()

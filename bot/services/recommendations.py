@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.services.errors import UserError
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.feedback import signal
+from engine.sliders import MOOD_WEIGHT, Action
 from engine.ranker import Ranking, UserFeedback
 from engine.signals import Neighbours
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
@@ -59,8 +61,8 @@ class RecommendationService:
         self.db, self.runtime = db, runtime
         self.cache = cache or StateCache()
 
-    async def _user(self, conn: Any, user_id: int) -> tuple[UserFeedback | None, UserState | None, np.ndarray | None]:
-        """(feedback, state, unit embedding); state None when the user has none in this model's basis."""
+    async def _user(self, conn: Any, user_id: int) -> tuple[Any, ...]:
+        """(feedback, state, unit embedding, slider actions); state None when the user has none in this model's basis."""
         row = await feedback_repo.user_state(conn, user_id)
         version = row["version"] if row else -1
         cached = self.cache.get(user_id, version)
@@ -80,22 +82,23 @@ class RecommendationService:
             state=state,
         )
         embedding = as_array(row["embedding"]) if state is not None else None
-        value = (feedback, state, embedding)
+        now = datetime.now(timezone.utc)
+        actions = [Action(int(index.get(r["movie_id"])), s.valence, r["kind"], r["source"],
+                          (now - r["updated_at"]).total_seconds() / 86400.0) for r, s in zip(known, sigs)]
+        value = (feedback, state, embedding, actions)
         self.cache.put(user_id, version, value)
         return value
 
     async def recommend(self, user_id: int, count: int = 10, genre: str | None = None,
-                        boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None) -> Recommendations:
+                        boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None,
+                        context: dict | None = None) -> Recommendations:
         count = max(1, min(int(count), 50))
         runtime = self.runtime
-        if mood is not None:
-            if runtime.sliders is None or runtime.sliders.index(mood) is None:
-                known = ", ".join(runtime.sliders.names) if runtime.sliders is not None else "none loaded yet"
-                raise UserError(f"unknown mood '{mood}': choose one of {known}")
-            mood_boost = runtime.sliders.mood_boost(mood, runtime.slider_fit)
-            boost = mood_boost if boost is None else boost + mood_boost
+        if mood is not None and (runtime.sliders is None or runtime.sliders.index(mood) is None):
+            known = ", ".join(runtime.sliders.names) if runtime.sliders is not None else "none loaded yet"
+            raise UserError(f"unknown mood '{mood}': choose one of {known}")
         async with self.db.acquire() as conn:
-            user, state, embedding = await self._user(conn, user_id)
+            user, state, embedding, actions = await self._user(conn, user_id)
             neighbours = None
             weights = None
             if embedding is not None and user is not None and len(user.items):
@@ -107,6 +110,9 @@ class RecommendationService:
                         len(runtime.catalog))
                 stored = await model_repo.user_weights(conn, user_id)
                 weights = stored["weights"] if stored else None
+        if mood is not None:
+            mood_boost = self._mood_boost(mood, actions, context)
+            boost = mood_boost if boost is None else boost + mood_boost
         allowed = None
         if genre:
             column = runtime.catalog.genre_names.index(genre) if genre in runtime.catalog.genre_names else None
@@ -129,6 +135,16 @@ class RecommendationService:
                                  ranking.fallback, ranking.weights, runtime.version)
         await self._log(result, surface, mood)
         return result
+
+    def _mood_boost(self, mood: str, actions: list[Action], context: dict | None) -> np.ndarray:
+        """Added to the ranker's score: how well each movie fits the mood (its text against the slider's),
+        plus the slider scorer's calibrated probability that this member likes it in that mood."""
+        scorer = self.runtime.slider_scorer
+        column = scorer.sliders.index(mood)
+        _raw, probability = scorer.score_batch([actions], np.arange(len(self.runtime.catalog)), context)
+        values = probability[0, :, column]
+        liked = (values - values.mean()) / max(float(values.std()), 1e-9)
+        return MOOD_WEIGHT * scorer.item_fit[:, column] + 0.5 * MOOD_WEIGHT * liked
 
     async def _log(self, result: Recommendations, surface: str, mood: str | None) -> None:
         rows = [{"user_id": result.user_id, "movie_id": m.movie_id, "position": i, "score": float(m.score),

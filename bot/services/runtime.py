@@ -36,6 +36,7 @@ class EngineRuntime:
     loved: dict[int, set[int]]  # user -> item indices rated 4+ (kept current by FeedbackService)
     sliders: Any = None  # engine.sliders.Sliders, when the slider file has been loaded
     slider_fit: np.ndarray | None = None  # items x sliders, standardised fit of each movie to each slider
+    slider_scorer: Any = None  # engine.sliders.SliderScorer with the model's calibrators
 
     @property
     def version(self) -> str | None:
@@ -69,6 +70,7 @@ def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta:
         "weights": model.weights, "version": model.version, "meta": meta,
         "calibrator": model.calibrator.to_dict() if model.calibrator is not None else None,
         "global_mean": float(model.global_mean),
+        "slider_calibrators": {name: c.to_dict() for name, c in model.slider_calibrators.items()},
         "item_means": torch.from_numpy(np.asarray(model.item_means if model.item_means is not None
                                                   else np.full(len(movie_ids), model.global_mean), dtype=np.float64)),
     }, path)
@@ -93,9 +95,10 @@ def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
     if means is not None:
         means[~np.isin(np.arange(len(items)), positions[keep])] = global_mean  # new movies: the global mean
     calibrator = MatchCalibrator.from_dict(data["calibrator"]) if data.get("calibrator") else None
+    sliders = {name: MatchCalibrator.from_dict(c) for name, c in (data.get("slider_calibrators") or {}).items()}
     return ModelArrays(aligned(data["p_seen"].numpy()), aligned(data["p_val"].numpy()), aligned(data["q"].numpy()),
                        aligned(data["positive_counts"].numpy()), data["weights"], data["version"],
-                       calibrator, global_mean, means)
+                       calibrator, global_mean, means, sliders)
 
 
 async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private") -> EngineRuntime:
@@ -119,8 +122,14 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
     from bot.services.sliders import load_sliders
 
     sliders = await load_sliders(db)
-    slider_fit = sliders.item_fit(catalog.text_vectors) if sliders is not None and catalog.text_vectors is not None else None
+    slider_fit = scorer = None
+    if sliders is not None and catalog.text_vectors is not None:
+        from engine.sliders import SliderScorer
+
+        scorer = SliderScorer(sliders, catalog.text_vectors, catalog.years,
+                              calibrators=model.slider_calibrators if model is not None else None)
+        slider_fit = scorer.item_fit
     loved = {r["user_id"]: {int(i) for i in catalog.items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0}
              for r in loved_rows}
     return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity), titles,
-                         {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit)
+                         {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit, scorer)

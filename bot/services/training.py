@@ -19,11 +19,12 @@ from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
 from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkpoint
-from bot.services.sliders import reload_sliders
+from bot.services.sliders import load_sliders, reload_sliders
+from engine.sliders import SliderScorer, fit_slider_calibrators
 from bot.services.text_vectors import encode_missing, texts_for
 from bot.settings import Settings
 from engine.data import History
-from engine.evaluation.calibration import fit_calibrator, rating_stats
+from engine.evaluation.calibration import fit_calibrator, held_out_ratings, rating_stats
 from engine.engine import fit_engine, replay
 from engine.text import TextEncoder, text_hash
 from engine.trainer import unit
@@ -76,7 +77,7 @@ async def ensure_text_vectors(db: Database, settings: Settings, rows: list[dict[
     return {r["movie_id"]: v for r, v in zip(rows, vectors)}
 
 
-def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: bool):  # type: ignore[no-untyped-def]
+def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: bool, sliders=None):  # type: ignore[no-untyped-def]
     n_items = len(catalog)
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     queries = validation_queries(histories, n_items, fit, progress=progress)
@@ -88,8 +89,14 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: 
     calibrator, calibration = fit_calibrator(histories, catalog, config)
     global_mean, means = rating_stats(histories, n_items)
     engine.model.calibrator, engine.model.global_mean, engine.model.item_means = calibrator, global_mean, means
-    return engine, weights, {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
-                             "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}
+    metrics = {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
+               "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}
+    if sliders is not None and catalog.text_vectors is not None:
+        scorer = SliderScorer(sliders, catalog.text_vectors, catalog.years)
+        train, held = held_out_ratings(histories)
+        engine.model.slider_calibrators, slider_ece = fit_slider_calibrators(scorer, train, held)
+        metrics["slider_ece"] = {k: round(v, 4) for k, v in slider_ece.items()}
+    return engine, weights, metrics
 
 
 async def train_model(db: Database, settings: Settings, config: TrainConfig = TrainConfig(), progress: bool = True) -> TrainReport:
@@ -101,13 +108,14 @@ async def train_model(db: Database, settings: Settings, config: TrainConfig = Tr
         raise RuntimeError("the catalog is empty: import movies first (cinesync import ... or cinesync demo)")
     text = await ensure_text_vectors(db, settings, rows, progress)
     await reload_sliders(db, settings.embedding_model_path)  # slider texts live in the same space
+    sliders = await load_sliders(db)
     catalog = catalog_from_rows(rows, text)
     index = {int(m): i for i, m in enumerate(catalog.items.movie_ids)}
     histories = histories_from_rows(list(feedback_rows), index)
     if not histories:
         raise RuntimeError("there are no ratings to train on: import ratings or rate some movies first")
     ordered = [histories[u] for u in sorted(histories)]
-    engine, weights, metrics = await asyncio.to_thread(_fit, histories, catalog, config, progress)
+    engine, weights, metrics = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders)
     digest = data_hash(ordered)
     version = datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S-") + digest[:6]
     engine.model.version = version
