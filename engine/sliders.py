@@ -3,7 +3,8 @@
 A slider's description and every movie's text live in the same sentence-embedding space;
 a movie's fit to a slider is their cosine similarity, standardised over the catalog so that
 "dark" means darker than the catalog's typical movie. `mood=` re-ranks recommendations by
-adding that standardised fit to the ranker's score.
+adding that fit, and the slider's calibrated probability, to the ranker's score
+(`bot/services/recommendations.py`).
 """
 from __future__ import annotations
 
@@ -30,12 +31,6 @@ class Sliders:
         """items x sliders: cosine to each slider, standardised per slider over the catalog."""
         cosine = text_vectors @ self.vectors.T
         return (cosine - cosine.mean(axis=0)) / np.maximum(cosine.std(axis=0), 1e-9)
-
-    def mood_boost(self, name: str, item_fit: np.ndarray, weight: float = MOOD_WEIGHT) -> np.ndarray:
-        column = self.index(name)
-        if column is None:
-            raise KeyError(name)
-        return weight * item_fit[:, column]
 
 
 # --------------------------------------------------------------------------- per-user slider scores

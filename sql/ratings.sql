@@ -47,9 +47,6 @@ SELECT movie_id, rating, kind, source, updated_at FROM user_ratings WHERE user_i
 SELECT user_id, embedding, solver_state, rating_count, feedback_count, version, model_version
   FROM user_embeddings WHERE user_id = :user_id;
 
--- name: rating_counts(user_id)^
-SELECT count(*) FILTER (WHERE rating IS NOT NULL) AS ratings, count(*) AS feedback FROM user_ratings WHERE user_id = :user_id;
-
 -- name: all_feedback()
 -- Snapshot for training: every current feedback in time order.
 SELECT user_id, movie_id, rating, kind, updated_at FROM user_ratings ORDER BY user_id, updated_at, movie_id;

@@ -43,12 +43,20 @@ async def test_learner_is_incremental(small_app) -> None:  # type: ignore[no-unt
     assert row["ratings_used"] == 5 and row["patterns"]["activity"]["ratings"] == 5
 
 
-async def test_three_schedulers_run_once_per_period(empty_dsn: str) -> None:
-    conn = await asyncpg.connect(empty_dsn)
+@pytest.fixture
+async def migrated_dsn(empty_dsn: str) -> str:
     from bot.db.migrate import migrate
 
-    await migrate(conn)
-    await conn.close()
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return empty_dsn
+
+
+async def test_three_schedulers_run_once_per_period(migrated_dsn: str) -> None:
+    empty_dsn = migrated_dsn
     calls: list[int] = []
 
     async def work() -> int:
@@ -72,11 +80,9 @@ async def test_three_schedulers_run_once_per_period(empty_dsn: str) -> None:
     assert len(calls) == len(periods) and all(r["status"] == "ok" for r in runs)
 
 
-async def test_killing_the_holder_lets_another_take_over(empty_dsn: str) -> None:
+async def test_killing_the_holder_lets_another_take_over(migrated_dsn: str) -> None:
+    empty_dsn = migrated_dsn
     conn = await asyncpg.connect(empty_dsn)
-    from bot.db.migrate import migrate
-
-    await migrate(conn)
     started = asyncio.Event()
 
     async def slow() -> int:
@@ -102,12 +108,8 @@ async def test_killing_the_holder_lets_another_take_over(empty_dsn: str) -> None
     await conn.close()
 
 
-async def test_a_database_error_does_not_stop_later_runs(empty_dsn: str) -> None:
-    conn = await asyncpg.connect(empty_dsn)
-    from bot.db.migrate import migrate
-
-    await migrate(conn)
-    await conn.close()
+async def test_a_database_error_does_not_stop_later_runs(migrated_dsn: str) -> None:
+    empty_dsn = migrated_dsn
     attempts: list[int] = []
 
     async def flaky() -> int:

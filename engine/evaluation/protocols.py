@@ -14,7 +14,7 @@ except the targets) are ranked and NDCG@10 on the targets reported.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -29,6 +29,14 @@ COLD_STEPS = (0, 1, 2, 5, 10, 20)
 FEED = 20
 
 
+def trainable_mask(train: dict[int, History], n_items: int) -> np.ndarray:
+    """Items with at least one training interaction."""
+    mask = np.zeros(n_items, dtype=bool)
+    for history in train.values():
+        mask[history.items] = True
+    return mask
+
+
 @dataclass
 class WarmSplit:
     train: dict[int, History]
@@ -37,10 +45,7 @@ class WarmSplit:
 
     @property
     def trainable(self) -> np.ndarray:
-        mask = np.zeros(self.n_items, dtype=bool)
-        for history in self.train.values():
-            mask[history.items] = True
-        return mask
+        return trainable_mask(self.train, self.n_items)
 
 
 def warm_split(histories: dict[int, History], n_items: int, seed: int = 0, fraction: float = 0.2) -> WarmSplit:
@@ -95,16 +100,12 @@ class ColdSplit:
 
     @property
     def trainable(self) -> np.ndarray:
-        mask = np.zeros(self.n_items, dtype=bool)
-        for history in self.train.values():
-            mask[history.items] = True
-        return mask
+        return trainable_mask(self.train, self.n_items)
 
     def targets(self, user: int) -> np.ndarray:
+        """The user's positives after the first FEED ratings."""
         history = self.new_users[user]
-        after = history.prefix(len(history))
-        tail_items, tail_ratings = after.items[FEED:], after.ratings[FEED:]
-        return tail_items[tail_ratings >= POSITIVE_THRESHOLD]
+        return history.items[FEED:][history.ratings[FEED:] >= POSITIVE_THRESHOLD]
 
 
 def cold_split(histories: dict[int, History], n_items: int, seed: int = 0, fraction: float = 0.25,
