@@ -56,18 +56,15 @@ def replay(trainer: PersonalizedTrainer, history: History) -> UserState:
 
 
 def batch_state(trainer: PersonalizedTrainer, history: History) -> UserState:
-    """The state `replay` reaches, computed in one vectorised step (the latest feedback per item wins)."""
+    """The state `replay` reaches, in one vectorised refit (the latest feedback per item wins)."""
     kinds = history.kinds or ("rating",) * len(history)
     latest: dict[int, tuple[str, float]] = {}
     for item, rating, kind in zip(history.items.tolist(), history.ratings.tolist(), kinds):
         latest[item] = (kind, rating)
-    items = np.fromiter(latest, dtype=np.int64, count=len(latest))
-    sigs = [signal(k, None if r != r else r) for k, r in latest.values()]
-    seen = np.array([x.seen for x in sigs])
-    valence = np.array([x.valence for x in sigs])
-    vector = seen @ trainer.p_seen[items].astype(np.float64) + valence @ trainer.p_val[items].astype(np.float64)
-    stars = sum(1 for _k, r in latest.values() if r == r)
-    return UserState(vector if len(items) else np.zeros(trainer.dim), stars, len(history), len(history))
+    state = trainer.refit(np.fromiter(latest, dtype=np.int64, count=len(latest)),
+                          [signal(k, None if r != r else r) for k, r in latest.values()],
+                          [r == r for _k, r in latest.values()])
+    return UserState(state.vector, state.ratings, len(history), len(history))
 
 
 @dataclass

@@ -94,10 +94,13 @@ class PersonalizedTrainer:
         return UserState(vector, state.ratings + int(new_has_stars) - int(old_had_stars), state.feedback + 1, state.version + 1)
 
     def refit(self, items: np.ndarray, signals: list[Signal], stars: list[bool]) -> UserState:
-        """Batch state from scratch: what the online updates must equal."""
-        vector = np.zeros(self.dim, dtype=np.float64)
-        for item, sig in zip(items, signals):
-            vector += self.contribution(int(item), sig)
+        """Batch state from scratch (one entry per item): what the online updates must equal."""
+        items = np.asarray(items, dtype=np.int64)
+        if len(items) == 0:
+            return UserState.empty(self.dim)
+        seen = np.array([s.seen for s in signals])
+        valence = np.array([s.valence for s in signals])
+        vector = seen @ self.p_seen[items].astype(np.float64) + valence @ self.p_val[items].astype(np.float64)
         return UserState(vector, int(sum(stars)), len(signals), len(signals))
 
     def apply_feedback(self, state: UserState, item: int, kind: str | None, rating: float | None,

@@ -14,9 +14,3 @@ SELECT (SELECT count(*) FROM movies)                                 AS movies,
 -- name: search_index_rows()
 -- What the in-memory title search indexes: titles and popularity.
 SELECT movie_id, title, original_title, year, rating_count FROM movies;
-
--- name: get_movie(movie_id)^
-SELECT * FROM movies WHERE movie_id = :movie_id;
-
--- name: get_movies(movie_ids)
-SELECT * FROM movies WHERE movie_id = ANY(:movie_ids::int[]);

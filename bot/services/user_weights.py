@@ -47,13 +47,12 @@ class SnapshotEngine:
 
 def fit_user_weights(engine: SnapshotEngine, histories: dict[int, History]) -> list[dict[str, Any]]:
     rows = []
-    defaults_table = engine.ranker.model.weights if engine.ranker.model is not None else {}
     for user, history in histories.items():
         engine.current = user
         n = int(np.count_nonzero(~np.isnan(history.ratings)))
         defaults = engine.ranker.weights_for(n)
         learned = learn_user_weights(engine, history, defaults)
         if learned is not None:
-            weights, evidence = learned
+            weights, _targets = learned
             rows.append({"user_id": user, "weights": weights, "fitted_on": n})
     return rows
