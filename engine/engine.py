@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.data import History, binary_matrix
-from engine.feedback import signal
+from engine.feedback import signal, signals
 from engine.ranker import HybridRanker, UserFeedback
 from engine.signals import Neighbours
 from engine.snapshot import Catalog, ModelArrays
@@ -32,11 +32,11 @@ def popularity_prior(histories: Sequence[History], n_items: int) -> np.ndarray:
 
 def feedback_from_history(history: History, trainer: PersonalizedTrainer, state: UserState | None) -> UserFeedback:
     kinds = history.kinds or ("rating",) * len(history)
-    sigs = [signal(k, None if np.isnan(r) else float(r)) for k, r in zip(kinds, history.ratings)]
+    seen, valence = signals(kinds, np.asarray(history.ratings, dtype=np.float64))
     return UserFeedback(
         items=np.asarray(history.items, dtype=np.int64),
-        seen=np.array([s.seen for s in sigs], dtype=np.float64),
-        valence=np.array([s.valence for s in sigs], dtype=np.float64),
+        seen=seen,
+        valence=valence,
         stars=np.asarray(history.ratings, dtype=np.float64),
         state=state,
     )

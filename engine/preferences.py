@@ -123,28 +123,32 @@ def _genre_effects(ratings: np.ndarray, genres: list[list[str]], controls: np.nd
 
 
 def _person_effects(residuals: np.ndarray, people: list[list[str]], field: str) -> list[dict[str, Any]]:
-    by_person: dict[str, list[float]] = {}
-    for r, names in zip(residuals, people):
-        for name in names:
-            by_person.setdefault(name, []).append(float(r))
-    candidates = {k: np.array(v) for k, v in by_person.items() if len(v) >= MIN_PERSON_SUPPORT}
-    if not candidates:
+    """Per person: a t-test of the user's residual ratings of their films (sums by bincount, no loop per person)."""
+    sizes_per_row = np.fromiter((len(names) for names in people), dtype=np.int64, count=len(people))
+    if not sizes_per_row.sum():
         return []
-    names = sorted(candidates)
+    codes, names = pd.factorize(np.fromiter((n for names_ in people for n in names_), dtype=object,
+                                            count=int(sizes_per_row.sum())))
+    values = residuals[np.repeat(np.arange(len(people)), sizes_per_row)]
+    counts = np.bincount(codes)
+    keep = np.flatnonzero(counts >= MIN_PERSON_SUPPORT)
+    if not len(keep):
+        return []
+    sums = np.bincount(codes, weights=values)[keep]
+    squares = np.bincount(codes, weights=values * values)[keep]
+    sizes = counts[keep].astype(float)
+    means = sums / sizes
+    variances = np.maximum(squares - sizes * means**2, 0.0) / (sizes - 1)
     # the user's own spread is the fairer noise estimate for three or four films
     overall_sd = max(float(np.std(residuals, ddof=1)) if len(residuals) > 1 else 0.5, 0.25)
-    sizes = np.array([len(candidates[n]) for n in names], dtype=float)
-    means = np.array([candidates[n].mean() for n in names])
-    sds = np.array([max(float(candidates[n].std(ddof=1)), overall_sd) for n in names])
-    p_values = (2 * stats.t.sf(np.abs(means / (sds / np.sqrt(sizes))), sizes - 1)).tolist()
-    adjusted = holm(np.array(p_values))
-    out = []
-    for name, p, q in zip(names, p_values, adjusted):
-        values = candidates[name]
-        shrunk = float(values.sum() / (len(values) + SHRINK))
-        out.append({field: name, "ratings": int(len(values)), "effect": round(shrunk, 3), "p": p, "p_holm": float(q),
-                    "significant": bool(q < ALPHA and abs(shrunk) >= MIN_EFFECT)})
-    return out
+    sds = np.maximum(np.sqrt(variances), overall_sd)
+    p_values = 2 * stats.t.sf(np.abs(means / (sds / np.sqrt(sizes))), sizes - 1)
+    adjusted = holm(p_values)
+    shrunk = sums / (sizes + SHRINK)
+    order = np.argsort(np.asarray(names[keep], dtype=str), kind="stable")
+    return [{field: str(names[keep[i]]), "ratings": int(sizes[i]), "effect": round(float(shrunk[i]), 3),
+             "p": float(p_values[i]), "p_holm": float(adjusted[i]),
+             "significant": bool(adjusted[i] < ALPHA and abs(shrunk[i]) >= MIN_EFFECT)} for i in order]
 
 
 def _decades(ratings: np.ndarray, years: list[int | None], baseline: float) -> list[dict[str, Any]]:
@@ -174,20 +178,20 @@ def diversity(genres: list[list[str]], n_genres_total: int = 19) -> tuple[float,
     return round(score, 3), words
 
 
-def analyse_user(user_ratings: pd.DataFrame, movies: pd.DataFrame, population: Population) -> dict[str, Any]:
-    """One user's profile; ``user_ratings``: movie_id, rating (NaN for starless), rated_at; ``movies`` indexed by movie_id."""
-    rated = user_ratings.dropna(subset=["rating"])
-    rated = rated[rated["movie_id"].isin(movies.index)]
-    info = movies.loc[rated["movie_id"]]
-    ratings = rated["rating"].to_numpy(dtype=float)
-    genres = [list(g) for g in info["genres"]]
-    profile: dict[str, Any] = {
-        "activity": {
-            "ratings": int(len(rated)), "feedback": int(len(user_ratings)),
-            "first": str(user_ratings["rated_at"].min()) if len(user_ratings) else None,
-            "last": str(user_ratings["rated_at"].max()) if len(user_ratings) else None,
-        },
-    }
+@dataclass
+class _Rated:
+    """One user's star ratings joined with the catalog columns the analysis needs."""
+
+    ratings: np.ndarray
+    genres: list[list[str]]
+    directors: list[list[str]]
+    cast: list[list[str]]
+    years: list[Any]
+
+
+def _profile(rated: _Rated, activity: dict[str, Any], population: Population) -> dict[str, Any]:
+    ratings = rated.ratings
+    profile: dict[str, Any] = {"activity": activity}
     if len(ratings) == 0:
         return profile
     mean = float(ratings.mean())
@@ -197,24 +201,30 @@ def analyse_user(user_ratings: pd.DataFrame, movies: pd.DataFrame, population: P
         "label": "generous" if z > 0.5 else ("harsh" if z < -0.5 else "balanced"),
         "sd": round(float(ratings.std(ddof=1)) if len(ratings) > 1 else 0.0, 3),
         "scale_used": round(len(np.unique(ratings)) / 10.0, 2),
-        "histogram": {f"{s:.1f}": int((ratings == s).sum()) for s in np.arange(0.5, 5.01, 0.5)},
+        "histogram": {f"{s:.1f}": int(c) for s, c in zip(np.arange(0.5, 5.01, 0.5),
+                                                         np.bincount(np.clip(np.rint(ratings * 2).astype(int) - 1, 0, 9),
+                                                                     minlength=10))},
     }
-    directors = [list(p) for p in info["directors"]] if "directors" in info else [[] for _ in ratings]
-    controls = np.hstack([_decade_controls(list(info["year"])), _people_controls(directors)])
-    effects = _genre_effects(ratings, genres, controls)
+    controls = np.hstack([_decade_controls(rated.years), _people_controls(rated.directors)])
+    effects = _genre_effects(ratings, rated.genres, controls)
     profile["genres"] = sorted(effects, key=lambda e: -e["effect"])
     profile["favourite_genres"] = [e["genre"] for e in profile["genres"] if e["significant"] and e["effect"] > 0]
     profile["least_favourite_genres"] = [e["genre"] for e in profile["genres"] if e["significant"] and e["effect"] < 0]
     residuals = ratings - mean
-    for field, column, key in (("director", "directors", "directors"), ("actor", "cast", "actors")):
-        people = [list(p) for p in info[column]] if column in info else [[] for _ in ratings]
+    for field, people, key in (("director", rated.directors, "directors"), ("actor", rated.cast, "actors")):
         found = _person_effects(residuals, people, field)
         profile[key] = sorted(found, key=lambda e: -e["effect"])[:10]
         profile[f"favourite_{key}"] = [e[field] for e in found if e["significant"] and e["effect"] > 0]
-    profile["decades"] = _decades(ratings, list(info["year"]), mean)
-    score, words = diversity(genres)
+    profile["decades"] = _decades(ratings, rated.years, mean)
+    score, words = diversity(rated.genres)
     profile["diversity"] = {"score": score, "meaning": words}
     return profile
+
+
+def _column(movies: pd.DataFrame, name: str) -> np.ndarray:
+    if name in movies:
+        return movies[name].to_numpy(dtype=object)
+    return np.array([()] * len(movies) if len(movies) else [], dtype=object)
 
 
 def _finite(value: Any) -> Any:
@@ -229,7 +239,31 @@ def _finite(value: Any) -> Any:
 
 
 def analyse(ratings: pd.DataFrame, movies: pd.DataFrame, population: Population | None = None) -> dict[int, dict[str, Any]]:
-    """Profiles of every user in ``ratings`` (user_id, movie_id, rating, rated_at)."""
+    """Profiles of every user in ``ratings`` (user_id, movie_id, rating (NaN for starless), rated_at).
+
+    The catalog is joined once for everyone; each user is then a slice of plain arrays, which
+    keeps the whole dataset (610 users) well inside the job's time budget.
+    """
     population = population or Population.from_ratings(ratings)
     indexed = movies.set_index("movie_id") if "movie_id" in movies.columns else movies
-    return {int(user): _finite(analyse_user(group, indexed, population)) for user, group in ratings.groupby("user_id")}
+    position = pd.Index(indexed.index)
+    columns = {name: _column(indexed, name) for name in ("genres", "directors", "cast", "year")}
+    activity = ratings.groupby("user_id").agg(feedback=("movie_id", "size"), first=("rated_at", "min"),
+                                              last=("rated_at", "max"))
+    rated = ratings[ratings["rating"].notna()]
+    where = position.get_indexer(rated["movie_id"].to_numpy())
+    rated = rated[where >= 0].assign(_row=where[where >= 0])
+    groups = rated.groupby("user_id").indices
+    values = rated["rating"].to_numpy(dtype=float)
+    rows = rated["_row"].to_numpy()
+    out: dict[int, dict[str, Any]] = {}
+    for user, summary in activity.iterrows():
+        chosen = groups.get(user, np.empty(0, dtype=np.int64))
+        at = rows[chosen]
+        joined = _Rated(values[chosen], [list(g) for g in columns["genres"][at]],
+                        [list(p) for p in columns["directors"][at]], [list(p) for p in columns["cast"][at]],
+                        list(columns["year"][at]))
+        facts = {"ratings": int(len(chosen)), "feedback": int(summary["feedback"]),
+                 "first": str(summary["first"]), "last": str(summary["last"])}
+        out[int(user)] = _finite(_profile(joined, facts, population))
+    return out

@@ -201,6 +201,28 @@ class HybridRanker:
         return [int(pool[i]) for i in chosen]
 
     # ------------------------------------------------------------------ reasons
+    def closest_liked(self, index: int, user: UserFeedback, use_text: bool = False,
+                      prefer: np.ndarray | None = None) -> tuple[int, str]:
+        """The movie the user liked that is most like ``index`` (``prefer`` adds a per-item bonus), and
+        "loved" or "liked"; the user must have liked something."""
+        catalog = self.catalog
+        liked = user.items[user.valence > 0]
+        vectors = catalog.text_vectors if use_text and catalog.text_vectors is not None else self._q_unit
+        closeness = vectors[liked] @ vectors[index]
+        if prefer is not None:
+            closeness = closeness + prefer[liked]
+        closest = int(liked[int(np.argmax(closeness))])
+        position = int(np.flatnonzero(user.items == closest)[-1])
+        return closest, "loved" if user.valence[position] >= 0.75 else "liked"
+
+    def mood_reason(self, index: int, user: UserFeedback | None, mood: str, fit: np.ndarray, fallback: str) -> str:
+        """"dark, and close to Se7en (1995), which you loved": the liked movie nearest to this one,
+        preferring those that fit the mood themselves (``fit``: each movie's standardised fit to it)."""
+        if user is None or self.model is None or not np.any(user.valence > 0):
+            return f"{mood}, and {fallback}"
+        closest, verb = self.closest_liked(index, user, prefer=0.1 * fit)
+        return f"{mood}, and close to {self.catalog.label(closest)}, which you {verb}"
+
     def reason(self, index: int, breakdown: dict[str, float], user: UserFeedback, liked_directors: set[str]) -> str:
         """One line a member can read: a shared director, the closest movie they loved, or the crowd."""
         catalog = self.catalog
@@ -215,10 +237,7 @@ class HybridRanker:
             best = max(catalog.genres[index], key=lambda g: affinity[names.index(g)] if g in names else -1)
             return f"more {best}, a genre you rate highly"
         if len(liked) and top in ("personal", "base", "content", "collaborative"):
-            vectors = catalog.text_vectors if top == "content" and catalog.text_vectors is not None else self._q_unit
-            closest = int(liked[int(np.argmax(vectors[liked] @ vectors[index]))])
-            position = int(np.flatnonzero(user.items == closest)[0])
-            verb = "loved" if user.valence[position] >= 0.75 else "liked"
+            closest, verb = self.closest_liked(index, user, use_text=top == "content")
             if top == "collaborative":
                 return f"loved by members who also {verb} {catalog.label(closest)}"
             return f"because you {verb} {catalog.label(closest)}"

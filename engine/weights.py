@@ -130,6 +130,17 @@ def learn_bucket_weights(queries: Sequence[Query], progress: bool = False) -> di
     return table
 
 
+def _ndcg_per_row(signals: np.ndarray, targets: np.ndarray, k: int = 10) -> np.ndarray:
+    """NDCG@k of ranking by each row of ``signals`` on its own (one argpartition for all rows)."""
+    k = min(k, signals.shape[1])
+    if k == 0 or len(targets) == 0:
+        return np.zeros(len(signals))
+    part = np.argpartition(-signals, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(signals, part, axis=1), axis=1, kind="stable")
+    ranked = np.take_along_axis(part, order, axis=1)
+    return np.array([ndcg_at(row, targets, k) for row in ranked])
+
+
 def learn_user_weights(engine, history: History, defaults: dict[str, float], holdout: float = 0.2,  # type: ignore[no-untyped-def]
                        prior_strength: float = 20.0) -> tuple[dict[str, float], int] | None:
     """A user's own weights: defaults moved towards the signals that best ranked their recent positives."""
@@ -146,7 +157,7 @@ def learn_user_weights(engine, history: History, defaults: dict[str, float], hol
     query = make_query(engine, past, targets, candidates)
     if query is None:
         return None
-    per_signal = np.array([ndcg_at(top_k(row, np.ones(len(row), dtype=bool), 10), query.targets, 10) for row in query.signals])
+    per_signal = _ndcg_per_row(query.signals, query.targets)
     base = np.array([defaults[k] for k in WEIGHT_KEYS])
     if per_signal.sum() == 0:
         return dict(defaults), len(targets)

@@ -31,7 +31,7 @@ from bot.repositories import learner as repo
 from engine.preferences import Population, analyse
 
 JOB_NAME = "preference_learner"
-BATCH = 500
+BATCH = 2000  # users per snapshot: the whole shared dataset is one batch
 
 
 @dataclass
@@ -65,7 +65,7 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         chunk = users[start : start + BATCH]
         async with db.acquire() as conn:
             rows = await repo.feedback_of_users(conn, chunk)
-        frame = pd.DataFrame([dict(r) for r in rows], columns=["user_id", "movie_id", "rating", "kind", "rated_at"])
+        frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["user_id", "movie_id", "rating", "kind", "rated_at"])
         frame["rating"] = frame["rating"].astype(float)
         total += int(frame["rating"].notna().sum())
         profiles = await asyncio.to_thread(analyse, frame, movies, population)

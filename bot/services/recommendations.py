@@ -128,7 +128,10 @@ class RecommendationService:
         movies = []
         for rec in ranking.items:
             movie = runtime.movies[int(runtime.catalog.items.movie_ids[rec.index])]
-            reason = f"{mood}, and {rec.reason}" if mood else rec.reason
+            reason = rec.reason
+            if mood is not None and not ranking.fallback:
+                fit = runtime.slider_scorer.item_fit[:, runtime.slider_scorer.sliders.index(mood)]
+                reason = runtime.ranker.mood_reason(rec.index, user, mood, fit, rec.reason)
             movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
                                            rec.score, reason, rec.signals, rec.match))
         result = Recommendations(user_id, movies, user.n_ratings if user is not None else 0, ranking.cold_start,
