@@ -8,11 +8,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.db.pool import Database, open_database
+from bot.services.digest import DigestService
+from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackService
+from bot.services.privacy import PrivacyService
+from bot.services.quick_rating import QuickRatingService
 from bot.services.recommendations import RecommendationService
 from bot.services.runtime import EngineRuntime, load_runtime
 from bot.services.state_cache import StateCache
+from bot.services.stats import StatsService
 from bot.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything that depends on the loaded runtime, rebuilt together when a new model is loaded."""
+
+    feedback: FeedbackService
+    recommendations: RecommendationService
+    quick_rating: QuickRatingService
+    stats: StatsService
+    dm_feedback: DMFeedbackService
+    digest: DigestService
+    privacy: PrivacyService
+
+    @classmethod
+    def build(cls, db: Database, runtime: EngineRuntime) -> "Services":
+        cache = StateCache()
+        feedback = FeedbackService(db, runtime, cache)
+        recommendations = RecommendationService(db, runtime, cache)
+        return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
+                   DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache))
 
 
 @dataclass
@@ -20,16 +46,20 @@ class App:
     settings: Settings
     db: Database
     runtime: EngineRuntime
-    feedback: FeedbackService
-    recommendations: RecommendationService
+    services: Services
+
+    @property
+    def feedback(self) -> FeedbackService:
+        return self.services.feedback
+
+    @property
+    def recommendations(self) -> RecommendationService:
+        return self.services.recommendations
 
     async def reload(self) -> None:
-        """Pick up a newly trained model or an imported catalog."""
+        """Pick up a newly trained model, an imported catalog or reloaded sliders."""
         runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode)
-        cache = StateCache()
-        self.runtime = runtime
-        self.feedback = FeedbackService(self.db, runtime, cache)
-        self.recommendations = RecommendationService(self.db, runtime, cache)
+        self.runtime, self.services = runtime, Services.build(self.db, runtime)
 
     async def close(self) -> None:
         await self.db.close()
@@ -48,5 +78,4 @@ async def build_app(settings: Settings, db: Database | None = None) -> App:
     serve_latency_first()
     db = db or await open_database(settings)
     runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode)
-    cache = StateCache()
-    return App(settings, db, runtime, FeedbackService(db, runtime, cache), RecommendationService(db, runtime, cache))
+    return App(settings, db, runtime, Services.build(db, runtime))

@@ -200,6 +200,11 @@ class HybridRanker:
             max_sim = np.maximum(max_sim, vectors @ vectors[pick])
         return [int(pool[i]) for i in chosen]
 
+    def similarity_to(self, index: int) -> np.ndarray:
+        """Cosine similarity of every movie to one movie in the model's item space, standardised."""
+        similarity = self._q_unit @ self._q_unit[index]
+        return (similarity - similarity.mean()) / max(float(similarity.std()), 1e-9)
+
     # ------------------------------------------------------------------ reasons
     def closest_liked(self, index: int, user: UserFeedback, use_text: bool = False,
                       prefer: np.ndarray | None = None) -> tuple[int, str]:

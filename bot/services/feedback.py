@@ -81,8 +81,14 @@ class FeedbackService:
         return replay(trainer, history)
 
     async def record(self, user_id: int, movie_id: int, kind: str | None, rating: float | None, source: str,
-                     dedupe_key: str | None = None) -> FeedbackResult:
-        """Store one feedback (``kind`` None withdraws the user's feedback on the movie)."""
+                     dedupe_key: str | None = None, *, unless_same: bool = False,
+                     withdraw_kind: str | None = None) -> FeedbackResult:
+        """Store one feedback (``kind`` None withdraws the user's feedback on the movie).
+
+        ``unless_same``: nothing is written when the member's current feedback is already this
+        one (a re-sent reaction event). ``withdraw_kind``: withdraw only if the current feedback
+        is of that kind (removing a 👍 must not delete the ❤️ given after it).
+        """
         if kind is not None and kind not in KINDS:
             raise UserError(f"unknown feedback kind {kind!r}")
         if source not in SOURCES:
@@ -97,12 +103,14 @@ class FeedbackService:
         if movie is None:
             raise UnknownMovie(f"there is no movie with id {movie_id} in the catalog; search for it by title")
         try:
-            return await self._record(user_id, movie_id, movie["title"], kind, rating, source, dedupe_key)
+            return await self._record(user_id, movie_id, movie["title"], kind, rating, source, dedupe_key,
+                                      unless_same, withdraw_kind)
         except (DatabaseUnavailable, asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
             raise NotSaved(f"your feedback on {movie['title']} was not saved (database unavailable); please try again") from exc
 
     async def _record(self, user_id: int, movie_id: int, title: str, kind: str | None, rating: float | None,
-                      source: str, dedupe_key: str | None) -> FeedbackResult:
+                      source: str, dedupe_key: str | None, unless_same: bool = False,
+                      withdraw_kind: str | None = None) -> FeedbackResult:
         trainer = self.runtime.trainer
         item = self.runtime.catalog.items.get(movie_id)
         async with self.db.transaction() as conn:
@@ -110,8 +118,11 @@ class FeedbackService:
             previous = await repo.current_rating(conn, user_id, movie_id)
             prev_kind = previous["kind"] if previous else None
             prev_rating = previous["rating"] if previous else None
-            if kind is None and previous is None:  # withdrawing what was never said
-                return FeedbackResult(user_id, movie_id, title, None, None, None, None, row["rating_count"], duplicate=True)
+            unchanged = ((kind is None and (previous is None or (withdraw_kind is not None and prev_kind != withdraw_kind)))
+                         or (unless_same and kind == prev_kind and rating == prev_rating))
+            if unchanged:  # withdrawing what was not said, or repeating what was
+                return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, row["rating_count"],
+                                      duplicate=True)
             rating_count = row["rating_count"] + int(rating is not None) - int(prev_rating is not None)
             feedback_count = row["feedback_count"] + 1
             embedding, solver_state, model_version = as_array(row["embedding"]), row["solver_state"], row["model_version"]

@@ -47,11 +47,13 @@ class LearnReport:
         return 1000.0 * self.seconds / self.users if self.users else 0.0
 
 
-async def learn_preferences(db: Database, everyone: bool = False, runtime: "EngineRuntime | None" = None) -> LearnReport:
+async def learn_preferences(db: Database, everyone: bool = False, runtime: "EngineRuntime | None" = None,
+                            only: list[int] | None = None) -> LearnReport:
+    """Analyse stale users (all with ``everyone``, or just ``only``); refit their weights when given a runtime."""
     started = time.perf_counter()
     snapshot_at = datetime.now(timezone.utc)
     async with db.acquire() as conn:
-        users = await repo.stale_users(conn, everyone)
+        users = list(only) if only is not None else await repo.stale_users(conn, everyone)
         if not users:
             return LearnReport(0, 0, time.perf_counter() - started)
         population_row = await repo.rating_population(conn)

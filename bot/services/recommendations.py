@@ -139,6 +139,15 @@ class RecommendationService:
         await self._log(result, surface, mood)
         return result
 
+    async def more_like_this(self, user_id: int, movie_id: int, count: int = 5) -> Recommendations:
+        """Recommendations pulled towards one movie (its neighbours in the model's item space)."""
+        index = self.runtime.catalog.items.get(movie_id)
+        if index is None or self.runtime.model is None:
+            raise UserError("that movie is not known to the current model; try another")
+        boost = 2.0 * self.runtime.ranker.similarity_to(index)
+        boost[index] = -1e3  # never the movie itself
+        return await self.recommend(user_id, count, boost=boost, surface="more_like_this")
+
     def _mood_boost(self, mood: str, actions: list[Action], context: dict | None) -> np.ndarray:
         """Added to the ranker's score: how well each movie fits the mood (its text against the slider's),
         plus the slider scorer's calibrated probability that this member likes it in that mood."""

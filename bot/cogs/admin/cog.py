@@ -1,0 +1,76 @@
+"""Admin commands, checked in code (`bot.tree.admin_only`): Discord's default permissions are only a hint."""
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.cogs.common import CineSyncCog
+from bot.render import cards
+from bot.render.embeds import embed
+from bot.services.admin import read_status
+from bot.services.learner import learn_preferences
+from bot.tree import admin_only, reply_error
+
+log = logging.getLogger(__name__)
+
+
+class AdminCog(CineSyncCog, name="Admin"):
+    admin = app_commands.Group(name="admin", description="CineSync administration",
+                               default_permissions=discord.Permissions(manage_guild=True))
+    sliders = app_commands.Group(name="sliders", description="Mood sliders", parent=admin)
+
+    def __init__(self, bot) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(bot)
+        self.retraining = False
+
+    @admin.command(name="status", description="Counts, model version, last learner run, pending migrations")
+    @admin_only()
+    async def status(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        status = await read_status(self.app.db, self.app.runtime.version)
+        await interaction.followup.send(embed=embed(cards.admin_status(status)), ephemeral=True)
+
+    @admin.command(name="retrain", description="Retrain the base model in the background and load it")
+    @admin_only()
+    async def retrain(self, interaction: discord.Interaction) -> None:
+        if self.retraining:
+            await interaction.response.send_message("A retrain is already running; I'll report when it's done.", ephemeral=True)
+            return
+        self.retraining = True
+        await interaction.response.send_message("Retraining started in the background; members keep getting answers. "
+                                                "I'll report here when it is done.", ephemeral=True)
+        self.bot.background(self._retrain(interaction), "admin-retrain")  # type: ignore[attr-defined]
+
+    async def _retrain(self, interaction: discord.Interaction) -> None:
+        from bot.services.training import train_model
+
+        app = self.app
+        try:
+            report = await train_model(app.db, app.settings, progress=False)
+            await app.reload()
+            await interaction.followup.send(f"✅ Retrain done: model {report.version} trained in {report.seconds:.0f} s "
+                                            "and now serving.", ephemeral=True)
+        except Exception as exc:  # reported to the admin with an error id, never lost
+            await reply_error(interaction, exc)
+        finally:
+            self.retraining = False
+
+    @admin.command(name="learn", description="Run the PreferenceLearner now for members with new ratings")
+    @admin_only()
+    async def learn(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await learn_preferences(self.app.db, runtime=self.app.runtime)
+        await interaction.followup.send(f"PreferenceLearner: {report.users} member(s), {report.ratings:,} ratings "
+                                        f"in {report.seconds:.2f} s.", ephemeral=True)
+
+    @sliders.command(name="reload", description="Re-read the slider file and embed new or changed descriptions")
+    @admin_only()
+    async def sliders_reload(self, interaction: discord.Interaction) -> None:
+        from bot.services.sliders import reload_sliders
+
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        changed = await reload_sliders(self.app.db, self.app.settings.embedding_model_path)
+        await self.app.reload()
+        await interaction.followup.send(f"Sliders reloaded: {changed} new or changed description(s) embedded.", ephemeral=True)

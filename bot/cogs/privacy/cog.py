@@ -1,0 +1,59 @@
+"""Deleting (with confirmation) or exporting everything CineSync holds about a member."""
+from __future__ import annotations
+
+import io
+
+import discord
+from discord import app_commands
+
+from bot.cogs.common import CineSyncCog, OwnedView
+from bot.render import cards
+from bot.render.embeds import embed
+
+
+class ConfirmForget(OwnedView):
+    def __init__(self, cog: "PrivacyCog", owner_id: int) -> None:
+        super().__init__(owner_id, timeout=120.0)
+        self.cog = cog
+
+    @discord.ui.button(label="Delete everything", style=discord.ButtonStyle.danger, custom_id="forget:confirm")
+    async def confirm(self, interaction: discord.Interaction, _b: discord.ui.Button["ConfirmForget"]) -> None:
+        self.stop()
+        deleted = await self.cog.forget(self.owner_id)
+        total = sum(deleted.values())
+        card = cards.Card("Your data is deleted", f"{total} rows removed: {deleted['ratings']} ratings, "
+                                                  f"{deleted['events']} events, your taste profile and settings. "
+                                                  "CineSync has nothing left about you.", color=cards.GOOD)
+        await interaction.response.edit_message(content=None, embed=embed(card), view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="forget:cancel")
+    async def cancel(self, interaction: discord.Interaction, _b: discord.ui.Button["ConfirmForget"]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was deleted.", embed=None, view=None)
+
+
+class PrivacyCog(CineSyncCog, name="Privacy"):
+    @app_commands.command(name="forget_me", description="Delete everything CineSync knows about you")
+    async def forget_me(self, interaction: discord.Interaction) -> None:
+        view = ConfirmForget(self, interaction.user.id)
+        card = cards.Card("Delete all your CineSync data?", "Your ratings, feedback history, taste profile, "
+                          "learned weights, recommendation log, DM links and settings will be deleted for good. "
+                          "`/export_my_data` first if you want a copy.", color=cards.WARN)
+        await interaction.response.send_message(embed=embed(card), view=view, ephemeral=True)
+        view.message = await interaction.original_response()
+
+    async def forget(self, user_id: int) -> dict[str, int]:
+        """The database rows in one transaction, then every cog's in-memory hook."""
+        deleted = await self.app.services.privacy.forget(user_id)
+        for cog in self.bot.cogs.values():
+            hook = getattr(cog, "forget_user", None)
+            if hook is not None:
+                await hook(user_id)
+        return deleted
+
+    @app_commands.command(name="export_my_data", description="Download your ratings and taste profile as a file")
+    async def export_my_data(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await self.app.services.privacy.export(interaction.user.id)
+        await interaction.followup.send("Everything CineSync holds about you:",
+                                        file=discord.File(io.BytesIO(data), filename="cinesync-my-data.json"), ephemeral=True)

@@ -1,0 +1,121 @@
+"""The quick rating flow and the "which one did you mean?" buttons."""
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.app import App
+from bot.cogs.common import OwnedView
+from bot.render import cards
+from bot.render.embeds import embed
+from bot.services.feedback import parse_rating
+
+QUICK_BUTTONS = (("love", "❤️ Love", discord.ButtonStyle.success), ("like", "👍 Like", discord.ButtonStyle.primary),
+                 ("meh", "😐 Meh", discord.ButtonStyle.secondary), ("dislike", "👎 Dislike", discord.ButtonStyle.secondary),
+                 ("hate", "💀 Hate", discord.ButtonStyle.danger))
+
+
+class QuickRatingView(OwnedView):
+    """One movie at a time; each press records and shows the next. Times out after 5 idle minutes."""
+
+    def __init__(self, app: App, owner_id: int, movie: dict[str, Any], timeout: float = 300.0) -> None:
+        super().__init__(owner_id, timeout)
+        self.app, self.movie = app, movie
+        self.rated, self.shown = 0, [movie["movie_id"]]
+        self.recent_genres: list[str] = list(movie["genres"])
+        for kind, label, style in QUICK_BUTTONS:
+            self.add_item(_QuickButton(kind, label, style))
+        self.add_item(_QuickButton("skip", "Haven't seen", discord.ButtonStyle.secondary, row=1))
+        self.add_item(_QuickButton("stop", "Stop", discord.ButtonStyle.danger, row=1))
+
+    @classmethod
+    async def start(cls, app: App, owner_id: int) -> "QuickRatingView | None":
+        movie = await app.services.quick_rating.next_movie(owner_id)
+        return cls(app, owner_id, movie) if movie else None
+
+    def card(self) -> discord.Embed:
+        return embed(cards.quick_movie(self.movie, self.rated))
+
+    async def press(self, interaction: discord.Interaction, action: str) -> None:
+        if action == "stop":
+            self.stop()
+            done = cards.Card("Quick rating finished", f"You rated {self.rated} movie{'s' if self.rated != 1 else ''} "
+                                                      "in this round. `/my_recommendations` has your picks.",
+                              color=cards.GOOD)
+            await interaction.response.edit_message(embed=embed(done), view=None)
+            return
+        note = ""
+        if action != "skip":
+            kind, stars = parse_rating(action)
+            result = await self.app.services.feedback.record(self.owner_id, self.movie["movie_id"], kind, stars, "button")
+            self.rated += 1
+            note = f"Saved {cards.feedback_label(kind, stars)} for {cards.movie_label(self.movie)} · {result.rating_count} rated"
+        following = await self.app.services.quick_rating.next_movie(self.owner_id, self.shown, self.recent_genres[-6:])
+        if following is None:
+            self.stop()
+            await interaction.response.edit_message(content=note or None, embed=embed(cards.Card(
+                "You have rated every movie we know!", "Nothing left for the quick round.")), view=None)
+            return
+        self.movie = following
+        self.shown.append(following["movie_id"])
+        self.recent_genres.extend(following["genres"])
+        await interaction.response.edit_message(content=note or None, embed=self.card(), view=self)
+
+
+class _QuickButton(discord.ui.Button["QuickRatingView"]):
+    def __init__(self, action: str, label: str, style: discord.ButtonStyle, row: int = 0) -> None:
+        super().__init__(label=label, style=style, custom_id=f"quick:{action}", row=row)
+        self.action = action
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view.press(interaction, self.action)
+
+
+async def start_quick_rating(interaction: discord.Interaction, app: App) -> None:
+    """Answer ``interaction`` with the first movie of a quick round (ephemeral)."""
+    view = await QuickRatingView.start(app, interaction.user.id)
+    if view is None:
+        await interaction.response.send_message("You have rated every movie we know!", ephemeral=True)
+        return
+    await interaction.response.send_message(embed=view.card(), view=view, ephemeral=True)
+    view.message = await interaction.original_response()
+
+
+class StartRatingView(OwnedView):
+    """The button under "rate N more first"."""
+
+    def __init__(self, app: App, owner_id: int) -> None:
+        super().__init__(owner_id)
+        self.app = app
+
+    @discord.ui.button(label="Start rating", style=discord.ButtonStyle.success, custom_id="quick:start")
+    async def begin(self, interaction: discord.Interaction, _button: discord.ui.Button["StartRatingView"]) -> None:
+        await start_quick_rating(interaction, self.app)
+
+
+class ChooseMovieView(OwnedView):
+    """A typed title matched several movies: one button per candidate records the rating on it."""
+
+    def __init__(self, app: App, owner_id: int, matches: list[Any], kind: str, stars: float | None) -> None:
+        super().__init__(owner_id, timeout=120.0)
+        self.app, self.kind, self.stars = app, kind, stars
+        for match in matches[:5]:
+            self.add_item(_ChoiceButton(match.movie_id, match.label))
+
+    async def choose(self, interaction: discord.Interaction, movie_id: int) -> None:
+        result = await self.app.services.feedback.record(self.owner_id, movie_id, self.kind, self.stars, "slash")
+        self.stop()
+        card = cards.rating_saved(result, self.app.runtime.movies[movie_id])
+        await interaction.response.edit_message(content=None, embed=embed(card), view=None)
+
+
+class _ChoiceButton(discord.ui.Button["ChooseMovieView"]):
+    def __init__(self, movie_id: int, label: str) -> None:
+        super().__init__(label=label[:80], style=discord.ButtonStyle.primary, custom_id=f"choose:{movie_id}")
+        self.movie_id = movie_id
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view.choose(interaction, self.movie_id)

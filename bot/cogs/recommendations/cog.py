@@ -1,0 +1,49 @@
+"""`/my_recommendations [count] [mood] [genre]`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import discord
+from discord import app_commands
+
+from bot.cogs.common import CineSyncCog
+from bot.cogs.rating.views import StartRatingView
+from bot.cogs.recommendations.views import RecommendationView
+from bot.render import cards
+from bot.render.embeds import embed
+from bot.services.errors import UserError
+
+
+class RecommendationsCog(CineSyncCog, name="Recommendations"):
+    @app_commands.command(name="my_recommendations", description="Movies picked for you, with reasons")
+    @app_commands.describe(count="How many (1 to 20)", mood="Steer by a mood, e.g. dark or feel-good",
+                           genre="Only this genre")
+    async def my_recommendations(self, interaction: discord.Interaction,
+                                 count: app_commands.Range[int, 1, 20] = 10,
+                                 mood: Optional[str] = None, genre: Optional[str] = None) -> None:
+        app = self.app
+        runtime = app.runtime
+        if genre is not None and genre not in runtime.catalog.genre_names:
+            raise UserError(f"unknown genre '{genre[:40]}': pick one from the list ({', '.join(runtime.catalog.genre_names[:6])}, ...)")
+        # ranking over the whole catalog can take longer than Discord's 3 s on a busy machine
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        recs = await app.services.recommendations.recommend(interaction.user.id, count, genre=genre, mood=mood)
+        if recs.ratings_needed:
+            view = StartRatingView(app, interaction.user.id)
+            card = cards.ratings_needed(recs.rating_count, recs.ratings_needed, "Personal recommendations")
+            view.message = await interaction.followup.send(embed=embed(card), view=view, ephemeral=True, wait=True)
+            return
+        view = RecommendationView(app, interaction.user.id, recs)
+        view.message = await interaction.followup.send(embed=embed(cards.recommendations(recs, mood, genre)), view=view,
+                                                       ephemeral=True, wait=True)
+
+    @my_recommendations.autocomplete("mood")
+    async def mood_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        sliders = self.app.runtime.sliders
+        names = sliders.names if sliders is not None else []
+        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n][:25]
+
+    @my_recommendations.autocomplete("genre")
+    async def genre_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = self.app.runtime.catalog.genre_names
+        return [app_commands.Choice(name=g, value=g) for g in names if current.lower() in g.lower()][:25]

@@ -1,0 +1,95 @@
+"""Buttons under a recommendation list: pick a movie, then rate it, hide it, get more like it, or DM it."""
+from __future__ import annotations
+
+import discord
+
+from bot.app import App
+from bot.cogs.common import OwnedView
+from bot.cogs.dm_feedback.sender import DMsClosed, send_movie_dm
+from bot.render import cards
+from bot.render.embeds import embed
+from bot.services.recommendations import Recommendations
+from engine.feedback import WORD_STARS
+
+DMS_CLOSED = ("I can't DM you: Discord refused the message. Allow direct messages from members of this server "
+              "(server menu → Privacy Settings), then press the button again.")
+
+
+class RecommendationView(OwnedView):
+    def __init__(self, app: App, owner_id: int, recs: Recommendations) -> None:
+        super().__init__(owner_id, timeout=600.0)
+        self.app, self.recs = app, recs
+        self.selected = recs.movies[0].movie_id if recs.movies else None
+        if recs.movies:
+            self.add_item(_MoviePicker(recs))
+
+    def _movie(self):  # type: ignore[no-untyped-def]
+        return next((m for m in self.recs.movies if m.movie_id == self.selected), None)
+
+    async def _rate(self, interaction: discord.Interaction, kind: str) -> None:
+        movie = self._movie()
+        if movie is None:
+            await interaction.response.send_message("Pick a movie from the list first.", ephemeral=True)
+            return
+        stars = WORD_STARS.get(kind)
+        result = await self.app.services.feedback.record(self.owner_id, movie.movie_id, kind, stars, "button")
+        text = (f"Got it: you're not interested in {movie.label}; it won't be suggested again." if kind == "not_interested"
+                else f"Saved {cards.feedback_label(kind, stars)} for {movie.label} · {result.rating_count} rated.")
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @discord.ui.button(label="❤️ Love", style=discord.ButtonStyle.success, custom_id="recs:love", row=1)
+    async def love(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        await self._rate(interaction, "love")
+
+    @discord.ui.button(label="👍 Like", style=discord.ButtonStyle.primary, custom_id="recs:like", row=1)
+    async def like(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        await self._rate(interaction, "like")
+
+    @discord.ui.button(label="👎 Dislike", style=discord.ButtonStyle.secondary, custom_id="recs:dislike", row=1)
+    async def dislike(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        await self._rate(interaction, "dislike")
+
+    @discord.ui.button(label="🚫 Not interested", style=discord.ButtonStyle.danger, custom_id="recs:not_interested", row=1)
+    async def not_interested(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        await self._rate(interaction, "not_interested")
+
+    @discord.ui.button(label="🔁 More like this", style=discord.ButtonStyle.secondary, custom_id="recs:more", row=2)
+    async def more(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        movie = self._movie()
+        if movie is None:
+            await interaction.response.send_message("Pick a movie from the list first.", ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        recs = await self.app.services.recommendations.more_like_this(self.owner_id, movie.movie_id, 5)
+        card = cards.recommendations(recs)
+        card.title = f"More like {movie.label}"
+        view = RecommendationView(self.app, self.owner_id, recs)
+        view.message = await interaction.followup.send(embed=embed(card), view=view, ephemeral=True, wait=True)
+
+    @discord.ui.button(label="📬 Send to my DMs", style=discord.ButtonStyle.secondary, custom_id="recs:dm", row=2)
+    async def send_dm(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        movie = self._movie()
+        if movie is None:
+            await interaction.response.send_message("Pick a movie from the list first.", ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            await send_movie_dm(self.app, interaction.user, movie.movie_id, movie.reason, movie.match)
+        except DMsClosed:
+            await interaction.followup.send(DMS_CLOSED, ephemeral=True)
+            return
+        await interaction.followup.send(f"Sent {movie.label} to your DMs: react there to rate it.", ephemeral=True)
+
+
+class _MoviePicker(discord.ui.Select["RecommendationView"]):
+    def __init__(self, recs: Recommendations) -> None:
+        options = [discord.SelectOption(label=f"{i}. {m.label}"[:100], value=str(m.movie_id), default=i == 1)
+                   for i, m in enumerate(recs.movies[:25], 1)]
+        super().__init__(placeholder="Choose a movie for the buttons below", options=options, custom_id="recs:pick", row=0)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        self.view.selected = int(self.values[0])
+        for option in self.options:
+            option.default = option.value == self.values[0]
+        await interaction.response.edit_message(view=self.view)

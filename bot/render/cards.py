@@ -1,0 +1,157 @@
+"""What each answer says, independent of where it is shown.
+
+A `Card` is the content of one reply: Discord turns it into an embed (`bot/render/embeds.py`),
+the local shell shows Discord's own JSON as text. Builders here take service results only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.services.feedback import FeedbackResult
+from bot.services.recommendations import Recommendations
+from bot.services.stats import TasteProfile
+
+BRAND = 0xE50914
+GOOD = 0x2ECC71
+WARN = 0xF1C40F
+WORD_LABELS = {"love": "❤️ love (5★)", "like": "👍 like (4★)", "meh": "😐 meh (3★)", "dislike": "👎 dislike (2★)",
+               "hate": "💀 hate (1★)", "not_interested": "🚫 not interested", "seen": "seen (no rating)"}
+
+
+@dataclass
+class Card:
+    title: str
+    description: str = ""
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    footer: str | None = None
+    color: int = BRAND
+    image: str | None = None  # attachment file name shown as the card's image
+
+
+def stars(value: float) -> str:
+    full, half = int(value), value - int(value) >= 0.5
+    return "★" * full + ("½" if half else "")
+
+
+def feedback_label(kind: str | None, rating: float | None) -> str:
+    if kind in (None, "rating"):
+        return f"{rating:g}★ {stars(rating)}" if rating is not None else "nothing"
+    return WORD_LABELS.get(kind, kind)
+
+
+def movie_label(movie: dict[str, Any]) -> str:
+    return f"{movie['title']} ({movie['year']})" if movie.get("year") else str(movie["title"])
+
+
+def rating_saved(result: FeedbackResult, movie: dict[str, Any]) -> Card:
+    """The `/rate` answer: what was saved, the count and, from the 5th rating, what changed."""
+    label = movie_label(movie)
+    if result.duplicate:
+        return Card(f"Already saved: {label}", f"You had already said {feedback_label(result.kind, result.rating)}.",
+                    color=GOOD)
+    lines = [f"Saved **{feedback_label(result.kind, result.rating)}** for **{label}**."]
+    if result.previous_kind is not None and result.kind is not None:
+        lines.append(f"(was {feedback_label(result.previous_kind, result.previous_rating)})")
+    if result.kind is None:
+        lines = [f"Removed your feedback on **{label}**."]
+    count = result.rating_count
+    lines.append(f"You have rated {count} movie{'s' if count != 1 else ''}.")
+    if count >= 5:
+        lines.append(_what_changed(result))
+    else:
+        lines.append(f"Rate {5 - count} more to unlock personal recommendations.")
+    return Card("Rating saved", "\n".join(lines), color=GOOD)
+
+
+def _what_changed(result: FeedbackResult) -> str:
+    if not result.embedding_updated:
+        return "Your taste profile will catch up after the next model update."
+    shift = result.embedding_shift
+    size = "a big step" if shift > 0.05 else ("a small step" if shift > 0.005 else "a nudge")
+    direction = "towards" if (result.rating or 0) >= 3.5 and result.kind != "not_interested" else "away from"
+    return f"Your taste profile moved {size} {direction} movies like this one ({shift * 100:.1f}% change)."
+
+
+def quick_movie(movie: dict[str, Any], rated_so_far: int) -> Card:
+    genres = ", ".join(movie["genres"][:4]) or "unknown genre"
+    directors = ", ".join((movie.get("directors") or [])[:2])
+    text = genres + (f"\ndirected by {directors}" if directors else "")
+    return Card(movie_label(movie), text, footer=f"Quick rating: {rated_so_far} rated in this round. "
+                                                 "Pick how you felt, or Haven't seen.")
+
+
+def recommendations(recs: Recommendations, mood: str | None = None, genre: str | None = None) -> Card:
+    filters = " · ".join(x for x in (mood and f"mood: {mood}", genre and f"genre: {genre}") if x)
+    title = "Your recommendations" + (f" ({filters})" if filters else "")
+    lines = []
+    for i, movie in enumerate(recs.movies, 1):
+        match = f" · **{movie.match:.0%} match**" if movie.match is not None else ""
+        genres = ", ".join(movie.genres[:3])
+        lines.append(f"**{i}. {movie.label}** · {genres}{match}\n   {movie.reason}")
+    if not lines:
+        lines.append("Nothing left to recommend with these filters; try another genre or mood.")
+    footer = "Match % = how likely you rate it 4★ or more."
+    if recs.fallback:
+        footer = "Showing popular picks: personal recommendations are unavailable right now."
+    return Card(title, "\n".join(lines), footer=footer)
+
+
+def ratings_needed(count: int, needed: int, what: str) -> Card:
+    return Card(f"Rate {needed} more movie{'s' if needed != 1 else ''} first",
+                f"You have rated {count}. {what} needs at least 5 ratings.\n"
+                "Press **Start rating** for a quick round, or use `/rate`.", color=WARN)
+
+
+def taste_profile(profile: TasteProfile, chart: str | None = None) -> Card:
+    p = profile.patterns or {}
+    fields: list[tuple[str, str]] = []
+    genres = p.get("genres", [])
+    fav = [g for g in genres if g["significant"] and g["effect"] > 0][:5]
+    least = [g for g in genres if g["significant"] and g["effect"] < 0][-3:]
+    fields.append(("Favourite genres", "\n".join(
+        f"{g['genre']}: +{g['effect']:.2f}★ (95% CI {g['ci95'][0]:+.2f} to {g['ci95'][1]:+.2f}, n={g['ratings']})"
+        for g in fav) or "no genre stands out yet with confidence"))
+    if least:
+        fields.append(("Least favourite", "\n".join(f"{g['genre']}: {g['effect']:.2f}★ (n={g['ratings']})" for g in least)))
+    for key, field_name, title in (("directors", "director", "Directors"), ("actors", "actor", "Actors")):
+        people = [d for d in p.get(key, []) if d["significant"] and d["effect"] > 0][:3]
+        if people:
+            fields.append((title, ", ".join(f"{d[field_name]} (+{d['effect']:.2f}★, n={d['ratings']})" for d in people)))
+    decades = p.get("decades", [])[:3]
+    if decades:
+        fields.append(("Decades you watch", ", ".join(f"{d['decade']} ({d['share']:.0%})" for d in decades)))
+    behaviour = p.get("behaviour")
+    if behaviour:
+        fields.append(("Rating style", f"{behaviour['label']}: mean {behaviour['mean']:.2f}★ vs members' "
+                                       f"{behaviour['global_mean']:.2f}★ (z {behaviour['z']:+.2f}); "
+                                       f"uses {behaviour['scale_used']:.0%} of the scale"))
+    div = p.get("diversity")
+    if div:
+        fields.append(("Diversity", f"{div['score']:.2f} of 1: {div['meaning']}"))
+    activity = p.get("activity", {})
+    fields.append(("Activity", f"{activity.get('ratings', profile.rating_count)} ratings, "
+                               f"{activity.get('feedback', 0)} feedback in all; last {str(activity.get('last', '?'))[:10]}"))
+    return Card("Your taste profile", "", fields, footer="Effects are in stars against your own average.", image=chart)
+
+
+def dm_movie(movie: dict[str, Any], reason: str | None = None, match: float | None = None) -> Card:
+    lines = [", ".join(movie["genres"][:4])]
+    if match is not None:
+        lines.append(f"{match:.0%} match")
+    if reason:
+        lines.append(reason)
+    lines.append("React: ❤️ love · 👍 like · 😐 meh · 👎 dislike · 💀 hate · 🚫 not interested")
+    return Card(movie_label(movie), "\n".join(lines))
+
+
+def admin_status(status: Any) -> Card:
+    c = status.counts
+    run = status.last_learner_run
+    learner = (f"{run['status']} at {run['started_at']:%Y-%m-%d %H:%M} UTC, {run['items']} users" if run else "never")
+    fields = [("Catalog", f"{c['movies']:,} movies"), ("Ratings", f"{c['ratings']:,} from {c['members']:,} members"),
+              ("Profiles", f"{c['profiles']:,}"), ("Model", status.model_version or "none trained"),
+              ("Last learner run", learner),
+              ("Migrations", ", ".join(status.pending_migrations) + " pending" if status.pending_migrations else "up to date"),
+              ("DM digest", f"{c['digest_members']:,} members; {c['dm_messages']:,} DMs tracked")]
+    return Card("CineSync status", "", fields)
