@@ -99,7 +99,7 @@ def recommendations(recs: Recommendations, mood: str | None = None, genre: str |
 
 def ratings_needed(count: int, needed: int, what: str) -> Card:
     return Card(f"Rate {needed} more movie{'s' if needed != 1 else ''} first",
-                f"You have rated {count}. {what} needs at least 5 ratings.\n"
+                f"You have rated {count}. {what} at least 5 ratings.\n"
                 "Press **Start rating** for a quick round, or use `/rate`.", color=WARN)
 
 

@@ -7,6 +7,7 @@ import discord
 from discord import app_commands
 
 from bot.app import App
+from bot.catalog.titles import fold
 from bot.cogs.common import CineSyncCog
 from bot.cogs.rating.views import ChooseMovieView, QuickRatingView, start_quick_rating
 from bot.render import cards
@@ -20,6 +21,7 @@ RATING_CHOICES = [app_commands.Choice(name=f"{s / 2:g} ★", value=f"{s / 2:g}")
         ("love", "love ❤️ (5★)"), ("like", "like 👍 (4★)"), ("meh", "meh 😐 (3★)"),
         ("dislike", "dislike 👎 (2★)"), ("hate", "hate 💀 (1★)"))]
 CLEAR_LEAD = 8.0  # a typed title resolves on its own when the best match leads the next by this much
+POPULAR_LEAD = 5.0  # ... or when, among close matches, one has this many times the ratings of the next
 
 
 def rating_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
@@ -38,7 +40,14 @@ def resolve(app: App, text: str) -> tuple[int | None, list]:
         raise UnknownMovie(f"no movie matches '{value[:80]}'. Check the spelling, or pick one from the list as you type.")
     if len(matches) == 1 or matches[0].score - matches[1].score >= CLEAR_LEAD:
         return matches[0].movie_id, []
-    return None, matches
+    close = sorted((m for m in matches if matches[0].score - m.score < CLEAR_LEAD), key=lambda m: -m.rating_count)
+    exact = [m for m in close if fold(m.title) == fold(value)]
+    if len(exact) == 1:  # "toy story" is Toy Story, not Toy Story 2
+        return exact[0].movie_id, []
+    # among equally good matches, a far better known movie is what people mean ("heat": Heat (1995))
+    if close[0].rating_count >= POPULAR_LEAD * max(1, close[1].rating_count):
+        return close[0].movie_id, []
+    return None, close
 
 
 class RatingCog(CineSyncCog, name="Rating"):

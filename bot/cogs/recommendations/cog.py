@@ -30,7 +30,7 @@ class RecommendationsCog(CineSyncCog, name="Recommendations"):
         recs = await app.services.recommendations.recommend(interaction.user.id, count, genre=genre, mood=mood)
         if recs.ratings_needed:
             view = StartRatingView(app, interaction.user.id)
-            card = cards.ratings_needed(recs.rating_count, recs.ratings_needed, "Personal recommendations")
+            card = cards.ratings_needed(recs.rating_count, recs.ratings_needed, "Personal recommendations need")
             view.message = await interaction.followup.send(embed=embed(card), view=view, ephemeral=True, wait=True)
             return
         view = RecommendationView(app, interaction.user.id, recs)

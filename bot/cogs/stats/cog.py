@@ -23,7 +23,7 @@ class StatsCog(CineSyncCog, name="Stats"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         profile = await app.services.stats.profile(interaction.user.id)
         if profile.patterns is None:
-            card = cards.ratings_needed(profile.rating_count, profile.ratings_needed, "A taste profile")
+            card = cards.ratings_needed(profile.rating_count, profile.ratings_needed, "A taste profile needs")
             card.title = f"Not enough data yet: {card.title.lower()}"
             view = StartRatingView(app, interaction.user.id)
             view.message = await interaction.followup.send(embed=embed(card), view=view, ephemeral=True, wait=True)

@@ -1,0 +1,403 @@
+"""Running the real bot without Discord: gateway payloads in, HTTP requests captured.
+
+discord.py receives events as gateway payloads and answers over HTTP. `OfflineDiscord`
+stands in for both ends: it builds the payloads Discord would send (INTERACTION_CREATE for
+slash commands, autocomplete, buttons and selects; MESSAGE_REACTION_ADD/REMOVE), feeds them
+to the bot's connection-state parser, and answers discord.py's HTTP calls at the lowest layer
+(`HTTPClient.request` and `AsyncWebhookAdapter.request`) the way Discord does, recording the
+JSON it was sent. Our cogs, discord.py's option parsing and our rendering all run for real.
+
+The tests, `cinesync bench` (interaction latency) and `cinesync shell` all use it.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any, Iterable
+
+import discord
+from discord import app_commands
+from discord.http import Route
+from discord.webhook.async_ import AsyncWebhookAdapter
+
+APPLICATION_ID = 900000000000000001
+BOT_USER_ID = 900000000000000001
+GUILD_ID = 910000000000000001
+CHANNEL_ID = 920000000000000001
+EPHEMERAL = 64
+HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord.py: on_")
+_snowflakes = itertools.count(int(time.time() * 1000 - 1420070400000) << 22)
+
+
+def snowflake() -> int:
+    return next(_snowflakes)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def user_payload(user_id: int, name: str | None = None, bot: bool = False) -> dict[str, Any]:
+    return {"id": str(user_id), "username": name or f"member{user_id % 10000}", "discriminator": "0",
+            "global_name": name, "avatar": None, "bot": bot, "public_flags": 0}
+
+
+@dataclass
+class Captured:
+    """One HTTP request discord.py made, with the JSON body it sent."""
+
+    method: str
+    path: str
+    url: str
+    json: dict[str, Any] | list[Any] | None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    token: str | None = None
+    at: float = field(default_factory=time.perf_counter)
+    status: int = 200  # what the stand-in answered (403: Discord refused it)
+
+    @property
+    def ephemeral(self) -> bool:
+        body = self.json if isinstance(self.json, dict) else {}
+        data = body.get("data", body) or {}
+        return bool((data.get("flags") or 0) & EPHEMERAL)
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message part of the body (a callback's ``data`` or a webhook/channel message)."""
+        body = self.json if isinstance(self.json, dict) else {}
+        return body.get("data", body) if "type" in body and "data" in body else body
+
+    @property
+    def embeds(self) -> list[dict[str, Any]]:
+        return self.message.get("embeds") or []
+
+    @property
+    def components(self) -> list[dict[str, Any]]:
+        return self.message.get("components") or []
+
+    @property
+    def content(self) -> str:
+        return self.message.get("content") or ""
+
+    def buttons(self) -> list[dict[str, Any]]:
+        return [c for row in self.components for c in row.get("components", []) if c.get("type") == 2]
+
+    def text(self) -> str:
+        """Everything a member would read in it, flattened (for assertions)."""
+        parts = [self.content]
+        for e in self.embeds:
+            parts += [e.get("title", ""), e.get("description", ""), (e.get("footer") or {}).get("text", "")]
+            parts += [f"{f['name']}: {f['value']}" for f in e.get("fields", [])]
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass
+class Exchange:
+    """What the bot sent while handling one event."""
+
+    interaction_id: int | None
+    token: str | None
+    sent_at: float
+    requests: list[Captured]
+    message_ids: list[int] = field(default_factory=list)
+
+    @property
+    def first_response_seconds(self) -> float | None:
+        return (self.requests[0].at - self.sent_at) if self.requests else None
+
+    @property
+    def callback(self) -> Captured | None:
+        return next((r for r in self.requests if r.path.endswith("/callback")), None)
+
+    @property
+    def last(self) -> Captured:
+        shown = [r for r in self.requests
+                 if r.status == 200 and r.message and (r.embeds or r.content or r.components or r.files)]
+        if not shown:
+            raise AssertionError(f"the bot showed nothing: {[(r.method, r.path) for r in self.requests]}")
+        return shown[-1]
+
+    def text(self) -> str:
+        return "\n".join(r.text() for r in self.requests if r.message and r.status == 200)
+
+
+class OfflineDiscord:
+    """A Discord stand-in for one bot: start it, send it events, read what it answered."""
+
+    def __init__(self, bot: Any, *, guild_id: int = GUILD_ID, channel_id: int = CHANNEL_ID) -> None:
+        self.bot, self.guild_id, self.channel_id = bot, guild_id, channel_id
+        self.requests: list[Captured] = []
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.closed_dms: set[int] = set()  # members whose DMs refuse the bot (403, code 50007)
+        self.dm_channels: dict[int, int] = {}
+        self.down = False  # every HTTP call fails as if Discord were unreachable
+        self._original_webhook_request = AsyncWebhookAdapter.request
+        self._tokens: dict[str, int] = {}  # interaction token -> interaction id
+        self._original: dict[str, int] = {}  # interaction token -> its original response message
+        self._component_message: dict[str, int] = {}  # component interaction token -> the pressed message
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> "OfflineDiscord":
+        """Log in (runs the bot's setup_hook) with both HTTP layers answered here."""
+        self.bot.http.request = self._http_request
+        offline = self
+
+        async def webhook_request(adapter: Any, route: Route, session: Any = None, **kwargs: Any) -> Any:
+            return await offline._webhook_request(route, **kwargs)
+
+        AsyncWebhookAdapter.request = webhook_request  # type: ignore[method-assign]
+        await self.bot.login("offline-token")
+        return self
+
+    async def close(self) -> None:
+        await self.bot.close()
+        AsyncWebhookAdapter.request = self._original_webhook_request  # type: ignore[method-assign]
+
+    async def __aenter__(self) -> "OfflineDiscord":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ what discord.py sends
+    def _record(self, route: Route, body: Any, files: Iterable[Any] = (), token: str | None = None) -> Captured:
+        read = []
+        for f in files or ():
+            f.reset()
+            read.append((f.filename, f.fp.read()))
+        captured = Captured(route.method, route.path, route.url, body, read, token)
+        self.requests.append(captured)
+        return captured
+
+    def _message(self, channel_id: int, body: dict[str, Any], files: list[tuple[str, bytes]], *,
+                 flags: int = 0, interaction: dict[str, Any] | None = None, message_id: int | None = None) -> dict[str, Any]:
+        message_id = message_id or snowflake()
+        attachments = [{"id": str(snowflake()), "filename": name, "size": len(data), "url": f"https://cdn.invalid/{name}",
+                        "proxy_url": f"https://cdn.invalid/{name}"} for name, data in files]
+        payload = {
+            "id": str(message_id), "channel_id": str(channel_id), "author": user_payload(BOT_USER_ID, "CineSync", bot=True),
+            "content": body.get("content") or "", "timestamp": _now(), "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": attachments,
+            "embeds": body.get("embeds") or [], "pinned": False, "type": 20 if interaction else 0,
+            "flags": (body.get("flags") or 0) | flags, "components": body.get("components") or [],
+            "application_id": str(APPLICATION_ID),
+        }
+        if interaction:
+            payload["interaction_metadata"] = interaction
+        self.messages[message_id] = payload
+        return payload
+
+    async def _http_request(self, route: Route, *, files: Any = None, form: Any = None, **kwargs: Any) -> Any:
+        if self.down:
+            raise discord.HTTPException(SimpleNamespace(status=503, reason="Service Unavailable"), "Discord is unreachable")
+        body = kwargs.get("json")
+        if form:
+            body = json.loads(next(f["value"] for f in form if f["name"] == "payload_json"))
+        self._record(route, body, files or ())
+        key = (route.method, route.path)
+        if key == ("GET", "/users/@me"):
+            return user_payload(BOT_USER_ID, "CineSync", bot=True)
+        if key == ("GET", "/oauth2/applications/@me"):
+            return {"id": str(APPLICATION_ID), "name": "CineSync", "description": "", "icon": None, "bot_public": True,
+                    "bot_require_code_grant": False, "owner": user_payload(1, "owner"), "verify_key": "0" * 64,
+                    "flags": 0, "summary": ""}
+        if route.method == "PUT" and route.path.endswith("/commands"):
+            return [dict(c, id=str(snowflake()), application_id=str(APPLICATION_ID), version=str(snowflake()))
+                    for c in (body or [])]
+        if key == ("POST", "/users/@me/channels"):
+            recipient = int(body["recipient_id"])
+            channel = self.dm_channels.setdefault(recipient, snowflake())
+            return {"id": str(channel), "type": 1, "recipients": [user_payload(recipient)], "last_message_id": None}
+        if key == ("POST", "/channels/{channel_id}/messages"):
+            channel = int(route.channel_id)  # type: ignore[arg-type]
+            owner = next((u for u, c in self.dm_channels.items() if c == channel), None)
+            if owner in self.closed_dms:
+                self.requests[-1].status = 403
+                raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"),
+                                        {"code": 50007, "message": "Cannot send messages to this user"})
+            return self._message(channel, body or {}, self.requests[-1].files)
+        if route.method == "GET" and route.path == "/users/{user_id}":
+            return user_payload(int(route.url.rsplit("/", 1)[-1]))
+        return None  # reactions and other calls answer 204 No Content
+
+    async def _webhook_request(self, route: Route, *, payload: Any = None, multipart: Any = None,
+                               files: Any = None, **kwargs: Any) -> Any:
+        if self.down:
+            raise discord.HTTPException(SimpleNamespace(status=503, reason="Service Unavailable"), "Discord is unreachable")
+        body = payload
+        if multipart:
+            body = json.loads(next(p["value"] for p in multipart if p["name"] == "payload_json"))
+        token = route.webhook_token
+        captured = self._record(route, body, files or (), token)
+        interaction_id = self._tokens.get(token or "")
+        metadata = {"id": str(interaction_id), "type": 2, "user": user_payload(0)} if interaction_id else None
+        if route.path.endswith("/callback"):
+            kind = body["type"]
+            data = body.get("data") or {}
+            answer: dict[str, Any] = {"interaction": {"id": str(route.webhook_id), "type": 2,
+                                                      "response_message_loading": kind == 5,
+                                                      "response_message_ephemeral": bool((data.get("flags") or 0) & EPHEMERAL)},
+                                      "resource": {"type": kind}}
+            if kind in (4, 5):  # a new message (5: "thinking" until the follow-up)
+                message = self._message(self.channel_id, data, captured.files, interaction=metadata)
+                answer["interaction"]["response_message_id"] = message["id"]
+                answer["resource"]["message"] = message
+                self._original[token] = int(message["id"])  # type: ignore[index]
+            elif kind == 7:  # the component's message, edited in place
+                source = self._component_message.get(token or "")
+                if source is not None:
+                    message = dict(self.messages[source], **{k: v for k, v in data.items() if k in ("content", "embeds", "components")})
+                    self.messages[source] = message
+                    answer["interaction"]["response_message_id"] = message["id"]
+                    answer["resource"]["message"] = message
+            return answer
+        if route.path.endswith("/messages/@original"):
+            original = self._original.get(token or "")
+            if route.method == "DELETE" or original is None:
+                return None
+            current = self.messages.get(original, {})
+            if route.method == "PATCH":
+                return self._message(self.channel_id, dict(current, **(body or {})), captured.files,
+                                     interaction=metadata, message_id=original)
+            return current
+        if route.method == "POST" and route.path == "/webhooks/{webhook_id}/{webhook_token}":  # a follow-up
+            return self._message(self.channel_id, body or {}, captured.files, interaction=metadata)
+        if route.method == "PATCH" and "/messages/" in route.path:
+            message_id = int(route.url.rsplit("/", 1)[-1].split("?")[0])
+            return self._message(self.channel_id, dict(self.messages.get(message_id, {}), **(body or {})),
+                                 captured.files, interaction=metadata, message_id=message_id)
+        return None
+
+    # ------------------------------------------------------------------ what Discord sends
+    def _base(self, kind: int, user_id: int, data: dict[str, Any], *, dm: bool, permissions: int) -> dict[str, Any]:
+        interaction_id = snowflake()
+        token = f"token-{interaction_id}"
+        self._tokens[token] = interaction_id
+        user = user_payload(user_id)
+        payload: dict[str, Any] = {
+            "id": str(interaction_id), "application_id": str(APPLICATION_ID), "type": kind, "token": token, "version": 1,
+            "data": data, "locale": "en-US", "entitlements": [], "app_permissions": str(discord.Permissions.all().value),
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if dm:
+            channel = self.dm_channels.setdefault(user_id, snowflake())
+            payload.update(channel_id=str(channel), channel={"id": str(channel), "type": 1, "recipients": [user]},
+                           user=user, context=1, authorizing_integration_owners={"1": str(user_id)})
+        else:
+            payload.update(guild_id=str(self.guild_id), guild_locale="en-US", channel_id=str(self.channel_id),
+                           channel={"id": str(self.channel_id), "type": 0, "guild_id": str(self.guild_id), "name": "movies",
+                                    "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None},
+                           member={"user": user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False,
+                                   "flags": 0, "permissions": str(permissions)},
+                           context=0, authorizing_integration_owners={"0": str(self.guild_id)})
+        return payload
+
+    def _options(self, command: Any, values: dict[str, Any], focused: str | None) -> list[dict[str, Any]]:
+        options = []
+        for name, value in values.items():
+            if value is None:
+                continue
+            parameter = command.get_parameter(name)
+            if parameter is None:
+                raise ValueError(f"/{command.qualified_name} has no option '{name}'")
+            option = {"name": name, "type": parameter.type.value, "value": value}
+            if name == focused:
+                option["focused"] = True
+            options.append(option)
+        return options
+
+    def command_data(self, name: str, values: dict[str, Any], focused: str | None = None) -> dict[str, Any]:
+        """INTERACTION_CREATE data for '/name' or '/group sub' with typed options."""
+        parts = name.split()
+        command: Any = self.bot.tree.get_command(parts[0])
+        if command is None:
+            raise ValueError(f"no slash command /{parts[0]}")
+        nested: list[tuple[str, int]] = []
+        for part in parts[1:]:
+            command = command.get_command(part)
+            if command is None:
+                raise ValueError(f"no slash command /{name}")
+            nested.append((part, 2 if isinstance(command, app_commands.Group) else 1))
+        options = self._options(command, values, focused)
+        for part, kind in reversed(nested):
+            options = [{"name": part, "type": kind, "options": options}]
+        return {"id": str(snowflake()), "name": parts[0], "type": 1, "options": options}
+
+    async def _feed(self, event: str, payload: dict[str, Any], *, wait: bool = True, timeout: float = 60.0) -> Exchange:
+        before = set(asyncio.all_tasks())
+        count = len(self.requests)
+        sent = time.perf_counter()
+        self.bot._connection.parsers[event](payload)
+        if wait:
+            await self.settle(before, timeout)
+        token = payload.get("token")
+        mine = [r for r in self.requests[count:] if token is None or r.token in (None, token)]
+        interaction = int(payload["id"]) if "id" in payload and event == "INTERACTION_CREATE" else None
+        return Exchange(interaction, token, sent, mine)
+
+    async def settle(self, before: set[asyncio.Task[Any]] | None = None, timeout: float = 60.0) -> None:
+        """Wait for the handlers the last event started (and what they started), not for view timeouts."""
+        seen = set(before or ())
+        deadline = time.perf_counter() + timeout
+        while True:
+            await asyncio.sleep(0)
+            pending = [t for t in asyncio.all_tasks() - seen
+                       if not t.done() and t.get_name().startswith(HANDLER_TASKS)]
+            if not pending:
+                return
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"the bot did not finish handling the event in {timeout} s")
+            await asyncio.wait(pending, timeout=remaining)
+
+    async def command(self, user_id: int, name: str, *, dm: bool = False, permissions: int = 0, wait: bool = True,
+                      **values: Any) -> Exchange:
+        payload = self._base(2, user_id, self.command_data(name, values), dm=dm, permissions=permissions)
+        return await self._feed("INTERACTION_CREATE", payload, wait=wait)
+
+    async def autocomplete(self, user_id: int, name: str, focused: str, **values: Any) -> list[dict[str, Any]]:
+        payload = self._base(4, user_id, self.command_data(name, values, focused), dm=False, permissions=0)
+        exchange = await self._feed("INTERACTION_CREATE", payload)
+        callback = exchange.callback
+        assert callback is not None and callback.json["type"] == 8, "autocomplete got no choices"  # type: ignore[index]
+        return callback.json["data"]["choices"]  # type: ignore[index]
+
+    async def click(self, user_id: int, message: dict[str, Any] | int, custom_id: str, *, values: list[str] | None = None,
+                    dm: bool = False) -> Exchange:
+        """Press a button (or choose ``values`` in a select) on a message the bot sent."""
+        message = self.messages[int(message)] if isinstance(message, (int, str)) else message
+        kind = 3 if values is not None else 2
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": kind}
+        if values is not None:
+            data["values"] = values
+        payload = self._base(3, user_id, data, dm=dm, permissions=0)
+        payload["message"] = message
+        self._component_message[payload["token"]] = int(message["id"])
+        return await self._feed("INTERACTION_CREATE", payload)
+
+    async def react(self, user_id: int, message_id: int, emoji: str, *, added: bool = True) -> Exchange:
+        """A member adds (or removes) a reaction on a message in their DM with the bot."""
+        message = self.messages.get(message_id, {})
+        payload = {"user_id": str(user_id), "channel_id": message.get("channel_id", str(self.dm_channels.get(user_id, 0))),
+                   "message_id": str(message_id), "emoji": {"id": None, "name": emoji}, "burst": False, "type": 0,
+                   "message_author_id": str(BOT_USER_ID)}
+        return await self._feed("MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE", payload)
+
+    def message_for(self, exchange: Exchange) -> dict[str, Any]:
+        """The stored message that the exchange's last visible answer created or edited."""
+        shown = exchange.last
+        ids = [m for m, payload in self.messages.items()
+               if payload.get("embeds") == (shown.embeds or []) and payload.get("components") == (shown.components or [])]
+        if not ids:
+            raise AssertionError("no stored message matches the last answer")
+        return self.messages[ids[-1]]
+
+    def dms_to(self, user_id: int) -> list[dict[str, Any]]:
+        channel = self.dm_channels.get(user_id)
+        return [m for m in self.messages.values() if channel is not None and m["channel_id"] == str(channel)]
+
