@@ -269,7 +269,9 @@ def sliders_reload(file: Optional[Path] = typer.Option(None, "--file", help="Sli
 
 
 @app.command()
-def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user, not only those with new feedback.")) -> None:
+def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user, not only those with new feedback."),
+          no_lock: bool = typer.Option(False, "--no-lock", hidden=True,
+                                       help="The caller (the bot's scheduled job) already holds the job's lock.")) -> None:
     """Run the PreferenceLearner once (the bot also runs it every CINESYNC_LEARNER_INTERVAL_MINUTES)."""
     from datetime import timedelta
 
@@ -289,8 +291,12 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
             return reports[-1].users
 
         try:
-            outcome = await LockedPeriodicJob(JOB_NAME, db.dsn, timedelta(minutes=settings.learner_interval_minutes), job
-                                              ).run_period(claim=False)
+            if no_lock:
+                await job()
+                outcome = "ran"
+            else:
+                outcome = await LockedPeriodicJob(JOB_NAME, db.dsn, timedelta(minutes=settings.learner_interval_minutes),
+                                                  job).run_period(claim=False)
         finally:
             await db.close()
         if outcome == "locked":

@@ -80,7 +80,8 @@ class CineSyncBot(commands.AutoShardedBot):
             return
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-        from bot.services.learner import JOB_NAME, learn_preferences
+        from bot.services.jobs import run_cli, users_analysed
+        from bot.services.learner import JOB_NAME
         from bot.services.periodic import LockedPeriodicJob
 
         app = self.app
@@ -88,7 +89,11 @@ class CineSyncBot(commands.AutoShardedBot):
         scheduler = AsyncIOScheduler(timezone="UTC")
 
         async def learn() -> int:
-            return (await learn_preferences(app.db, runtime=app.runtime)).users
+            """In a child process (bot/services/jobs.py); this process holds the job's lock meanwhile."""
+            result = await run_cli(app.settings, app.db.dsn, "learn", "--no-lock")
+            if not result.ok:
+                raise RuntimeError(f"PreferenceLearner failed: {result.last_line()}")
+            return users_analysed(result)
 
         LockedPeriodicJob(JOB_NAME, app.db.dsn, timedelta(minutes=self.settings.learner_interval_minutes), learn
                           ).schedule(scheduler)

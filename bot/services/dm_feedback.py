@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.db.pool import Database
+import asyncpg
+
+from bot.db.pool import Database, DatabaseUnavailable
 from bot.repositories import members as repo
+from bot.services.errors import NotSaved
 from bot.services.feedback import FeedbackResult, FeedbackService
 
 # emoji -> feedback kind, in the order the bot adds them under each DM
@@ -42,8 +45,11 @@ class DMFeedbackService:
         kind = reaction_kind(emoji)
         if kind is None:
             return None
-        async with self.db.acquire() as conn:
-            sent = await repo.dm_message(conn, message_id)
+        try:
+            async with self.db.acquire() as conn:
+                sent = await repo.dm_message(conn, message_id)
+        except (DatabaseUnavailable, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+            raise NotSaved(f"your {emoji} reaction was not saved (database unavailable)") from exc
         if sent is None or sent["user_id"] != user_id:  # not ours, or someone else's reaction
             return None
         if added:

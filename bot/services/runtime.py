@@ -5,6 +5,8 @@ except the trainer's ``global`` mode, which nudges the popularity prior.
 """
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,12 +104,22 @@ def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
 
 
 async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private") -> EngineRuntime:
+    """Read the catalog, the newest model and the sliders; the CPU work (checkpoint, title index,
+    slider fits) runs in a worker thread, so a running bot keeps answering while it reloads."""
+    from bot.services.sliders import load_sliders
+
     async with db.acquire() as conn:
         rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
         text = {r["movie_id"]: as_array(r["embedding"])
                 for r in await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)}
         newest = await model_repo.newest_model(conn)
-        loved_rows = await model_repo.loved_movies(conn)
+        loved_rows = [dict(r) for r in await model_repo.loved_movies(conn)]
+    sliders = await load_sliders(db)
+    return await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode)
+
+
+def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: Any, loved_rows: list[dict[str, Any]],
+              sliders: Any, blend: float, diversity: float, mode: str) -> EngineRuntime:
     catalog = catalog_from_rows(rows, text)
     model = trainer = None
     if newest is not None:
@@ -119,9 +131,6 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
                       newest["version"], newest["checkpoint_path"], exc)
     titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
                          "rating_count": r["rating_count"]} for r in rows)
-    from bot.services.sliders import load_sliders
-
-    sliders = await load_sliders(db)
     slider_fit = scorer = None
     if sliders is not None and catalog.text_vectors is not None:
         from engine.sliders import SliderScorer

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import discord
 from discord import app_commands
@@ -10,7 +11,7 @@ from bot.cogs.common import CineSyncCog
 from bot.render import cards
 from bot.render.embeds import embed
 from bot.services.admin import read_status
-from bot.services.learner import learn_preferences
+from bot.services.jobs import run_cli
 from bot.tree import admin_only, reply_error
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,17 @@ class AdminCog(CineSyncCog, name="Admin"):
         self.bot.background(self._retrain(interaction), "admin-retrain")  # type: ignore[attr-defined]
 
     async def _retrain(self, interaction: discord.Interaction) -> None:
-        from bot.services.training import train_model
-
         app = self.app
         try:
-            report = await train_model(app.db, app.settings, progress=False)
+            started = time.perf_counter()
+            result = await run_cli(app.settings, app.db.dsn, "train")
+            if not result.ok:
+                log.error("retrain failed:\n%s", result.output[-4000:])
+                await interaction.followup.send(f"❌ Retrain failed: {result.last_line()[:1500]}", ephemeral=True)
+                return
             await app.reload()
-            await interaction.followup.send(f"✅ Retrain done: model {report.version} trained in {report.seconds:.0f} s "
-                                            "and now serving.", ephemeral=True)
+            await interaction.followup.send(f"✅ Retrain done in {time.perf_counter() - started:.0f} s: model "
+                                            f"{app.runtime.version} is now serving.", ephemeral=True)
         except Exception as exc:  # reported to the admin with an error id, never lost
             await reply_error(interaction, exc)
         finally:
@@ -61,9 +65,9 @@ class AdminCog(CineSyncCog, name="Admin"):
     @admin_only()
     async def learn(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await learn_preferences(self.app.db, runtime=self.app.runtime)
-        await interaction.followup.send(f"PreferenceLearner: {report.users} member(s), {report.ratings:,} ratings "
-                                        f"in {report.seconds:.2f} s.", ephemeral=True)
+        result = await run_cli(self.app.settings, self.app.db.dsn, "learn")
+        prefix = "PreferenceLearner: " if result.ok else "❌ PreferenceLearner failed: "
+        await interaction.followup.send(prefix + result.last_line()[:1500], ephemeral=True)
 
     @sliders.command(name="reload", description="Re-read the slider file and embed new or changed descriptions")
     @admin_only()

@@ -1,0 +1,54 @@
+"""Heavy work in a child process at lower CPU priority: training and the PreferenceLearner.
+
+Why a process and not a thread: on a two-core machine a training run keeps both cores busy
+(BLAS and torch threads) and holds the GIL through long stretches of Python; in a thread it
+stalled the bot's event loop for 300 ms at a time. A child process started with `nice` leaves
+the bot's loop the CPU whenever it needs it, and a crash in the job cannot take the bot down.
+The child runs the same CLI command an operator would (`cinesync train`, `cinesync learn`)
+against the bot's own database.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+from bot.settings import Settings
+
+NICENESS = 10
+
+
+@dataclass
+class JobResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def last_line(self) -> str:
+        lines = [line for line in self.output.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {self.returncode}"
+
+
+def _lower_priority() -> None:  # runs in the child before exec
+    os.nice(NICENESS)
+
+
+async def run_cli(settings: Settings, dsn: str, *args: str) -> JobResult:
+    """Run ``cinesync <args>`` on the bot's database in a niced child process; wait for it off the loop."""
+    env = dict(os.environ, DATABASE_URL=dsn, CINESYNC_HOME=str(settings.home))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, preexec_fn=_lower_priority)
+    output, _ = await process.communicate()
+    return JobResult(process.returncode or 0, output.decode(errors="replace"))
+
+
+def users_analysed(result: JobResult) -> int:
+    """The user count `cinesync learn` printed (0 when it printed none)."""
+    found = re.search(r"analysed ([\d,]+) users", result.output)
+    return int(found.group(1).replace(",", "")) if found else 0
