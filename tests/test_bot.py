@@ -19,7 +19,7 @@ from bot.offline import OfflineDiscord
 HEAT, TOY_STORY, SEVEN, USUAL_SUSPECTS, SABRINA_1954, BRAVEHEART, FARGO = 6, 1, 47, 50, 915, 110, 608
 OWNER = 555000000000000001
 MANAGE_GUILD = 1 << 5
-_members = itertools.count(700000000000000001)
+_members = itertools.count(710_000_000_000_000_001)  # apart from other test files
 
 
 def member() -> int:
