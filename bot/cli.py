@@ -1,4 +1,4 @@
-"""The `cinesync` command: migrate, import, demo, search (and, later, train, eval, bench, run, shell)."""
+"""The `cinesync` command: migrate, import, train, learn, eval, bench, run (Discord), shell (local), demo."""
 from __future__ import annotations
 
 import asyncio
@@ -165,6 +165,22 @@ def search(query: str = typer.Argument(..., help="A title, sloppy spelling welco
 DEMO_MEMBER = 1_000_000_000_000_000_001
 DEMO_RATINGS = (("heat", "love"), ("the matrix", "5"), ("se7en", "4.5"), ("toy story", "meh"),
                 ("the notebook", "hate"), ("pulp fiction", "like"), ("fight club", "4.5"), ("mamma mia", "dislike"))
+DEMO_SCRIPT = [f"/rate {title} {value}" for title, value in DEMO_RATINGS] + [
+    "/my_recommendations count:8", "/my_recommendations mood:dark count:5", "/my_stats"]
+
+
+async def _shell_session(settings: Settings, app_: Any, user: int, lines: Any, files_dir: Path, echo: bool) -> None:
+    """The real bot behind a local terminal: each line is a slash command from ``user``."""
+    from dataclasses import replace
+
+    from bot.client import create_bot
+    from bot.offline import OfflineDiscord
+    from bot.shell import LocalShell
+
+    logging.getLogger("discord").setLevel(logging.ERROR)  # no voice-support warnings in a terminal
+    local = replace(settings, rate_cooldown_seconds=0.0, owner_ids=tuple(settings.owner_ids) + (user,))
+    async with OfflineDiscord(create_bot(local, app=app_, sync_commands=False)) as offline:
+        await LocalShell(offline, user, files_dir, typer.echo).run(lines, echo=echo)
 
 
 @app.command()
@@ -175,7 +191,6 @@ def demo() -> None:
     from bot.repositories.catalog import catalog_summary, movie_count
     from bot.repositories.privacy import forget_user
     from bot.services.catalog_import import import_bundled
-    from bot.services.feedback import parse_rating
     from bot.services.training import train_model
 
     async def work(settings: Settings) -> None:
@@ -201,28 +216,80 @@ def demo() -> None:
                 report = await train_model(db, settings)
                 typer.echo(f"model {report.version} trained in {report.seconds:.0f} s")
                 await app_.reload()
-            typer.echo(f"\nA sample member rates {len(DEMO_RATINGS)} movies:")
-            for query, value in DEMO_RATINGS:
-                movie = app_.runtime.titles.search(query, 1)[0]
-                kind, stars = parse_rating(value)
-                result = await app_.feedback.record(DEMO_MEMBER, movie.movie_id, kind, stars, "shell")
-                typer.echo(f"  /rate {query!r} {value:<8} -> {movie.label}: saved, {result.rating_count} rating(s)")
             if app_.runtime.sliders is None:
                 from bot.services.sliders import reload_sliders
 
                 await reload_sliders(db, settings.embedding_model_path)
                 await app_.reload()
-            for mood in (None, "dark"):
-                recs = await app_.recommendations.recommend(DEMO_MEMBER, 6 if mood else 8, surface="shell", mood=mood)
-                typer.echo(f"\nRecommendations{' for mood:' + mood if mood else ''}:")
-                for i, movie in enumerate(recs.movies, 1):
-                    match = f" {movie.match:.0%} match" if movie.match is not None else ""
-                    typer.echo(f"  {i}. {movie.label} [{', '.join(movie.genres[:3])}]{match} - {movie.reason}")
-            typer.echo("\nsearch 'the matrx': " + "; ".join(m.label for m in app_.runtime.titles.search("the matrx", 3)))
+            typer.echo(f"\nA sample member's session in the local shell (`cinesync shell` to try it yourself):")
+            await _shell_session(settings, app_, DEMO_MEMBER, DEMO_SCRIPT, Path.cwd(), echo=True)
         finally:
             await db.close()
 
     _run(work)
+
+
+@app.command()
+def shell(
+    user: int = typer.Option(1_000_000_000_000_000_001, help="The local member's id (a Discord-style snowflake)."),
+    files: Path = typer.Option(Path("."), "--files", help="Where charts and exported files are saved."),
+) -> None:
+    """Use CineSync in this terminal, no Discord token needed: type the same slash commands a member would."""
+    from bot.app import build_app
+    from bot.shell import HELP
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        app_ = await build_app(settings, db)
+        interactive = sys.stdin.isatty()
+        if interactive:
+            typer.echo("CineSync local shell: you are a member of a pretend server (and its admin).\n" + HELP)
+        if app_.runtime.model is None:
+            typer.echo("note: no trained model yet, so recommendations are popularity-based (run `cinesync train`)")
+
+        async def lines():  # type: ignore[no-untyped-def]
+            while True:
+                line = await asyncio.to_thread(_read_line, "cinesync> " if interactive else "")
+                if line is None:
+                    return
+                yield line
+
+        try:
+            await _shell_session(settings, app_, user, lines(), files, echo=not interactive)
+        finally:
+            await app_.close()
+
+    _run(work)
+
+
+def _read_line(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+@app.command()
+def run() -> None:
+    """Start the Discord bot (needs DISCORD_TOKEN; without one, try `cinesync shell`)."""
+    import discord
+
+    from bot.client import MigrationsPending, create_bot
+
+    settings = _settings()
+    if not settings.discord_token:
+        typer.echo("error: DISCORD_TOKEN is not set. Put your bot's token in .env (see .env.example) or the environment; "
+                   "without one, try everything locally with `cinesync shell`.", err=True)
+        raise typer.Exit(2)
+    try:
+        create_bot(settings).run(settings.discord_token, log_handler=None)
+    except MigrationsPending as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except discord.LoginFailure:
+        typer.echo("error: Discord refused DISCORD_TOKEN: copy the token again from the Developer Portal (Bot → Reset Token)",
+                   err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -59,6 +59,7 @@ class Captured:
     token: str | None = None
     at: float = field(default_factory=time.perf_counter)
     status: int = 200  # what the stand-in answered (403: Discord refused it)
+    message_id: int | None = None  # the message this request created or edited
 
     @property
     def ephemeral(self) -> bool:
@@ -220,7 +221,9 @@ class OfflineDiscord:
                 self.requests[-1].status = 403
                 raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"),
                                         {"code": 50007, "message": "Cannot send messages to this user"})
-            return self._message(channel, body or {}, self.requests[-1].files)
+            message = self._message(channel, body or {}, self.requests[-1].files)
+            self.requests[-1].message_id = int(message["id"])
+            return message
         if route.method == "GET" and route.path == "/users/{user_id}":
             return user_payload(int(route.url.rsplit("/", 1)[-1]))
         return None  # reactions and other calls answer 204 No Content
@@ -247,12 +250,13 @@ class OfflineDiscord:
                 message = self._message(self.channel_id, data, captured.files, interaction=metadata)
                 answer["interaction"]["response_message_id"] = message["id"]
                 answer["resource"]["message"] = message
-                self._original[token] = int(message["id"])  # type: ignore[index]
+                self._original[token] = captured.message_id = int(message["id"])  # type: ignore[index]
             elif kind == 7:  # the component's message, edited in place
                 source = self._component_message.get(token or "")
                 if source is not None:
                     message = dict(self.messages[source], **{k: v for k, v in data.items() if k in ("content", "embeds", "components")})
                     self.messages[source] = message
+                    captured.message_id = source
                     answer["interaction"]["response_message_id"] = message["id"]
                     answer["resource"]["message"] = message
             return answer
@@ -262,13 +266,16 @@ class OfflineDiscord:
                 return None
             current = self.messages.get(original, {})
             if route.method == "PATCH":
+                captured.message_id = original
                 return self._message(self.channel_id, dict(current, **(body or {})), captured.files,
                                      interaction=metadata, message_id=original)
             return current
         if route.method == "POST" and route.path == "/webhooks/{webhook_id}/{webhook_token}":  # a follow-up
-            return self._message(self.channel_id, body or {}, captured.files, interaction=metadata)
+            message = self._message(self.channel_id, body or {}, captured.files, interaction=metadata)
+            captured.message_id = int(message["id"])
+            return message
         if route.method == "PATCH" and "/messages/" in route.path:
-            message_id = int(route.url.rsplit("/", 1)[-1].split("?")[0])
+            message_id = captured.message_id = int(route.url.rsplit("/", 1)[-1].split("?")[0])
             return self._message(self.channel_id, dict(self.messages.get(message_id, {}), **(body or {})),
                                  captured.files, interaction=metadata, message_id=message_id)
         return None
@@ -390,12 +397,12 @@ class OfflineDiscord:
 
     def message_for(self, exchange: Exchange) -> dict[str, Any]:
         """The stored message that the exchange's last visible answer created or edited."""
-        shown = exchange.last
-        ids = [m for m, payload in self.messages.items()
-               if payload.get("embeds") == (shown.embeds or []) and payload.get("components") == (shown.components or [])]
-        if not ids:
-            raise AssertionError("no stored message matches the last answer")
-        return self.messages[ids[-1]]
+        return self.message_for_request(exchange.last)
+
+    def message_for_request(self, request: Captured) -> dict[str, Any]:
+        if request.message_id is None or request.message_id not in self.messages:
+            raise AssertionError(f"{request.method} {request.path} created no message")
+        return self.messages[request.message_id]
 
     def dms_to(self, user_id: int) -> list[dict[str, Any]]:
         channel = self.dm_channels.get(user_id)

@@ -67,7 +67,7 @@ def rating_saved(result: FeedbackResult, movie: dict[str, Any]) -> Card:
 def _what_changed(result: FeedbackResult) -> str:
     if not result.embedding_updated:
         return "Your taste profile will catch up after the next model update."
-    shift = result.embedding_shift
+    shift = max(0.0, result.embedding_shift)
     size = "a big step" if shift > 0.05 else ("a small step" if shift > 0.005 else "a nudge")
     direction = "towards" if (result.rating or 0) >= 3.5 and result.kind != "not_interested" else "away from"
     return f"Your taste profile moved {size} {direction} movies like this one ({shift * 100:.1f}% change)."
