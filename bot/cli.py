@@ -381,6 +381,7 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
 def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
     seconds: float = typer.Option(5.0, help="Duration of the throughput run."),
+    members: int = typer.Option(50, help="Simulated Discord members acting at once (0 skips the interaction run)."),
 ) -> None:
     """Latency and throughput of rating, recommending and searching on the real database."""
     import json
@@ -395,7 +396,7 @@ def bench(
         try:
             if app_.runtime.model is None:
                 raise UserFacingError("no trained model: run `cinesync train` (or `cinesync demo`) first")
-            result = await run_benchmark(app_, seconds=seconds)
+            result = await run_benchmark(app_, seconds=seconds, members=members)
         finally:
             await app_.close()
         typer.echo(benchmark_table(result))

@@ -109,7 +109,9 @@ class Exchange:
 
     @property
     def first_response_seconds(self) -> float | None:
-        return (self.requests[0].at - self.sent_at) if self.requests else None
+        """From the payload arriving to the first HTTP response discord.py sent for it."""
+        own = [r for r in self.requests if self.token is None or r.token == self.token]
+        return (own[0].at - self.sent_at) if own else None
 
     @property
     def callback(self) -> Captured | None:

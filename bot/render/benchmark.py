@@ -26,4 +26,12 @@ def benchmark_table(result: dict[str, Any]) -> str:
         l = result["learner"]
         lines.append(f"  PreferenceLearner over {l['users']:,} users: {l['seconds']} s, {l['ms_per_user']} ms per user "
                      f"({l['weights_seconds']} s of it refitting signal weights)")
+    if "interactions" in result:
+        i = result["interactions"]
+        lines.append(f"  Discord interactions, {i['members']} members at once ({i['rounds']} rounds each, {i['seconds']} s; "
+                     f"event loop lag at most {i['max_loop_lag_ms']} ms): payload in -> first HTTP response")
+        lines.append(f"  {'command':<36}{'p50 ms':>10}{'p99 ms':>10}{'n':>7}{'target':>10}")
+        for name, m in i["commands"].items():
+            verdict = "met" if m["met"] else "MISSED"
+            lines.append(f"  /{name:<35}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['n']:>7}{'<' + str(int(m['target_ms'])):>7} {verdict}")
     return "\n".join(lines)

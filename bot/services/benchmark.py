@@ -31,7 +31,8 @@ async def _timed(fn: Callable[[], Awaitable[Any]], repeat: int, desc: str, progr
     return samples
 
 
-async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, clients: int = 8) -> dict[str, Any]:
+async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, clients: int = 8,
+                        members: int = 50) -> dict[str, Any]:
     runtime = app.runtime
     popular = [int(m) for m in np.array(sorted(runtime.movies, key=lambda m: -runtime.movies[m]["rating_count"]))[:2000]]
     rng = np.random.default_rng(0)
@@ -83,6 +84,10 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
         report = await learn_preferences(app.db, everyone=True, runtime=runtime)
         result["learner"] = {"users": report.users, "seconds": round(report.seconds, 2),
                              "ms_per_user": round(report.ms_per_user, 2), "weights_seconds": round(report.weights_seconds, 2)}
+        if members:  # the Discord side: payload in, first HTTP response out, many members at once
+            from bot.interaction_bench import interaction_latencies
+
+            result["interactions"] = await interaction_latencies(app, members, progress=progress)
     finally:
         await _forget(app, users)
     return result
