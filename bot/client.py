@@ -8,6 +8,7 @@ starts the scheduler exactly once. An existing bot can load our cogs instead, gi
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from datetime import timedelta
 from typing import Any, Coroutine
@@ -15,6 +16,7 @@ from typing import Any, Coroutine
 import discord
 from discord.ext import commands
 
+from bot import workers
 from bot.app import App, build_app
 from bot.settings import Settings, load_settings
 from bot.tree import CineSyncTree
@@ -58,11 +60,16 @@ class CineSyncBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         if self.app is None:
             self.app = await open_app(self.settings)
+        workers.warm()
         for name in COGS:
             await self.load_extension(name)
         self.start_scheduler()
         if self.sync_commands:
             await self.sync_tree()
+        # the catalog, model and title index live as long as the process: keep the garbage
+        # collector from walking them on every full collection (a pause felt by every member)
+        gc.collect()
+        gc.freeze()
 
     async def sync_tree(self) -> None:
         """To the development guild when DEV_GUILD_ID is set (instant), otherwise globally."""
@@ -118,6 +125,7 @@ class CineSyncBot(commands.AutoShardedBot):
             self.scheduler.shutdown(wait=False)
         for task in list(self._background):
             task.cancel()
+        workers.shutdown()
         await super().close()
         if self._owns_app and self.app is not None:
             await self.app.close()

@@ -24,6 +24,10 @@ SELECT avg(mean)::float8 AS user_mean_mean, stddev_samp(mean)::float8 AS user_me
 -- name: learner_catalog()
 SELECT movie_id, genres, directors, cast_members AS cast, year FROM movies;
 
+-- name: learner_catalog_of_users(user_ids)
+SELECT movie_id, genres, directors, cast_members AS cast, year FROM movies
+ WHERE movie_id IN (SELECT movie_id FROM user_ratings WHERE user_id = ANY(:user_ids::bigint[]));
+
 -- name: save_preferences(user_id, patterns, ratings_used, computed_at)*!
 INSERT INTO user_preferences (user_id, patterns, ratings_used, computed_at)
 VALUES (:user_id, :patterns, :ratings_used, :computed_at)

@@ -26,6 +26,10 @@ async def learner_catalog(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().learner_catalog(conn)
 
 
+async def learner_catalog_of_users(conn: asyncpg.Connection, user_ids: list[int]) -> list[asyncpg.Record]:
+    return await queries().learner_catalog_of_users(conn, user_ids=user_ids)
+
+
 async def save_preferences(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
     await queries().save_preferences(conn, rows=rows)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any, Awaitable, Callable
 
@@ -81,7 +82,12 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
         # the PreferenceLearner over every user (preferences and per-user weights)
         from bot.services.learner import learn_preferences
 
-        report = await learn_preferences(app.db, everyone=True, runtime=runtime)
+        from threadpoolctl import threadpool_limits
+
+        # the bot runs the learner as `cinesync learn` in a child process with every core for BLAS;
+        # this process limits BLAS to one thread for serving, so lift that for a like-for-like figure
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+            report = await learn_preferences(app.db, everyone=True, runtime=runtime)
         result["learner"] = {"users": report.users, "seconds": round(report.seconds, 2),
                              "ms_per_user": round(report.ms_per_user, 2), "weights_seconds": round(report.weights_seconds, 2)}
         if members:  # the Discord side: payload in, first HTTP response out, many members at once

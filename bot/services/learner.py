@@ -57,18 +57,18 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         if not users:
             return LearnReport(0, 0, time.perf_counter() - started)
         population_row = await repo.rating_population(conn)
-        catalog = pd.DataFrame([dict(r) for r in await repo.learner_catalog(conn)])
+        # a few users (/my_stats on demand) need only the movies they rated, not the whole catalog
+        catalog_rows = await (repo.learner_catalog_of_users(conn, users) if len(users) <= 20 else repo.learner_catalog(conn))
     population = Population(population_row["global_mean"] or 3.5, population_row["user_mean_mean"] or 3.5,
                             population_row["user_mean_sd"] or 0.5)
-    movies = catalog.set_index("movie_id")
+    movies = await asyncio.to_thread(_catalog_frame, catalog_rows)
     total = weights_seconds = 0.0
     written = 0
     for start in range(0, len(users), BATCH):
         chunk = users[start : start + BATCH]
         async with db.acquire() as conn:
             rows = await repo.feedback_of_users(conn, chunk)
-        frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["user_id", "movie_id", "rating", "kind", "rated_at"])
-        frame["rating"] = frame["rating"].astype(float)
+        frame = await asyncio.to_thread(_feedback_frame, rows)
         total += int(frame["rating"].notna().sum())
         profiles = await asyncio.to_thread(analyse, frame, movies, population)
         records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
@@ -84,6 +84,16 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
             if weights:
                 await save_weights(conn, weights)
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
+
+
+def _catalog_frame(rows: list) -> pd.DataFrame:
+    return pd.DataFrame([dict(r) for r in rows], columns=["movie_id", "genres", "directors", "cast", "year"]).set_index("movie_id")
+
+
+def _feedback_frame(rows: list) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["user_id", "movie_id", "rating", "kind", "rated_at"])
+    frame["rating"] = frame["rating"].astype(float)
+    return frame
 
 
 async def _user_weights(db: Database, runtime: "EngineRuntime", frame: pd.DataFrame) -> list[dict]:

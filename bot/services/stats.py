@@ -8,6 +8,7 @@ from typing import Any
 from bot.db.pool import Database
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import learner as learner_repo
+from bot.services.learner import learn_preferences
 from engine.trainer import MIN_PERSONAL_RATINGS
 
 
@@ -37,8 +38,6 @@ class StatsService:
         newest = max(r["updated_at"] for r in feedback)
         if stored is None or stored["computed_at"] < newest:
             # one user's analysis takes milliseconds: do it now rather than show a stale profile
-            from bot.services.learner import learn_preferences
-
             await learn_preferences(self.db, only=[user_id])
             async with self.db.acquire() as conn:
                 stored = await learner_repo.user_preferences(conn, user_id)

@@ -1,7 +1,6 @@
 """`/my_stats`: what the PreferenceLearner found, with a PNG of genre affinities and the rating histogram."""
 from __future__ import annotations
 
-import asyncio
 import io
 
 import discord
@@ -12,6 +11,7 @@ from bot.cogs.rating.views import StartRatingView
 from bot.render import cards
 from bot.render.chart import taste_chart
 from bot.render.embeds import embed
+from bot.workers import run_in_worker
 
 CHART = "taste.png"
 
@@ -28,6 +28,6 @@ class StatsCog(CineSyncCog, name="Stats"):
             view = StartRatingView(app, interaction.user.id)
             view.message = await interaction.followup.send(embed=embed(card), view=view, ephemeral=True, wait=True)
             return
-        png = await asyncio.to_thread(taste_chart, profile.patterns)
+        png = await run_in_worker(taste_chart, profile.patterns)  # Agg holds the GIL: not in a thread
         await interaction.followup.send(embed=embed(cards.taste_profile(profile, CHART)),
                                         file=discord.File(io.BytesIO(png), filename=CHART), ephemeral=True)
