@@ -221,7 +221,7 @@ def demo() -> None:
 
                 await reload_sliders(db, settings.embedding_model_path)
                 await app_.reload()
-            typer.echo(f"\nA sample member's session in the local shell (`cinesync shell` to try it yourself):")
+            typer.echo("\nA sample member's session in the local shell (`cinesync shell` to try it yourself):")
             await _shell_session(settings, app_, DEMO_MEMBER, DEMO_SCRIPT, Path.cwd(), echo=True)
         finally:
             await db.close()

@@ -9,7 +9,6 @@ rows ``P`` and the movie vectors ``Q``. Deterministic given the data: no random 
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import asdict, dataclass
 from typing import Sequence
 

@@ -1,18 +1,15 @@
 """Catalog import against a real PostgreSQL: exact counts, upserts, bad rows, atomicity."""
 from __future__ import annotations
 
-import gzip
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.catalog.readers import read_catalog
 from bot.db.pool import Database
 from bot.repositories.catalog import catalog_summary
 from bot.services.catalog_import import import_bundled, import_catalog, import_movielens
-from tests.conftest import IMDB, MOVIELENS, requires_shared
+from tests.conftest import IMDB, MOVIELENS
 
 
 async def _counts(db: Database) -> dict[str, int]:

@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import numpy as np
 from pgvector.asyncpg import register_vector
 
 from bot.settings import Settings
@@ -116,10 +117,8 @@ async def open_database(settings: Settings, *, dsn: str | None = None) -> Databa
     return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout, server=server)
 
 
-def as_array(value: Any) -> "np.ndarray":
+def as_array(value: Any) -> np.ndarray:
     """A pgvector value as a float32 numpy array (the codec returns pgvector's Vector objects)."""
-    import numpy as np
-
     if hasattr(value, "to_numpy"):
         value = value.to_numpy()
     return np.asarray(value, dtype=np.float32)

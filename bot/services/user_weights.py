@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from engine.data import History, binary_matrix
-from engine.ranker import bucket
 from engine.signals import Neighbours
 from engine.trainer import UserState, unit
 from engine.engine import batch_state, feedback_from_history

@@ -13,7 +13,6 @@ except the targets) are ranked and NDCG@10 on the targets reported.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
