@@ -23,23 +23,13 @@ COMMANDS = ("rate", "rate (typed title)", "autocomplete", "quick rating button",
 
 async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, progress: bool = True) -> dict[str, Any]:
     from bot.client import create_bot
-    from bot.offline import OfflineDiscord
+    from bot.offline import LoopLag, OfflineDiscord
 
     runtime = app.runtime
     popular = sorted(runtime.movies, key=lambda m: -runtime.movies[m]["rating_count"])[:400]
     titles = [runtime.movies[m]["title"] for m in popular[:60]]
     users = [BENCH_MEMBER_BASE + i for i in range(members)]
     samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    lag = 0.0
-    running = True
-
-    async def monitor() -> None:
-        nonlocal lag
-        while running:
-            started = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lag = max(lag, time.perf_counter() - started - 0.01)
-
     settings = replace(app.settings, rate_cooldown_seconds=0.0)
     await _forget(app, users)
     async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as discord:
@@ -66,19 +56,17 @@ async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, pr
                     samples[name].append(exchange.first_response_seconds)
                 bar.update(1)
 
-        watcher = asyncio.create_task(monitor())
         started = time.perf_counter()
-        await asyncio.gather(*(member(u) for u in users))
+        async with LoopLag() as lag:
+            await asyncio.gather(*(member(u) for u in users))
         elapsed = time.perf_counter() - started
-        running = False
-        await watcher
         bar.close()
     await _forget(app, users)
     figures = {name: percentiles([s for s in values if s is not None]) for name, values in samples.items()}
     for name, figure in figures.items():
         figure["target_ms"] = RATE_TARGET_MS if name.startswith("rate") else TARGET_MS
         figure["met"] = figure["p99_ms"] < figure["target_ms"]
-    return {"members": members, "rounds": rounds, "seconds": round(elapsed, 1), "max_loop_lag_ms": round(lag * 1000, 1),
+    return {"members": members, "rounds": rounds, "seconds": round(elapsed, 1), "max_loop_lag_ms": round(lag.worst * 1000, 1),
             "commands": figures}
 
 

@@ -129,6 +129,28 @@ class Exchange:
         return "\n".join(r.text() for r in self.requests if r.message and r.status == 200)
 
 
+class LoopLag:
+    """The longest the event loop was late for a 10 ms sleep while this context was open."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - started - 0.01)
+
+    async def __aenter__(self) -> "LoopLag":
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
 class OfflineDiscord:
     """A Discord stand-in for one bot: start it, send it events, read what it answered."""
 

@@ -42,3 +42,13 @@ async def test_shell_through_stdin(small_app, test_settings, tmp_path) -> None: 
     assert "Your data is deleted" in text
     assert await small_app.services.privacy.rows_about(user) == 0
     assert "Seven (a.k.a. Se7en) (1995)" in text
+
+
+async def test_run_without_a_token_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env["CINESYNC_HOME"] = str(tmp_path)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 2
+    assert "DISCORD_TOKEN is not set" in err.decode() and "cinesync shell" in err.decode()

@@ -11,6 +11,9 @@ from bot.render.embeds import embed
 from bot.services.recommendations import Recommendations
 from engine.feedback import WORD_STARS
 
+RATE_BUTTONS = (("love", "❤️ Love", discord.ButtonStyle.success), ("like", "👍 Like", discord.ButtonStyle.primary),
+                ("dislike", "👎 Dislike", discord.ButtonStyle.secondary),
+                ("not_interested", "🚫 Not interested", discord.ButtonStyle.danger))
 DMS_CLOSED = ("I can't DM you: Discord refused the message. Allow direct messages from members of this server "
               "(server menu → Privacy Settings), then press the button again.")
 
@@ -22,6 +25,8 @@ class RecommendationView(OwnedView):
         self.selected = recs.movies[0].movie_id if recs.movies else None
         if recs.movies:
             self.add_item(_MoviePicker(recs))
+        for kind, label, style in RATE_BUTTONS:
+            self.add_item(_RateButton(kind, label, style))
 
     def _movie(self):  # type: ignore[no-untyped-def]
         return next((m for m in self.recs.movies if m.movie_id == self.selected), None)
@@ -36,22 +41,6 @@ class RecommendationView(OwnedView):
         text = (f"Got it: you're not interested in {movie.label}; it won't be suggested again." if kind == "not_interested"
                 else f"Saved {cards.feedback_label(kind, stars)} for {movie.label} · {result.rating_count} rated.")
         await interaction.response.send_message(text, ephemeral=True)
-
-    @discord.ui.button(label="❤️ Love", style=discord.ButtonStyle.success, custom_id="recs:love", row=1)
-    async def love(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
-        await self._rate(interaction, "love")
-
-    @discord.ui.button(label="👍 Like", style=discord.ButtonStyle.primary, custom_id="recs:like", row=1)
-    async def like(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
-        await self._rate(interaction, "like")
-
-    @discord.ui.button(label="👎 Dislike", style=discord.ButtonStyle.secondary, custom_id="recs:dislike", row=1)
-    async def dislike(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
-        await self._rate(interaction, "dislike")
-
-    @discord.ui.button(label="🚫 Not interested", style=discord.ButtonStyle.danger, custom_id="recs:not_interested", row=1)
-    async def not_interested(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
-        await self._rate(interaction, "not_interested")
 
     @discord.ui.button(label="🔁 More like this", style=discord.ButtonStyle.secondary, custom_id="recs:more", row=2)
     async def more(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
@@ -79,6 +68,16 @@ class RecommendationView(OwnedView):
             await interaction.followup.send(DMS_CLOSED, ephemeral=True)
             return
         await interaction.followup.send(f"Sent {movie.label} to your DMs: react there to rate it.", ephemeral=True)
+
+
+class _RateButton(discord.ui.Button["RecommendationView"]):
+    def __init__(self, kind: str, label: str, style: discord.ButtonStyle) -> None:
+        super().__init__(label=label, style=style, custom_id=f"recs:{kind}", row=1)
+        self.kind = kind
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view._rate(interaction, self.kind)
 
 
 class _MoviePicker(discord.ui.Select["RecommendationView"]):
