@@ -177,7 +177,8 @@ async def _shell_session(settings: Settings, app_: Any, user: int, lines: Any, f
     from bot.offline import OfflineDiscord
     from bot.shell import LocalShell
 
-    logging.getLogger("discord").setLevel(logging.ERROR)  # no voice-support warnings in a terminal
+    for noisy in ("discord", "apscheduler", "matplotlib"):  # a terminal session shows the bot, not its plumbing
+        logging.getLogger(noisy).setLevel(logging.WARNING if noisy != "discord" else logging.ERROR)
     local = replace(settings, rate_cooldown_seconds=0.0, owner_ids=tuple(settings.owner_ids) + (user,))
     async with OfflineDiscord(create_bot(local, app=app_, sync_commands=False)) as offline:
         await LocalShell(offline, user, files_dir, typer.echo).run(lines, echo=echo)
@@ -222,7 +223,9 @@ def demo() -> None:
                 await reload_sliders(db, settings.embedding_model_path)
                 await app_.reload()
             typer.echo("\nA sample member's session in the local shell (`cinesync shell` to try it yourself):")
-            await _shell_session(settings, app_, DEMO_MEMBER, DEMO_SCRIPT, Path.cwd(), echo=True)
+            files = settings.home / "demo"
+            files.mkdir(parents=True, exist_ok=True)
+            await _shell_session(settings, app_, DEMO_MEMBER, DEMO_SCRIPT, files, echo=True)
         finally:
             await db.close()
 

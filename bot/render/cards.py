@@ -123,9 +123,9 @@ def taste_profile(profile: TasteProfile, chart: str | None = None) -> Card:
         fields.append(("Decades you watch", ", ".join(f"{d['decade']} ({d['share']:.0%})" for d in decades)))
     behaviour = p.get("behaviour")
     if behaviour:
-        fields.append(("Rating style", f"{behaviour['label']}: mean {behaviour['mean']:.2f}★ vs members' "
-                                       f"{behaviour['global_mean']:.2f}★ (z {behaviour['z']:+.2f}); "
-                                       f"uses {behaviour['scale_used']:.0%} of the scale"))
+        fields.append(("Rating style", f"{behaviour['label']}: your mean is {behaviour['mean']:.2f}★ "
+                                       f"(all ratings: {behaviour['global_mean']:.2f}★; z {behaviour['z']:+.2f} against "
+                                       f"other members' means); you use {behaviour['scale_used']:.0%} of the scale"))
     div = p.get("diversity")
     if div:
         fields.append(("Diversity", f"{div['score']:.2f} of 1: {div['meaning']}"))
