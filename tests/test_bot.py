@@ -373,3 +373,21 @@ async def test_forget_me_leaves_no_row_and_export(discord_bot, small_app) -> Non
     done = await discord_bot.click(user, message, "forget:confirm")
     assert "Your data is deleted" in done.text()
     assert await small_app.services.privacy.rows_about(user) == 0
+
+
+async def test_admin_sliders_reload(discord_bot) -> None:  # type: ignore[no-untyped-def]
+    reloaded = await discord_bot.command(OWNER, "admin sliders reload")
+    assert reloaded.callback.json["type"] == 5 and "Sliders reloaded: 0 new or changed" in reloaded.text()
+
+
+async def test_unexpected_errors_get_an_error_id_and_a_log_line(discord_bot, small_app, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    async def broken(user_id: int):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(small_app.services.stats, "profile", broken)
+    exchange = await discord_bot.command(member(), "my_stats")
+    text = exchange.last.text()
+    assert exchange.last.ephemeral and "Something went wrong on our side (error id `" in text
+    error_id = text.split("error id `")[1][:8]
+    logged = [r for r in caplog.records if r.name == "bot.errors" and error_id in r.getMessage()]
+    assert logged and logged[0].exc_info is not None and "simulated bug" in str(logged[0].exc_info[1])
