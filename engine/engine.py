@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.data import History, binary_matrix
-from engine.feedback import signal, signals
+from engine.feedback import signals
 from engine.ranker import HybridRanker, UserFeedback
 from engine.signals import Neighbours
 from engine.snapshot import Catalog, ModelArrays
@@ -61,9 +61,10 @@ def batch_state(trainer: PersonalizedTrainer, history: History) -> UserState:
     latest: dict[int, tuple[str, float]] = {}
     for item, rating, kind in zip(history.items.tolist(), history.ratings.tolist(), kinds):
         latest[item] = (kind, rating)
-    state = trainer.refit(np.fromiter(latest, dtype=np.int64, count=len(latest)),
-                          [signal(k, None if r != r else r) for k, r in latest.values()],
-                          [r == r for _k, r in latest.values()])
+    ratings = np.fromiter((r for _k, r in latest.values()), dtype=np.float64, count=len(latest))
+    seen, valence = signals([k for k, _r in latest.values()], ratings)
+    state = trainer.refit_arrays(np.fromiter(latest, dtype=np.int64, count=len(latest)), seen, valence,
+                                 int(np.count_nonzero(~np.isnan(ratings))))
     return UserState(state.vector, state.ratings, len(history), len(history))
 
 

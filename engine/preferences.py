@@ -260,9 +260,8 @@ def analyse(ratings: pd.DataFrame, movies: pd.DataFrame, population: Population 
     for user, summary in activity.iterrows():
         chosen = groups.get(user, np.empty(0, dtype=np.int64))
         at = rows[chosen]
-        joined = _Rated(values[chosen], [list(g) for g in columns["genres"][at]],
-                        [list(p) for p in columns["directors"][at]], [list(p) for p in columns["cast"][at]],
-                        list(columns["year"][at]))
+        joined = _Rated(values[chosen], list(columns["genres"][at]), list(columns["directors"][at]),
+                        list(columns["cast"][at]), list(columns["year"][at]))
         facts = {"ratings": int(len(chosen)), "feedback": int(summary["feedback"]),
                  "first": str(summary["first"]), "last": str(summary["last"])}
         out[int(user)] = _finite(_profile(joined, facts, population))

@@ -95,13 +95,16 @@ class PersonalizedTrainer:
 
     def refit(self, items: np.ndarray, signals: list[Signal], stars: list[bool]) -> UserState:
         """Batch state from scratch (one entry per item): what the online updates must equal."""
+        return self.refit_arrays(items, np.array([s.seen for s in signals]), np.array([s.valence for s in signals]),
+                                 int(sum(stars)))
+
+    def refit_arrays(self, items: np.ndarray, seen: np.ndarray, valence: np.ndarray, n_stars: int) -> UserState:
+        """`refit` on (seen, valence) arrays, for batch jobs that computed them vectorised."""
         items = np.asarray(items, dtype=np.int64)
         if len(items) == 0:
             return UserState.empty(self.dim)
-        seen = np.array([s.seen for s in signals])
-        valence = np.array([s.valence for s in signals])
         vector = seen @ self.p_seen[items].astype(np.float64) + valence @ self.p_val[items].astype(np.float64)
-        return UserState(vector, int(sum(stars)), len(signals), len(signals))
+        return UserState(vector, n_stars, len(items), len(items))
 
     def apply_feedback(self, state: UserState, item: int, kind: str | None, rating: float | None,
                        previous_kind: str | None = None, previous_rating: float | None = None) -> UserState:
