@@ -10,6 +10,7 @@ a model, the ranking is popularity, labelled as such.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -85,21 +86,45 @@ class HybridRanker:
     # ------------------------------------------------------------------ signals
     def signal_matrix(self, user: UserFeedback, neighbours: sig.Neighbours | None) -> dict[str, np.ndarray]:
         """Every available signal for one user, raw (not yet normalised)."""
-        assert self.model is not None
-        out: dict[str, np.ndarray] = {}
-        rated_stars = ~np.isnan(user.stars)
-        base_user = user.seen[rated_stars] @ self.model.p_seen[user.items[rated_stars]] + (
-            user.valence[rated_stars] @ self.model.p_val[user.items[rated_stars]])
-        out["base"] = self.model.q @ base_user.astype(np.float32)
-        personal = user.state.vector if user.state is not None else base_user
-        out["personal"] = self._q_unit @ (personal / max(float(np.linalg.norm(personal)), 1e-12)).astype(np.float32)
-        out["collaborative"] = sig.collaborative(neighbours, self.model.positive_counts)
-        text = sig.content(self.catalog.text_vectors, user.items, user.valence)
-        if text is not None:
-            out["content"] = text
-        out["genre"], _ = sig.genre(self.catalog.genre_matrix, user.items, user.valence)
-        out["popularity"] = self._log_pop
-        return out
+        batch, has_content = self._signal_rows([user], [neighbours])
+        return {name: values[0] for name, values in batch.items() if name != "content" or has_content[0]}
+
+    def signal_batch(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None]) -> dict[str, np.ndarray]:
+        """`signal_matrix` for many users at once (users x items): one matrix product per signal.
+        A user with nothing to build a text profile from gets a content row of zeros."""
+        return self._signal_rows(users, neighbours)[0]
+
+    def _signal_rows(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None]
+                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        model = self.model
+        assert model is not None
+        count, text, genres = len(users), self.catalog.text_vectors, self.catalog.genre_matrix
+        base_users = np.zeros((count, model.q.shape[1]), dtype=np.float32)
+        personal = np.zeros_like(base_users)
+        profiles = np.zeros((count, text.shape[1]), dtype=text.dtype) if text is not None else None
+        has_content = np.zeros(count, dtype=bool)
+        affinity = np.zeros((count, genres.shape[1]), dtype=genres.dtype)
+        for row, user in enumerate(users):
+            rated = ~np.isnan(user.stars)
+            base_user = (user.seen[rated] @ model.p_seen[user.items[rated]]
+                         + user.valence[rated] @ model.p_val[user.items[rated]])
+            base_users[row] = base_user
+            vector = user.state.vector if user.state is not None else base_user
+            personal[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+            profile = sig.text_profile(text, user.items, user.valence)
+            if profile is not None and profiles is not None:
+                profiles[row], has_content[row] = profile, True
+            affinity[row] = sig.genre_affinity(genres, user.items, user.valence)
+        out: dict[str, np.ndarray] = {
+            "base": base_users @ model.q.T,
+            "personal": personal @ self._q_unit.T,
+            "collaborative": np.stack([sig.collaborative(n, model.positive_counts) for n in neighbours]),
+        }
+        if has_content.any() and profiles is not None:
+            out["content"] = profiles @ text.T  # type: ignore[union-attr]
+        out["genre"] = affinity @ genres.T
+        out["popularity"] = np.broadcast_to(self._log_pop, (count, len(self._log_pop)))
+        return out, has_content
 
     def combine(self, raw: dict[str, np.ndarray], candidates: np.ndarray, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         parts: dict[str, np.ndarray] = {}

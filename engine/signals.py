@@ -49,20 +49,31 @@ def collaborative(neighbours: Neighbours | None, positive_counts: np.ndarray) ->
     return np.log1p(scores)
 
 
-def content(text_vectors: np.ndarray | None, items: np.ndarray, valence: np.ndarray) -> np.ndarray | None:
+def text_profile(text_vectors: np.ndarray | None, items: np.ndarray, valence: np.ndarray) -> np.ndarray | None:
+    """The unit text vector of what the user liked (valence-weighted); None when there is none."""
     if text_vectors is None or len(items) == 0 or not np.any(valence):
         return None
     profile = valence @ text_vectors[items]
     norm = np.linalg.norm(profile)
-    return None if norm == 0 else text_vectors @ (profile / norm).astype(text_vectors.dtype)
+    return None if norm == 0 else (profile / norm).astype(text_vectors.dtype)
+
+
+def content(text_vectors: np.ndarray | None, items: np.ndarray, valence: np.ndarray) -> np.ndarray | None:
+    profile = text_profile(text_vectors, items, valence)
+    return None if profile is None else text_vectors @ profile  # type: ignore[operator]
+
+
+def genre_affinity(genre_matrix: np.ndarray, items: np.ndarray, valence: np.ndarray) -> np.ndarray:
+    """The user's shrunk valence per genre."""
+    if len(items) == 0:
+        return np.zeros(genre_matrix.shape[1], dtype=genre_matrix.dtype)
+    rated = genre_matrix[items]
+    return ((valence @ rated) / (rated.sum(axis=0) + GENRE_SHRINK)).astype(genre_matrix.dtype)
 
 
 def genre(genre_matrix: np.ndarray, items: np.ndarray, valence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(scores per item, affinity per genre)."""
-    if len(items) == 0:
-        return np.zeros(genre_matrix.shape[0]), np.zeros(genre_matrix.shape[1])
-    rated = genre_matrix[items]
-    affinity = ((valence @ rated) / (rated.sum(axis=0) + GENRE_SHRINK)).astype(genre_matrix.dtype)
+    affinity = genre_affinity(genre_matrix, items, valence)
     return genre_matrix @ affinity, affinity
 
 

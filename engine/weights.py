@@ -141,28 +141,50 @@ def _ndcg_per_row(signals: np.ndarray, targets: np.ndarray, k: int = 10) -> np.n
     return np.array([ndcg_at(row, targets, k) for row in ranked])
 
 
-def learn_user_weights(engine, history: History, defaults: dict[str, float], holdout: float = 0.2,  # type: ignore[no-untyped-def]
-                       prior_strength: float = 20.0) -> tuple[dict[str, float], int] | None:
-    """A user's own weights: defaults moved towards the signals that best ranked their recent positives."""
+def _holdout(history: History, n_items: int, holdout: float) -> tuple[History, np.ndarray, np.ndarray] | None:
+    """(past, targets, candidates): the user's most recent positives held out from what came before."""
     positives = np.flatnonzero(history.ratings >= 4.0)
     if len(positives) < 5:
         return None
     cut = positives[-max(2, round(holdout * len(positives)))]
-    past = history.prefix(int(cut))
-    future = History(history.items[cut:], history.ratings[cut:])
-    targets = future.positives()
-    candidates = np.ones(len(engine.catalog), dtype=bool)
+    targets = History(history.items[cut:], history.ratings[cut:]).positives()
+    candidates = np.ones(n_items, dtype=bool)
     candidates[history.items] = False
     candidates[targets] = True
-    query = make_query(engine, past, targets, candidates)
-    if query is None:
-        return None
-    per_signal = _ndcg_per_row(query.signals, query.targets)
+    return history.prefix(int(cut)), targets, candidates
+
+
+def _mix(per_signal: np.ndarray, defaults: dict[str, float], n_targets: int, prior_strength: float) -> dict[str, float]:
+    """Defaults moved towards the signals that ranked the held-out positives best, by the evidence."""
     base = np.array([defaults[k] for k in WEIGHT_KEYS])
     if per_signal.sum() == 0:
-        return dict(defaults), len(targets)
-    evidence = len(targets) / (len(targets) + prior_strength)
+        return dict(defaults)
+    evidence = n_targets / (n_targets + prior_strength)
     share = per_signal / per_signal.sum()
     scale = base.sum() if base.sum() > 0 else 1.0
     mixed = (1 - evidence) * base + evidence * share * scale
-    return {k: float(round(w, 4)) for k, w in zip(WEIGHT_KEYS, mixed)}, len(targets)
+    return {k: float(round(w, 4)) for k, w in zip(WEIGHT_KEYS, mixed)}
+
+
+def learn_user_weights(engine, histories: dict[int, History], defaults: Callable[[int], dict[str, float]],  # type: ignore[no-untyped-def]
+                       holdout: float = 0.2, prior_strength: float = 20.0, block: int = 64) -> dict[int, tuple[dict[str, float], int]]:
+    """Each user's own weights, {user: (weights, held-out positives)}; users with under 5 positives are left out.
+
+    ``engine`` gives `user_feedback(history)`, `neighbours(state, exclude=user)` and a `ranker`;
+    the signals of a block of users come from one batch of matrix products.
+    """
+    cases = [(user, case) for user, history in histories.items()
+             if (case := _holdout(history, len(engine.catalog), holdout)) is not None and len(case[0])]
+    learned: dict[int, tuple[dict[str, float], int]] = {}
+    for start in range(0, len(cases), block):
+        chunk = cases[start : start + block]
+        users = [engine.user_feedback(past) for _user, (past, _t, _c) in chunk]
+        neighbours = [engine.neighbours(fb.state, exclude=user) for (user, _case), fb in zip(chunk, users)]
+        raw = engine.ranker.signal_batch(users, neighbours)
+        for row, (user, (_past, targets, candidates)) in enumerate(chunk):
+            stack = _signal_stack({name: values[row] for name, values in raw.items()}, candidates, engine.ranker.blend)
+            positions = np.flatnonzero(np.isin(np.flatnonzero(candidates), targets))
+            n_ratings = int(np.count_nonzero(~np.isnan(histories[user].ratings)))
+            learned[user] = (_mix(_ndcg_per_row(stack, positions), defaults(n_ratings), len(targets), prior_strength),
+                             len(targets))
+    return learned

@@ -109,9 +109,12 @@ def taste_profile(profile: TasteProfile, chart: str | None = None) -> Card:
     genres = p.get("genres", [])
     fav = [g for g in genres if g["significant"] and g["effect"] > 0][:5]
     least = [g for g in genres if g["significant"] and g["effect"] < 0][-3:]
+    leaning = [g for g in genres if not g["significant"] and g["effect"] > 0][:2]
     fields.append(("Favourite genres", "\n".join(
         f"{g['genre']}: +{g['effect']:.2f}★ (95% CI {g['ci95'][0]:+.2f} to {g['ci95'][1]:+.2f}, n={g['ratings']})"
-        for g in fav) or "no genre stands out yet with confidence"))
+        for g in fav) or ("no genre stands out yet with confidence" + (
+            "; leaning towards " + ", ".join(f"{g['genre']} (+{g['effect']:.2f}★, n={g['ratings']})" for g in leaning)
+            if leaning else ""))))
     if least:
         fields.append(("Least favourite", "\n".join(f"{g['genre']}: {g['effect']:.2f}★ (n={g['ratings']})" for g in least)))
     for key, field_name, title in (("directors", "director", "Directors"), ("actors", "actor", "Actors")):

@@ -29,28 +29,21 @@ class SnapshotEngine:
         self.row = {u: i for i, u in enumerate(users)}
         self.vectors = vectors
         self.loved = binary_matrix([np.fromiter(runtime.loved.get(u, ()), dtype=np.int64) for u in users], len(runtime.catalog))
-        self.current: int | None = None
 
     def user_feedback(self, history: History) -> Any:
         return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))
 
-    def neighbours(self, state: UserState | None) -> Neighbours | None:
+    def neighbours(self, state: UserState | None, exclude: int | None = None) -> Neighbours | None:
+        """Everyone else in the snapshot; never ``exclude``'s own row (their held-out positives are in it)."""
         if state is None or not np.any(state.vector) or len(self.vectors) == 0:
             return None
         similarity = self.vectors @ unit(state.vector)
-        if self.current in self.row:  # never the user's own row: their future positives are in it
-            similarity[self.row[self.current]] = -1.0
+        if exclude in self.row:
+            similarity[self.row[exclude]] = -1.0
         return Neighbours(similarity.astype(np.float64), self.loved)
 
 
 def fit_user_weights(engine: SnapshotEngine, histories: dict[int, History]) -> list[dict[str, Any]]:
-    rows = []
-    for user, history in histories.items():
-        engine.current = user
-        n = int(np.count_nonzero(~np.isnan(history.ratings)))
-        defaults = engine.ranker.weights_for(n)
-        learned = learn_user_weights(engine, history, defaults)
-        if learned is not None:
-            weights, _targets = learned
-            rows.append({"user_id": user, "weights": weights, "fitted_on": n})
-    return rows
+    learned = learn_user_weights(engine, histories, engine.ranker.weights_for)
+    return [{"user_id": user, "weights": weights, "fitted_on": int(np.count_nonzero(~np.isnan(histories[user].ratings)))}
+            for user, (weights, _targets) in learned.items()]
