@@ -105,7 +105,6 @@ class Exchange:
     token: str | None
     sent_at: float
     requests: list[Captured]
-    message_ids: list[int] = field(default_factory=list)
 
     @property
     def first_response_seconds(self) -> float | None:
@@ -160,7 +159,6 @@ class OfflineDiscord:
         self.messages: dict[int, dict[str, Any]] = {}
         self.closed_dms: set[int] = set()  # members whose DMs refuse the bot (403, code 50007)
         self.dm_channels: dict[int, int] = {}
-        self.down = False  # every HTTP call fails as if Discord were unreachable
         self._original_webhook_request = AsyncWebhookAdapter.request
         self._tokens: dict[str, int] = {}  # interaction token -> interaction id
         self._original: dict[str, int] = {}  # interaction token -> its original response message
@@ -218,8 +216,6 @@ class OfflineDiscord:
         return payload
 
     async def _http_request(self, route: Route, *, files: Any = None, form: Any = None, **kwargs: Any) -> Any:
-        if self.down:
-            raise discord.HTTPException(SimpleNamespace(status=503, reason="Service Unavailable"), "Discord is unreachable")
         body = kwargs.get("json")
         if form:
             body = json.loads(next(f["value"] for f in form if f["name"] == "payload_json"))
@@ -254,8 +250,6 @@ class OfflineDiscord:
 
     async def _webhook_request(self, route: Route, *, payload: Any = None, multipart: Any = None,
                                files: Any = None, **kwargs: Any) -> Any:
-        if self.down:
-            raise discord.HTTPException(SimpleNamespace(status=503, reason="Service Unavailable"), "Discord is unreachable")
         body = payload
         if multipart:
             body = json.loads(next(p["value"] for p in multipart if p["name"] == "payload_json"))

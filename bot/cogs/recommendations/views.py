@@ -8,7 +8,7 @@ from bot.cogs.common import OwnedView
 from bot.cogs.dm_feedback.sender import DMsClosed, send_movie_dm
 from bot.render import cards
 from bot.render.embeds import embed
-from bot.services.recommendations import Recommendations
+from bot.services.recommendations import RecommendedMovie, Recommendations
 from engine.feedback import WORD_STARS
 
 RATE_BUTTONS = (("love", "❤️ Love", discord.ButtonStyle.success), ("like", "👍 Like", discord.ButtonStyle.primary),
@@ -23,19 +23,19 @@ class RecommendationView(OwnedView):
         super().__init__(owner_id, timeout=600.0)
         self.app, self.recs = app, recs
         self.selected = recs.movies[0].movie_id if recs.movies else None
-        if recs.movies:
-            self.add_item(_MoviePicker(recs))
+        if not recs.movies:  # nothing to act on: no buttons at all
+            self.clear_items()
+            return
+        self.add_item(_MoviePicker(recs))
         for kind, label, style in RATE_BUTTONS:
             self.add_item(_RateButton(kind, label, style))
 
-    def _movie(self):  # type: ignore[no-untyped-def]
-        return next((m for m in self.recs.movies if m.movie_id == self.selected), None)
+    def _movie(self) -> RecommendedMovie:
+        """The movie chosen in the list (the first until another is picked)."""
+        return next(m for m in self.recs.movies if m.movie_id == self.selected)
 
     async def _rate(self, interaction: discord.Interaction, kind: str) -> None:
         movie = self._movie()
-        if movie is None:
-            await interaction.response.send_message("Pick a movie from the list first.", ephemeral=True)
-            return
         stars = WORD_STARS.get(kind)
         result = await self.app.services.feedback.record(self.owner_id, movie.movie_id, kind, stars, "button")
         text = (f"Got it: you're not interested in {movie.label}; it won't be suggested again." if kind == "not_interested"
@@ -45,9 +45,6 @@ class RecommendationView(OwnedView):
     @discord.ui.button(label="🔁 More like this", style=discord.ButtonStyle.secondary, custom_id="recs:more", row=2)
     async def more(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
         movie = self._movie()
-        if movie is None:
-            await interaction.response.send_message("Pick a movie from the list first.", ephemeral=True)
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         recs = await self.app.services.recommendations.more_like_this(self.owner_id, movie.movie_id, 5)
         card = cards.recommendations(recs)
@@ -58,9 +55,6 @@ class RecommendationView(OwnedView):
     @discord.ui.button(label="📬 Send to my DMs", style=discord.ButtonStyle.secondary, custom_id="recs:dm", row=2)
     async def send_dm(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
         movie = self._movie()
-        if movie is None:
-            await interaction.response.send_message("Pick a movie from the list first.", ephemeral=True)
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             await send_movie_dm(self.app, interaction.user, movie.movie_id, movie.reason, movie.match)
