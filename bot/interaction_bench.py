@@ -43,9 +43,7 @@ async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, pr
                     samples["rate"].append(exchange.first_response_seconds)
                 typed = await discord.command(user, "rate", movie=str(rng.choice(titles)).lower(), rating="love")
                 samples["rate (typed title)"].append(typed.first_response_seconds)
-                complete = await discord._feed("INTERACTION_CREATE", discord._base(
-                    4, user, discord.command_data("rate", {"movie": str(rng.choice(titles))[:5]}, "movie"),
-                    dm=False, permissions=0))
+                complete = await discord.autocomplete_exchange(user, "rate", "movie", movie=str(rng.choice(titles))[:5])
                 samples["autocomplete"].append(complete.first_response_seconds)
                 quick = await discord.command(user, "rate")
                 click = await discord.click(user, discord.message_for(quick), "quick:like")

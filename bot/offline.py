@@ -385,10 +385,14 @@ class OfflineDiscord:
         payload = self._base(2, user_id, self.command_data(name, values), dm=dm, permissions=permissions)
         return await self._feed("INTERACTION_CREATE", payload, wait=wait)
 
-    async def autocomplete(self, user_id: int, name: str, focused: str, **values: Any) -> list[dict[str, Any]]:
+    async def autocomplete_exchange(self, user_id: int, name: str, focused: str, **values: Any) -> Exchange:
+        """An autocomplete request for option ``focused`` as the member types ``values[focused]``."""
         payload = self._base(4, user_id, self.command_data(name, values, focused), dm=False, permissions=0)
-        exchange = await self._feed("INTERACTION_CREATE", payload)
-        callback = exchange.callback
+        return await self._feed("INTERACTION_CREATE", payload)
+
+    async def autocomplete(self, user_id: int, name: str, focused: str, **values: Any) -> list[dict[str, Any]]:
+        """The choices the bot offered."""
+        callback = (await self.autocomplete_exchange(user_id, name, focused, **values)).callback
         assert callback is not None and callback.json["type"] == 8, "autocomplete got no choices"  # type: ignore[index]
         return callback.json["data"]["choices"]  # type: ignore[index]
 
