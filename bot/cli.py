@@ -418,11 +418,12 @@ def evaluate(
     tags: Optional[Path] = typer.Option(None, "--tags", help="tags.csv (user tags feed the movie texts)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON here."),
     protocol: list[str] = typer.Option(["warm", "cold", "calibration"], "--protocol",
-                                       help="warm, cold, calibration (repeat the option for several)."),
+                                       help="warm, cold, calibration, personas (repeat the option for several)."),
+    personas: bool = typer.Option(False, "--personas", help="Only the persona protocol (planted tastes)."),
     no_content: bool = typer.Option(False, "--no-content", help="Skip text embeddings (faster)."),
     max_users: Optional[int] = typer.Option(None, "--max-users", help="Evaluate on the first N users only."),
 ) -> None:
-    """Evaluate our engine beside popularity, EASE and ALS (warm and cold protocols)."""
+    """Evaluate our engine beside popularity, EASE and ALS (warm, cold, calibration; personas)."""
     import json
 
     from bot.services.evaluation import evaluate_files
@@ -435,9 +436,13 @@ def evaluate(
     if imdb and not links:
         typer.echo("error: --imdb needs --links to join IMDb ids to movie ids", err=True)
         raise typer.Exit(1)
+    unknown = sorted(set(protocol) - {"warm", "cold", "calibration", "personas"})
+    if unknown:
+        typer.echo(f"error: --protocol {unknown[0]}: choose warm, cold, calibration or personas", err=True)
+        raise typer.Exit(1)
     settings = _settings()
     result = evaluate_files(settings, ratings, movies, links, imdb, tags, content=not no_content,
-                            protocols=tuple(protocol), max_users=max_users)
+                            protocols=("personas",) if personas else tuple(protocol), max_users=max_users)
     typer.echo(evaluation_table(result))
     if json_out:
         json_out.write_text(json.dumps(result, indent=2))

@@ -57,6 +57,32 @@ def histories_from_frame(ratings: pd.DataFrame, items: ItemIndex) -> dict[int, H
     return out
 
 
+PEER_INPUTS = ("positives", "rated", "weighted")
+
+
+def interaction_matrix(histories: "list[History] | tuple[History, ...]", n_items: int, kind: str) -> sparse.csr_matrix:
+    """Users x items CSR matrix of what a peer is fed, a setting tuned like its other constants:
+
+    positives  1 for every rating of 4 stars or more;
+    rated      1 for every rated (or otherwise acted-on) movie, whatever the stars;
+    weighted   every rated movie, weighted by its stars / 5 (confidence grows with liking).
+    """
+    if kind == "positives":
+        return binary_matrix([h.positives() for h in histories], n_items)
+    if kind == "rated":
+        return binary_matrix([h.items for h in histories], n_items)
+    if kind == "weighted":
+        indptr = np.cumsum([0] + [len(h) for h in histories])
+        indices = np.concatenate([h.items for h in histories]) if histories else np.empty(0, dtype=np.int64)
+        stars = np.concatenate([h.ratings for h in histories]) if histories else np.empty(0)
+        data = np.where(np.isnan(stars), 0.5, stars / 5.0).astype(np.float32)
+        matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(histories), n_items))
+        matrix.sum_duplicates()  # a re-rated movie appears once, its weights summed; cap at 1
+        matrix.data = np.minimum(matrix.data, 1.0)
+        return matrix
+    raise ValueError(f"unknown peer input {kind!r}; expected one of {', '.join(PEER_INPUTS)}")
+
+
 def binary_matrix(rows: list[np.ndarray], n_items: int) -> sparse.csr_matrix:
     """Users x items CSR matrix with a 1 for every listed item."""
     indptr = np.cumsum([0] + [len(r) for r in rows])

@@ -15,6 +15,8 @@ from engine.data import History, binary_matrix
 from engine.feedback import signals
 from engine.ranker import HybridRanker, UserFeedback
 from engine.signals import Neighbours
+
+NEIGHBOURS = 100  # similar members the collaborative signal reads (the bot's pgvector query uses the same)
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import PersonalizedTrainer, UserState, unit
 from engine.training import TrainConfig, fit_taste_model
@@ -77,10 +79,17 @@ class FittedEngine:
     pool_vectors: np.ndarray  # unit taste vectors of the training users (collaborative pool)
     pool_loved: object  # CSR users x items of their positives
 
-    def neighbours(self, state: UserState) -> Neighbours | None:
-        if state.feedback == 0 or not np.any(state.vector):
+    def neighbours(self, state: UserState | None, exclude: int | None = None, cap: int = NEIGHBOURS) -> Neighbours | None:
+        """The `cap` most similar training users (the bot asks pgvector for the same), never the user
+        themself (``exclude``: their row in the pool)."""
+        if state is None or state.feedback == 0 or not np.any(state.vector):
             return None
-        return Neighbours(self.pool_vectors @ unit(state.vector), self.pool_loved)  # type: ignore[arg-type]
+        similarity = self.pool_vectors @ unit(state.vector)
+        if exclude is not None and 0 <= exclude < len(similarity):
+            similarity[exclude] = -np.inf
+        top = np.argsort(-similarity, kind="stable")[:cap]
+        top = top[np.isfinite(similarity[top])]
+        return Neighbours(similarity[top].astype(np.float64), self.pool_loved[top])  # type: ignore[index]
 
     def user_feedback(self, history: History) -> UserFeedback:
         return feedback_from_history(history, self.trainer, replay(self.trainer, history))

@@ -19,7 +19,10 @@ from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
 
 BUCKETS = ((0, "0"), (1, "1-4"), (5, "5-9"), (10, "10-19"), (20, "20-49"), (50, "50+"))
-DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 0.1, "popularity": 0.0}
+DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 0.1, "attributes": 0.5, "dislike": 1.0,
+                   "popularity": 0.0}
+# one match % per member and movie: a movie under LOW is not shown while ENOUGH candidates reach HIGH
+MATCH_LOW, MATCH_HIGH, MATCH_ENOUGH = 0.30, 0.50, 10
 WEIGHT_KEYS = tuple(DEFAULT_WEIGHTS)
 
 
@@ -69,6 +72,11 @@ class HybridRanker:
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
             self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
+            self._attributes = sig.attribute_matrix(catalog.genre_matrix, catalog.decades(), catalog.foreign,
+                                                    model.positive_counts)
+            self._attribute_prior = sig.attribute_prior(self._attributes, model.positive_counts)
+            # the fixed reference every match % is standardised against: movies the model was trained on
+            self.reference = np.asarray(model.positive_counts) > 0
         if model is not None:
             self._log_pop = np.log1p(model.positive_counts)
         elif catalog.rating_counts is not None:
@@ -104,6 +112,8 @@ class HybridRanker:
         profiles = np.zeros((count, text.shape[1]), dtype=text.dtype) if text is not None else None
         has_content = np.zeros(count, dtype=bool)
         affinity = np.zeros((count, genres.shape[1]), dtype=genres.dtype)
+        lifts = np.zeros((count, self._attributes.shape[1]), dtype=np.float32)
+        dislikes = np.zeros((count, len(self.catalog)), dtype=np.float32)
         for row, user in enumerate(users):
             rated = ~np.isnan(user.stars)
             base_user = (user.seen[rated] @ model.p_seen[user.items[rated]]
@@ -115,6 +125,8 @@ class HybridRanker:
             if profile is not None and profiles is not None:
                 profiles[row], has_content[row] = profile, True
             affinity[row] = sig.genre_affinity(genres, user.items, user.valence)
+            lifts[row] = sig.attribute_lift(self._attributes, self._attribute_prior, user.items, user.valence)
+            dislikes[row] = sig.dislike(self._q_unit, user.items, user.valence)
         out: dict[str, np.ndarray] = {
             "base": base_users @ model.q.T,
             "personal": personal @ self._q_unit.T,
@@ -123,6 +135,8 @@ class HybridRanker:
         if has_content.any() and profiles is not None:
             out["content"] = profiles @ text.T  # type: ignore[union-attr]
         out["genre"] = affinity @ genres.T
+        out["attributes"] = lifts @ self._attributes.T
+        out["dislike"] = dislikes
         out["popularity"] = np.broadcast_to(self._log_pop, (count, len(self._log_pop)))
         return out, has_content
 
@@ -133,7 +147,7 @@ class HybridRanker:
         for name, values in raw.items():
             w = split.get(name, weights.get(name, 0.0))
             if w:
-                parts[name] = w * sig.zscore(values, candidates)
+                parts[name] = w * sig.scaled(name, values, candidates)
         total = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(self.catalog))
         return total, parts
 
@@ -173,32 +187,37 @@ class HybridRanker:
         total, parts = self.combine(raw, candidates, weights)
         if boost is not None:
             total = total + boost
-        chosen = self._diversify(total, candidates, k)
+        match = self.match_all(raw, user)
+        eligible = candidates
+        if match is not None and np.count_nonzero(match[candidates] >= MATCH_HIGH) >= MATCH_ENOUGH:
+            eligible = candidates & (match >= MATCH_LOW)
+        chosen = self._diversify(total, eligible, k)
+        if match is not None:  # shown in match order: the same number for a movie in every list
+            chosen = sorted(chosen, key=lambda i: -match[i])
         items = []
         liked = user.items[user.valence > 0]
         liked_directors = {d for i in liked for d in self.catalog.directors[i]}
         for index in chosen:
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
             items.append(Recommendation(int(index), float(total[index]), breakdown,
-                                        self.reason(index, breakdown, user, liked_directors)))
-        self._attach_match(items, raw, user, candidates)
+                                        self.reason(index, breakdown, user, liked_directors),
+                                        None if match is None else float(match[index])))
         return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
 
-    def _attach_match(self, items: list[Recommendation], raw: dict[str, np.ndarray], user: UserFeedback,
-                      candidates: np.ndarray) -> None:
-        """Calibrated match % for the chosen movies (needs a calibrator saved with the model)."""
+    def match_all(self, raw: dict[str, np.ndarray], user: UserFeedback) -> np.ndarray | None:
+        """Calibrated match % of every movie for this member (None without a calibrator). It depends on
+        the member's feedback and the movie only: signals are standardised over the fixed reference set,
+        never over the list, filter or mood being shown."""
         model = self.model
-        if model is None or model.calibrator is None or model.item_means is None or not items:
-            return
+        if model is None or model.calibrator is None or model.item_means is None:
+            return None
         from engine.calibration import match_features
 
         stars = user.stars[~np.isnan(user.stars)]
         user_mean = float(stars.mean()) if len(stars) else model.global_mean
-        chosen = np.array([r.index for r in items])
-        probabilities = model.calibrator.predict(
-            match_features(raw, chosen, user_mean, model.global_mean, model.item_means, candidates))
-        for rec, p in zip(items, probabilities):
-            rec.match = float(p)
+        features = match_features(raw, np.arange(len(self.catalog)), user_mean, model.global_mean, model.item_means,
+                                  self.reference)
+        return model.calibrator.predict(features, user.n_ratings)
 
     def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
         """Maximal marginal relevance over the movie vectors; diversity 0 is a plain top-k."""

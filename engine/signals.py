@@ -5,7 +5,13 @@ base          the base model's prediction from the user's star ratings alone
 collaborative what users with similar taste vectors loved, over a popularity prior
 content       text-embedding similarity to what the user liked
 genre         the user's shrunk per-genre valence
+attributes    how over-represented the movie's genres, decade, language and popularity tier are
+              among what the user loved (log lift over everyone's loves, shrunk); not z-scored,
+              so a member whose taste is concentrated gets a strong signal and an eclectic one none
+dislike       minus the closeness (in the model's item space) to the movies the user disliked
 popularity    how many people loved the movie
+
+`attributes` and `dislike` keep their own scale (see UNSCALED): their size is the evidence.
 """
 from __future__ import annotations
 
@@ -16,11 +22,15 @@ from scipy import sparse
 
 from engine.data import binary_matrix
 
-SIGNALS = ("personal", "base", "collaborative", "content", "genre", "popularity")
+SIGNALS = ("personal", "base", "collaborative", "content", "genre", "attributes", "dislike", "popularity")
+UNSCALED = frozenset({"attributes", "dislike"})
 
 COLLAB_EPS = 0.3
 COLLAB_POWER = 4.0
 GENRE_SHRINK = 3.0
+ATTRIBUTE_SHRINK = 5.0  # pseudo-loves at everyone's shares
+DISLIKE_FLOOR = 0.5  # cosine below which a disliked movie says nothing about another
+POPULARITY_TIERS = (100, 500, 2000)  # rank boundaries: the 100 most loved, the next 400, ...
 
 
 @dataclass
@@ -83,3 +93,52 @@ def zscore(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.zeros_like(values)
     std = chosen.std()
     return np.zeros_like(values) if std == 0 else (values - chosen.mean()) / std
+
+
+def attribute_matrix(genre_matrix: np.ndarray, decades: np.ndarray, foreign: np.ndarray | None,
+                     positive_counts: np.ndarray) -> np.ndarray:
+    """n_items x attributes, each group (genres, decade, language, popularity tier) summing to 1 per item,
+    so an item's attribute score is the mean lift of its genres plus its decade's, language's and tier's."""
+    genres = genre_matrix / np.maximum(genre_matrix.sum(axis=1, keepdims=True), 1.0)
+    language = np.zeros((len(positive_counts), 2), dtype=np.float32)
+    if foreign is not None:
+        language[np.arange(len(foreign)), np.asarray(foreign, dtype=np.int64)] = 1.0
+    order = np.argsort(-positive_counts, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    tier = np.searchsorted(np.array(POPULARITY_TIERS), rank, side="right")
+    tiers = np.zeros((len(order), len(POPULARITY_TIERS) + 1), dtype=np.float32)
+    tiers[np.arange(len(order)), tier] = 1.0
+    return np.hstack([genres, decades, language, tiers]).astype(np.float32)
+
+
+def attribute_prior(attributes: np.ndarray, positive_counts: np.ndarray) -> np.ndarray:
+    """Everyone's share of loves per attribute (within its group)."""
+    counts = np.asarray(positive_counts, dtype=np.float64)
+    return (counts @ attributes + 1.0) / (counts.sum() + attributes.shape[1])
+
+
+def attribute_lift(attributes: np.ndarray, prior: np.ndarray, items: np.ndarray, valence: np.ndarray) -> np.ndarray:
+    """Log lift of each attribute among what the user liked (valence-weighted) over everyone's share,
+    shrunk towards 0 by ATTRIBUTE_SHRINK pseudo-loves at everyone's shares."""
+    weights = np.maximum(np.asarray(valence, dtype=np.float64), 0.0)
+    if len(items) == 0 or weights.sum() == 0:
+        return np.zeros(attributes.shape[1], dtype=np.float32)
+    mine = weights @ attributes[items]
+    return np.log((mine + ATTRIBUTE_SHRINK * prior) / ((weights.sum() + ATTRIBUTE_SHRINK) * prior)).astype(np.float32)
+
+
+def dislike(q_unit: np.ndarray, items: np.ndarray, valence: np.ndarray) -> np.ndarray:
+    """Minus the strongest closeness to a disliked movie: (cos - floor) / (1 - floor) above the floor,
+    scaled by how much it was disliked (a hate counts fully, a 2-star half)."""
+    disliked = valence < 0
+    if not disliked.any():
+        return np.zeros(len(q_unit), dtype=np.float32)
+    strength = np.minimum(-valence[disliked], 1.0).astype(np.float32)
+    closeness = np.maximum(q_unit[items[disliked]] @ q_unit.T - DISLIKE_FLOOR, 0.0) / (1.0 - DISLIKE_FLOOR)
+    return -(closeness * strength[:, None]).max(axis=0)
+
+
+def scaled(name: str, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """How a signal enters the blend: z-scored over the candidates, or as is for UNSCALED signals."""
+    return values if name in UNSCALED else zscore(values, mask)

@@ -5,12 +5,27 @@ engine never fetches anything itself.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from engine.data import ItemIndex
+
+
+DECADES = tuple(range(1900, 2030, 10))
+_ORIGINAL_TITLE = re.compile(r"\(([^()]*)\)\s*$")
+
+
+def is_foreign(language: str | None, original_title: str | None) -> bool:
+    """Not in English: the IMDb language where known, else a MovieLens title that carries its
+    original-language title in brackets ("Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)")."""
+    if isinstance(language, str) and language:
+        return language != "English"
+    bare = re.sub(r"\s*\(\d{4}(?:-\d{0,4})?\)\s*$", "", original_title or "")
+    found = _ORIGINAL_TITLE.search(bare)
+    return bool(found and not found.group(1).lower().startswith("a.k.a"))
 
 
 @dataclass
@@ -25,6 +40,7 @@ class Catalog:
     genre_names: list[str] = field(default_factory=list)
     genre_matrix: np.ndarray | None = None  # n_items x n_genres, 0/1
     rating_counts: np.ndarray | None = None  # how many people rated each movie (popularity without a model)
+    foreign: np.ndarray | None = None  # True for films not in English (see `is_foreign`)
 
     def __post_init__(self) -> None:
         if self.genre_matrix is None:
@@ -39,6 +55,14 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def decades(self) -> np.ndarray:
+        """n_items x decades one-hot (1900s ... 2020s; unknown years in none)."""
+        out = np.zeros((len(self.years), len(DECADES)), dtype=np.float32)
+        for row, year in enumerate(self.years):
+            if year is not None and year == year:
+                out[row, min(max((int(year) - DECADES[0]) // 10, 0), len(DECADES) - 1)] = 1.0
+        return out
 
     def label(self, index: int) -> str:
         year = self.years[index]

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from engine.data import History
-from engine.feedback import signal
+from engine.feedback import signal, signals
 from engine.model import TasteModel
 
 
@@ -54,6 +54,15 @@ def _ease_operator(x: torch.Tensor, lam: float) -> torch.Tensor:
     return mx / diag_p
 
 
+def _ease_items(x: torch.Tensor, lam: float) -> torch.Tensor:
+    """EASE's items x items B = -P / diag(P) off the diagonal, zero on it (the cheaper form when
+    there are fewer items than users)."""
+    p = torch.linalg.inv(x.T @ x + lam * torch.eye(x.shape[1], dtype=x.dtype))
+    b = -p / torch.diagonal(p)
+    b.fill_diagonal_(0.0)
+    return b
+
+
 def data_hash(histories: Sequence[History]) -> str:
     digest = hashlib.sha256()
     for history in histories:
@@ -68,16 +77,26 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
     with tqdm(total=4, desc="training base model", unit="step", disable=not progress, leave=False) as bar:
         seen, valence = input_matrices(histories, n_items)
         bar.update()
-        g_seen = _ease_operator(seen, config.lam_seen)
-        g_val = _ease_operator(valence, config.lam_val)
-        bar.update()
-        # blended operator = blockdiag(seen', valence') @ [a G_seen; b G_val]; factor the left part by QR
-        g = torch.cat([g_seen / torch.linalg.norm(g_seen), config.val_weight * g_val / torch.linalg.norm(g_val)])
-        q_seen, r_seen = torch.linalg.qr(seen.T)
-        q_val, r_val = torch.linalg.qr(valence.T)
-        split = r_seen.shape[0]  # min(users, items)
-        r = torch.block_diag(r_seen, r_val)
-        u, s, vt = torch.linalg.svd(r @ g, full_matrices=False)
+        if n_items <= len(histories):
+            # few items: the blended operator [B_seen; w B_val] itself, items x items per block
+            b_seen, b_val = _ease_items(seen, config.lam_seen), _ease_items(valence, config.lam_val)
+            bar.update()
+            operator = torch.cat([b_seen / torch.linalg.norm(seen @ b_seen),
+                                  config.val_weight * b_val / torch.linalg.norm(valence @ b_val)])
+            q_seen = q_val = torch.eye(n_items, dtype=seen.dtype)
+            split = n_items
+        else:
+            g_seen = _ease_operator(seen, config.lam_seen)
+            g_val = _ease_operator(valence, config.lam_val)
+            bar.update()
+            # blended operator = blockdiag(seen', valence') @ [a G_seen; b G_val]; factor the left part by QR
+            q_seen, r_seen = torch.linalg.qr(seen.T)
+            q_val, r_val = torch.linalg.qr(valence.T)
+            g = torch.cat([g_seen / torch.linalg.norm(r_seen.T @ (r_seen @ g_seen)),
+                           config.val_weight * g_val / torch.linalg.norm(r_val.T @ (r_val @ g_val))])
+            split = r_seen.shape[0]  # min(users, items)
+            operator = torch.block_diag(r_seen, r_val) @ g
+        u, s, vt = torch.linalg.svd(operator, full_matrices=False)
         bar.update()
         rank = min(config.dim, s.shape[0])
         root = torch.sqrt(s[:rank])
@@ -91,3 +110,67 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
             model.q[:, :rank] = (vt[:rank].T * root).float()
         bar.update()
     return model
+
+
+LAMBDA_GRID = (150.0, 300.0, 600.0, 1200.0, 2400.0)
+VALENCE_WEIGHT_GRID = (0.25, 0.5, 1.0)
+
+
+def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users: Sequence[int],
+                    histories: Sequence[History], n_items: int, config: TrainConfig) -> float:
+    """The base model's NDCG@10 on held-out positives of a validation split (cut from training data)."""
+    from engine.metrics import ndcg_at, top_k
+
+    model = fit_taste_model(train, n_items, config, progress=False)
+    p_seen, p_val, q = model.arrays()
+    trainable = np.zeros(n_items, dtype=bool)
+    for history in train:
+        trainable[history.items] = True
+    values = []
+    for user in users:
+        history = histories[user]
+        seen, valence = signals(history.kinds or ("rating",) * len(history), np.asarray(history.ratings, dtype=np.float64))
+        vector = seen @ p_seen[history.items] + valence @ p_val[history.items]
+        candidates = trainable.copy()
+        candidates[history.items] = False
+        values.append(ndcg_at(top_k(vector @ q.T, candidates, 10), held[user], 10))
+    return float(np.mean(values)) if values else 0.0
+
+
+def choose_config(histories: dict[int, History], n_items: int, progress: bool = False,
+                  max_users: int = 2000) -> tuple[TrainConfig, dict[str, float]]:
+    """The ridge strengths and valence weight with the best validation NDCG@10, chosen on a warm split
+    of the training histories themselves (seed 1): the seen lambda first (valence lambda at 2/3 of it),
+    then the valence weight. Never looks at anyone's test data."""
+    from engine.splits import warm_split
+
+    split = warm_split(histories, n_items, seed=1)
+    users = sorted(split.test)
+    if len(users) > max_users:
+        users = sorted(np.random.default_rng(1).choice(users, max_users, replace=False).tolist())
+    train = [split.train[u] for u in sorted(split.train)]
+    tried: dict[str, float] = {}
+
+    def trial(config: TrainConfig) -> float:
+        value = validation_ndcg(train, split.test, users, split.train, n_items, config)
+        tried[f"lam_seen={config.lam_seen:g} lam_val={config.lam_val:g} val_weight={config.val_weight:g}"] = round(value, 4)
+        return value
+
+    with tqdm(total=len(LAMBDA_GRID) + len(VALENCE_WEIGHT_GRID) - 1, desc="choosing model constants",
+              disable=not progress, leave=False) as bar:
+        best, best_value = TrainConfig(), -1.0
+        for lam in LAMBDA_GRID:
+            config = TrainConfig(lam_seen=lam, lam_val=lam * 2 / 3, val_weight=0.5)
+            value = trial(config)
+            bar.update()
+            if value > best_value:
+                best, best_value = config, value
+        for weight in VALENCE_WEIGHT_GRID:
+            if weight == best.val_weight:
+                continue
+            config = TrainConfig(lam_seen=best.lam_seen, lam_val=best.lam_val, val_weight=weight)
+            value = trial(config)
+            bar.update()
+            if value > best_value:
+                best, best_value = config, value
+    return best, tried

@@ -19,10 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.data import History
-from engine.evaluation.metrics import ndcg_at, top_k
-from engine.evaluation.protocols import cold_split, warm_split
+from engine.metrics import ndcg_at, top_k
+from engine.splits import cold_split, warm_split
 from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
-from engine.signals import zscore
+from engine.signals import scaled, zscore
 
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 COLD_PREFIXES = (1, 2, 3, 4, 5, 7, 10, 15, 20)
@@ -43,7 +43,7 @@ def _signal_stack(raw: dict[str, np.ndarray], candidates: np.ndarray, blend: flo
         if key == "model":
             values = blend * zscore(raw["personal"], candidates) + (1 - blend) * zscore(raw["base"], candidates)
         elif key in raw:
-            values = zscore(raw[key], candidates)
+            values = scaled(key, raw[key], candidates)
         else:
             values = np.zeros(len(candidates))
         rows.append(values[candidates])

@@ -25,7 +25,8 @@ ON CONFLICT (movie_id, model_name) DO UPDATE
    SET text_hash = EXCLUDED.text_hash, embedding = EXCLUDED.embedding, updated_at = now();
 
 -- name: catalog_rows()
-SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count
+SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count,
+       language
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)

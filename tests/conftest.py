@@ -27,8 +27,12 @@ _counter = itertools.count()
 
 
 def requires_shared() -> None:
+    """Skip without the shared datasets, except in CI (`CI` set), where missing data is a failure."""
     if not (MOVIELENS / "ratings.csv").exists():
-        pytest.skip(f"shared datasets not found at {SHARED}")
+        message = f"shared datasets not found at {SHARED}: put ../shared/datasets beside the checkout"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

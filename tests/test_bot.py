@@ -7,6 +7,8 @@ model (the `small_app` subset: MovieLens movies with id <= 1500).
 """
 from __future__ import annotations
 
+import re
+
 import itertools
 import json
 from dataclasses import replace
@@ -250,6 +252,39 @@ async def test_mood_and_genre_filters(discord_bot, small_app) -> None:  # type: 
     assert all("Comedy" in by_label[t]["genres"] for t in titles)
     unknown = await discord_bot.command(user, "my_recommendations", mood="gloomy")
     assert "unknown mood 'gloomy'" in unknown.text() and unknown.last.ephemeral
+
+
+def matches_shown(exchange) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """(movie label, match %) for every line of a recommendations embed, in the order shown."""
+    found = re.findall(r"^\*\*\d+\. (.+?)\*\* · .*?\*\*(\d+)% match\*\*", exchange.last.embeds[0]["description"], re.M)
+    return [(label, int(value)) for label, value in found]
+
+
+async def test_one_match_percent_per_member_and_movie_in_every_list(discord_bot) -> None:  # type: ignore[no-untyped-def]
+    user = member()
+    await rate_five(discord_bot, user)
+    lists = {
+        "plain": await discord_bot.command(user, "my_recommendations", count=20),
+        "drama": await discord_bot.command(user, "my_recommendations", count=20, genre="Drama"),
+        "thriller": await discord_bot.command(user, "my_recommendations", count=20, genre="Thriller"),
+        "dark": await discord_bot.command(user, "my_recommendations", count=20, mood="dark"),
+        "dark drama": await discord_bot.command(user, "my_recommendations", count=20, mood="dark", genre="Drama"),
+    }
+    seen: dict[str, tuple[int, str]] = {}
+    repeated = 0
+    for name, exchange in lists.items():
+        shown = matches_shown(exchange)
+        assert len(shown) == 20, (name, exchange.last.embeds[0]["description"])
+        values = [value for _label, value in shown]
+        assert values == sorted(values, reverse=True), (name, values)  # shown in match order
+        if sum(v >= 50 for v in values) >= 10:
+            assert min(values) >= 30, (name, values)
+        for label, value in shown:
+            if label in seen:
+                repeated += 1
+                assert seen[label][0] == value, (label, seen[label], (value, name))
+            seen[label] = (value, name)
+    assert repeated >= 10  # the lists overlap enough for the comparison to mean something
 
 
 # ---------------------------------------------------------------------------- /my_stats

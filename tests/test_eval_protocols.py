@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from engine.data import History
-from engine.evaluation.metrics import ndcg_at, recall_at
-from engine.evaluation.protocols import cold_split, evaluate_cold, evaluate_warm, warm_split
+from engine.metrics import ndcg_at, recall_at
+from engine.evaluation.protocols import evaluate_cold, evaluate_warm
+from engine.splits import cold_split, warm_split
 from engine.peers import PopularityPeer
 
 

@@ -52,7 +52,7 @@ def test_context_rules_and_decay(scorer) -> None:  # type: ignore[no-untyped-def
 
 def test_calibrated_slider_probabilities(scorer, small_app) -> None:  # type: ignore[no-untyped-def]
     from bot.services.training import histories_from_rows
-    from engine.evaluation.calibration import held_out_ratings
+    from engine.calibration_fit import held_out_ratings
 
     async_rows = small_app.train_rows  # collected by the fixture
     index = {int(m): i for i, m in enumerate(small_app.runtime.catalog.items.movie_ids)}

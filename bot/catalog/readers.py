@@ -46,6 +46,7 @@ class CatalogData:
     movies: pd.DataFrame
     ratings: pd.DataFrame | None = None
     problems: list[BadRow] = field(default_factory=list)
+    tags: pd.DataFrame | None = None  # user_id, movie_id, tag (cleaned): who wrote what, for leak-free evaluation
 
 
 class CatalogFormatError(ValueError):
@@ -199,15 +200,18 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
                 problems.append(BadRow(Path(links).name, rec["line"], str(exc)))
 
     tags_by_movie: dict[int, list[str]] = {}
+    tag_frame = None
     if tags is not None:
         tag_ids = pd.to_numeric(tags["movieId"], errors="coerce")
         for line in tags.loc[tag_ids.isna(), "line"]:
             problems.append(BadRow(Path(tags).name, int(line), "movieId is not a number"))
-        good = tags.loc[tag_ids.notna()].assign(movieId=tag_ids[tag_ids.notna()].astype(int))
-        good = good.assign(tag=good["tag"].str.strip().str.lower()).loc[lambda f: f["tag"] != ""]
-        counts = good.groupby(["movieId", "tag"]).size().reset_index(name="n")
-        counts = counts.sort_values(["movieId", "n", "tag"], ascending=[True, False, True])
-        tags_by_movie = {int(k): list(v["tag"])[:25] for k, v in counts.groupby("movieId")}
+        good = tags.loc[tag_ids.notna()]
+        user_ids = pd.to_numeric(good["userId"], errors="coerce") if "userId" in good else pd.Series(-1, index=good.index)
+        tag_frame = pd.DataFrame({"user_id": user_ids.fillna(-1).astype(np.int64),
+                                  "movie_id": tag_ids[tag_ids.notna()].astype(np.int64),
+                                  "tag": good["tag"].astype(str).str.strip().str.lower()})
+        tag_frame = tag_frame[tag_frame["tag"] != ""].reset_index(drop=True)
+        tags_by_movie = tag_lists(tag_frame)
 
     imdb_meta = read_imdb(imdb) if imdb else None
     records: list[dict[str, Any]] = []
@@ -249,7 +253,16 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
     if ratings is not None:
         rating_frame, rating_problems = read_ratings(Path(ratings), seen_ids)
         problems.extend(rating_problems)
-    return CatalogData(movies=movies_frame(records), ratings=rating_frame, problems=problems)
+    return CatalogData(movies=movies_frame(records), ratings=rating_frame, problems=problems, tags=tag_frame)
+
+
+def tag_lists(tags: pd.DataFrame, limit: int = 25) -> dict[int, list[str]]:
+    """movie id -> its most frequent user tags (ties alphabetical), from a user_id, movie_id, tag frame."""
+    if tags.empty:
+        return {}
+    counts = tags.groupby(["movie_id", "tag"]).size().reset_index(name="n")
+    counts = counts.sort_values(["movie_id", "n", "tag"], ascending=[True, False, True])
+    return {int(k): list(v["tag"])[:limit] for k, v in counts.groupby("movie_id")}
 
 
 def read_ratings(path: Path, known_movies: set[int] | None = None) -> tuple[pd.DataFrame, list[BadRow]]:

@@ -2,17 +2,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 
-from bot.catalog.readers import read_movielens_files
+from bot.catalog.readers import read_movielens_files, tag_lists
+from bot.services.runtime import TEXT_MODEL_NAME
 from bot.services.text_vectors import FileTextCache, encode_missing, texts_for
 from bot.settings import Settings
 from engine.data import ItemIndex
 from engine.evaluation.run import run_evaluation
 from engine.text import TextEncoder
-from engine.training import TrainConfig
+
+
+def leak_free_text_vectors(movies: pd.DataFrame, tags: pd.DataFrame | None, items: ItemIndex,
+                           excluded_pairs: set[tuple[int, int]], excluded_users: set[int], cache: FileTextCache,
+                           encoder: Callable[[], TextEncoder], progress: bool = False) -> np.ndarray:
+    """Movie text vectors whose user tags leave out every tag a held-out (user, movie) pair or a
+    held-out user wrote: the content signal then knows nothing the evaluated user held back."""
+    movie_rows = movies.set_index("movie_id")
+    by_movie: dict[int, list[str]] = {}
+    if tags is not None and len(tags):
+        pairs = pd.MultiIndex.from_arrays([tags["user_id"], tags["movie_id"]])
+        dropped = pairs.isin(list(excluded_pairs)) | tags["user_id"].isin(list(excluded_users)).to_numpy()
+        by_movie = tag_lists(tags[~dropped])
+    rows = []
+    for m in items.movie_ids:
+        row = movie_rows.loc[m].to_dict() if m in movie_rows.index else {"title": f"movie {m}"}
+        if tags is not None:
+            row["user_tags"] = by_movie.get(int(m), [])
+        rows.append(row)
+    cached = cache.load()
+    vectors, fresh = encode_missing(texts_for(rows), cached, encoder, TEXT_MODEL_NAME, progress=progress)
+    cache.save({**cached, **fresh})
+    return vectors
 
 
 def evaluate_files(settings: Settings, ratings: Path, movies: Path, links: Path | None = None, imdb: Path | None = None,
@@ -24,20 +48,13 @@ def evaluate_files(settings: Settings, ratings: Path, movies: Path, links: Path 
     if max_users:
         keep = np.sort(frame["user_id"].unique())[:max_users]
         frame = frame[frame["user_id"].isin(keep)]
-    movie_rows = data.movies.set_index("movie_id")
+    cache = FileTextCache(settings.home / "cache" / "text-vectors.npz")
 
-    def text_vectors_for(items: ItemIndex) -> np.ndarray | None:
-        if not content:
-            return None
-        rows = [movie_rows.loc[m].to_dict() if m in movie_rows.index else {"title": f"movie {m}"} for m in items.movie_ids]
-        cache = FileTextCache(settings.home / "cache" / "text-vectors.npz")
-        cached = cache.load()
-        vectors, fresh = encode_missing(texts_for(rows), cached, lambda: TextEncoder(settings.embedding_model_path),
-                                        "all-MiniLM-L6-v2", progress=progress)
-        cache.save({**cached, **fresh})
-        return vectors
+    def text_vectors_for(items: ItemIndex, excluded_pairs: set[tuple[int, int]], excluded_users: set[int]) -> np.ndarray:
+        return leak_free_text_vectors(data.movies, data.tags, items, excluded_pairs, excluded_users, cache,
+                                      lambda: TextEncoder(settings.embedding_model_path), progress)
 
-    result = run_evaluation(frame, data.movies, text_vectors_for, TrainConfig(), settings.blend_personal, 0.0,
-                            protocols, progress)
+    result = run_evaluation(frame, data.movies, text_vectors_for if content else None, None,
+                            settings.blend_personal, settings.diversity, protocols, progress)
     result["config"]["skipped_rows"] = len(data.problems)
     return result

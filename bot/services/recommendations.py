@@ -22,7 +22,7 @@ from engine.signals import Neighbours
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
 
 log = logging.getLogger(__name__)
-NEIGHBOURS = 100
+from engine.engine import NEIGHBOURS
 
 
 @dataclass

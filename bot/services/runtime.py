@@ -20,7 +20,7 @@ from bot.repositories import models as model_repo
 from bot.services.title_search import TitleIndex
 from engine.data import ItemIndex
 from engine.ranker import HybridRanker
-from engine.snapshot import Catalog, ModelArrays
+from engine.snapshot import is_foreign, Catalog, ModelArrays
 from engine.trainer import PersonalizedTrainer
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ def catalog_from_rows(rows: list[dict[str, Any]], text: dict[int, np.ndarray] | 
                 vectors[i] = text[r["movie_id"]]
     return Catalog(items, [r["title"] for r in rows], [r["year"] for r in rows], [list(r["genres"]) for r in rows],
                    [list(r["directors"]) for r in rows], [list(r["cast_members"]) for r in rows], vectors,
-                   rating_counts=np.array([r.get("rating_count") or 0 for r in rows], dtype=np.float64))
+                   rating_counts=np.array([r.get("rating_count") or 0 for r in rows], dtype=np.float64),
+                   foreign=np.array([is_foreign(r.get("language"), r.get("original_title")) for r in rows], dtype=bool))
 
 
 def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, Any]) -> None:

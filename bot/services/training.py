@@ -24,11 +24,11 @@ from engine.sliders import SliderScorer, fit_slider_calibrators
 from bot.services.text_vectors import encode_missing, texts_for
 from bot.settings import Settings
 from engine.data import History
-from engine.evaluation.calibration import fit_calibrator, held_out_ratings, rating_stats
+from engine.calibration_fit import fit_calibrator, held_out_ratings, rating_stats
 from engine.engine import fit_engine, replay
 from engine.text import TextEncoder, text_hash
 from engine.trainer import unit
-from engine.training import TrainConfig, data_hash
+from engine.training import TrainConfig, choose_config, data_hash
 from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
 from engine.weights import learn_bucket_weights, mean_ndcg, validation_queries
 
@@ -77,8 +77,12 @@ async def ensure_text_vectors(db: Database, settings: Settings, rows: list[dict[
     return {r["movie_id"]: v for r, v in zip(rows, vectors)}
 
 
-def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: bool, sliders=None):  # type: ignore[no-untyped-def]
+def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, progress: bool, sliders=None):  # type: ignore[no-untyped-def]
+    """The served model: constants chosen on a validation split of these histories unless given."""
     n_items = len(catalog)
+    tried: dict[str, float] = {}
+    if config is None:
+        config, tried = choose_config(histories, n_items, progress=progress)
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     queries = validation_queries(histories, n_items, fit, progress=progress)
     weights = learn_bucket_weights(queries, progress=progress)
@@ -90,16 +94,17 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig, progress: 
     global_mean, means = rating_stats(histories, n_items)
     engine.model.calibrator, engine.model.global_mean, engine.model.item_means = calibrator, global_mean, means
     metrics = {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
+               "validation_ndcg_by_constants": tried,
                "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}
     if sliders is not None and catalog.text_vectors is not None:
         scorer = SliderScorer(sliders, catalog.text_vectors, catalog.years)
         train, held = held_out_ratings(histories)
         engine.model.slider_calibrators, slider_ece = fit_slider_calibrators(scorer, train, held)
         metrics["slider_ece"] = {k: round(v, 4) for k, v in slider_ece.items()}
-    return engine, weights, metrics
+    return engine, weights, metrics, config
 
 
-async def train_model(db: Database, settings: Settings, config: TrainConfig = TrainConfig(), progress: bool = True) -> TrainReport:
+async def train_model(db: Database, settings: Settings, config: TrainConfig | None = None, progress: bool = True) -> TrainReport:
     started = time.perf_counter()
     async with db.acquire() as conn:
         rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
@@ -115,7 +120,7 @@ async def train_model(db: Database, settings: Settings, config: TrainConfig = Tr
     if not histories:
         raise RuntimeError("there are no ratings to train on: import ratings or rate some movies first")
     ordered = [histories[u] for u in sorted(histories)]
-    engine, weights, metrics = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders)
+    engine, weights, metrics, config = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders)
     digest = data_hash(ordered)
     version = datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S-") + digest[:6]
     engine.model.version = version

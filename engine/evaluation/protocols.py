@@ -1,77 +1,74 @@
-"""The warm and cold evaluation protocols (see issue "Learning engine", section 5).
+"""The warm and cold evaluation protocols (splits in `engine.splits`).
 
-warm: positives are ratings >= 4. For every user with at least 2 positives, shuffle them
-with one `default_rng(0)` (users in ascending id order) and hold out max(1, round(0.2 n)).
-Everything else the user rated is training data. Candidates: items with at least one
-training interaction, minus everything the user rated except the test items.
+warm: 20% of each user's positives (ratings >= 4) held out. Candidates: items with at least
+one training interaction, minus everything the user rated except the test items.
 
-cold: users with at least 30 positives are eligible; 25% of them (`default_rng(0)`) are new
-users, removed from all training. Their ratings, in time order, are fed one at a time; the
-first 20 are the feed, the targets are their positives after those. After k fed ratings
-(k in 0, 1, 2, 5, 10, 20) the candidates (trainable items minus everything the user rated
-except the targets) are ranked and NDCG@10 on the targets reported.
+cold: 25% of the users with at least 30 positives are new users, removed from all training.
+After k fed ratings (k in 0, 1, 2, 5, 10, 20, in time order) the candidates (trainable items
+minus everything the user rated except the targets) are ranked and NDCG@10 on the targets
+(their positives after the first 20 ratings) reported.
+
+Beside accuracy every list is described by catalog coverage, novelty (the mean popularity
+percentile of the top 10, 100 = the most-rated movie) and the share of top-10 slots given
+to the 100 most-rated movies.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from engine.data import History
-from engine.evaluation.metrics import ndcg_at, recall_at, top_k
-from engine.feedback import POSITIVE_THRESHOLD
+from engine.metrics import ndcg_at, recall_at, top_k
 from engine.scoring import Scorer
+from engine.splits import FEED, ColdSplit, WarmSplit
 
 COLD_STEPS = (0, 1, 2, 5, 10, 20)
-FEED = 20
+TOP_POPULAR = 100
 
 
-def trainable_mask(train: dict[int, History], n_items: int) -> np.ndarray:
-    """Items with at least one training interaction."""
-    mask = np.zeros(n_items, dtype=bool)
-    for history in train.values():
-        mask[history.items] = True
-    return mask
+class ListStats:
+    """Coverage, novelty and head share of top-10 lists, against training popularity."""
 
+    def __init__(self, train: dict[int, History], trainable: np.ndarray) -> None:
+        counts = np.zeros(len(trainable))
+        for history in train.values():
+            np.add.at(counts, history.items, 1.0)
+        order = np.argsort(-counts, kind="stable")
+        ranks = np.empty(len(counts))
+        ranks[order] = np.arange(len(counts))
+        n = max(int(trainable.sum()), 1)
+        self.percentile = 100.0 * (1.0 - ranks / n)
+        self.head = np.zeros(len(counts), dtype=bool)
+        self.head[order[:TOP_POPULAR]] = True
+        self.n_trainable = n
+        self.shown: set[int] = set()
+        self.novelty: list[float] = []
+        self.head_share: list[float] = []
 
-@dataclass
-class WarmSplit:
-    train: dict[int, History]
-    test: dict[int, np.ndarray]
-    n_items: int
+    def add(self, top10: np.ndarray) -> None:
+        if len(top10) == 0:
+            return
+        self.shown.update(top10.tolist())
+        self.novelty.append(float(self.percentile[top10].mean()))
+        self.head_share.append(float(self.head[top10].mean()))
 
-    @property
-    def trainable(self) -> np.ndarray:
-        return trainable_mask(self.train, self.n_items)
-
-
-def warm_split(histories: dict[int, History], n_items: int, seed: int = 0, fraction: float = 0.2) -> WarmSplit:
-    rng = np.random.default_rng(seed)
-    train: dict[int, History] = {}
-    test: dict[int, np.ndarray] = {}
-    for user in sorted(histories):
-        history = histories[user]
-        positive_rows = np.flatnonzero(history.ratings >= POSITIVE_THRESHOLD)
-        if len(positive_rows) < 2:
-            train[user] = history
-            continue
-        shuffled = rng.permutation(positive_rows)
-        held = shuffled[: max(1, round(fraction * len(positive_rows)))]
-        keep = np.ones(len(history), dtype=bool)
-        keep[held] = False
-        train[user] = History(history.items[keep], history.ratings[keep])
-        test[user] = history.items[held]
-    return WarmSplit(train, test, n_items)
+    def figures(self) -> dict[str, float]:
+        return {
+            "coverage@10": len(self.shown) / self.n_trainable,
+            "popularity_percentile@10": float(np.mean(self.novelty)) if self.novelty else 0.0,
+            "top100_share@10": float(np.mean(self.head_share)) if self.head_share else 0.0,
+        }
 
 
 def evaluate_warm(scorer: Scorer, split: WarmSplit, batch: int = 256, users: Sequence[int] | None = None,
                   progress: bool = False) -> dict[str, float]:
-    """NDCG@10, Recall@20 and catalog coverage of the top-10 lists; `scorer` must be fitted on split.train."""
+    """NDCG@10, Recall@20 and list statistics; `scorer` must be fitted on split.train."""
     trainable = split.trainable
     users = list(users) if users is not None else sorted(split.test)
-    ndcgs, recalls, shown = [], [], set()
+    stats = ListStats(split.train, trainable)
+    ndcgs, recalls = [], []
     for start in tqdm(range(0, len(users), batch), desc=f"warm {scorer.name}", disable=not progress, leave=False):
         chunk = users[start : start + batch]
         scores = scorer.score([split.train[u] for u in chunk])
@@ -81,41 +78,9 @@ def evaluate_warm(scorer: Scorer, split: WarmSplit, batch: int = 256, users: Seq
             ranked = top_k(scores[row], candidates, 20)
             ndcgs.append(ndcg_at(ranked, split.test[user], 10))
             recalls.append(recall_at(ranked, split.test[user], 20))
-            shown.update(ranked[:10].tolist())
-    return {
-        "ndcg@10": float(np.mean(ndcgs)) if ndcgs else 0.0,
-        "recall@20": float(np.mean(recalls)) if recalls else 0.0,
-        "coverage@10": len(shown) / max(1, int(trainable.sum())),
-        "users": len(ndcgs),
-    }
-
-
-@dataclass
-class ColdSplit:
-    train: dict[int, History]
-    new_users: dict[int, History]  # full time-ordered histories of the new users
-    n_items: int
-    eligible: int = 0
-
-    @property
-    def trainable(self) -> np.ndarray:
-        return trainable_mask(self.train, self.n_items)
-
-    def targets(self, user: int) -> np.ndarray:
-        """The user's positives after the first FEED ratings."""
-        history = self.new_users[user]
-        return history.items[FEED:][history.ratings[FEED:] >= POSITIVE_THRESHOLD]
-
-
-def cold_split(histories: dict[int, History], n_items: int, seed: int = 0, fraction: float = 0.25,
-               min_positives: int = 30) -> ColdSplit:
-    """`histories` must be in time order (see data.histories_from_frame)."""
-    eligible = [u for u in sorted(histories) if int((histories[u].ratings >= POSITIVE_THRESHOLD).sum()) >= min_positives]
-    rng = np.random.default_rng(seed)
-    chosen = set(rng.choice(eligible, size=round(fraction * len(eligible)), replace=False).tolist()) if eligible else set()
-    train = {u: h for u, h in histories.items() if u not in chosen}
-    new = {u: histories[u] for u in sorted(chosen)}
-    return ColdSplit(train, new, n_items, eligible=len(eligible))
+            stats.add(ranked[:10])
+    return {"ndcg@10": float(np.mean(ndcgs)) if ndcgs else 0.0,
+            "recall@20": float(np.mean(recalls)) if recalls else 0.0, **stats.figures(), "users": len(ndcgs)}
 
 
 def evaluate_cold(scorer: Scorer, split: ColdSplit, steps: Sequence[int] = COLD_STEPS,
@@ -137,12 +102,18 @@ def evaluate_cold(scorer: Scorer, split: ColdSplit, steps: Sequence[int] = COLD_
     return result
 
 
-def tune(make: Callable[[dict], Scorer], grid: Sequence[dict], split: WarmSplit, progress: bool = False) -> tuple[dict, float]:
-    """The grid point with the best validation NDCG@10 (the split is cut from training data)."""
+def tune(make: Callable[[dict], Scorer], grid: Sequence[dict], split: WarmSplit | ColdSplit,
+         progress: bool = False) -> tuple[dict, float]:
+    """The grid point with the best validation NDCG@10 on a split cut from training data: warm NDCG@10
+    for a warm split, the mean over the fed steps 1..20 for a cold one."""
     best: tuple[dict, float] = (grid[0], -1.0)
     for params in tqdm(grid, desc="tuning", disable=not progress, leave=False):
-        scorer = make(params).fit(list(split.train.values()), split.n_items)
-        value = evaluate_warm(scorer, split)["ndcg@10"]
+        if isinstance(split, ColdSplit):
+            scorer = make(params).fit(list(split.train.values()), split.n_items)
+            value = float(np.mean(list(evaluate_cold(scorer, split, COLD_STEPS[1:]).values())))
+        else:
+            scorer = make(params).fit(list(split.train.values()), split.n_items)
+            value = evaluate_warm(scorer, split)["ndcg@10"]
         if value > best[1]:
             best = (params, value)
     return best

@@ -1,4 +1,7 @@
-"""ALS for implicit feedback from the `implicit` library; new users folded in with recalculate_user."""
+"""ALS for implicit feedback from the `implicit` library; new users folded in with recalculate_user.
+
+What it is fed (`engine.data.interaction_matrix`: positives, every rated movie, or every rated
+movie with star-weighted confidence) is tuned with its factors, regularisation and alpha."""
 from __future__ import annotations
 
 import warnings
@@ -6,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from engine.data import History, binary_matrix
+from engine.data import History, interaction_matrix
 from engine.peers.popularity import PopularityPeer
 
 
@@ -14,9 +17,9 @@ class ALSPeer:
     name = "als"
 
     def __init__(self, factors: int = 64, regularization: float = 0.1, alpha: float = 10.0,
-                 iterations: int = 15, seed: int = 0) -> None:
+                 iterations: int = 15, seed: int = 0, input: str = "positives") -> None:
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
-        self.iterations, self.seed = iterations, seed
+        self.iterations, self.seed, self.input = iterations, seed, input
 
     def fit(self, histories: Sequence[History], n_items: int) -> "ALSPeer":
         from implicit.als import AlternatingLeastSquares
@@ -29,11 +32,11 @@ class ALSPeer:
                 factors=self.factors, regularization=self.regularization, alpha=self.alpha,
                 iterations=self.iterations, random_state=self.seed, use_gpu=False,
             )
-            self.model.fit(binary_matrix([h.positives() for h in histories], n_items), show_progress=False)
+            self.model.fit(interaction_matrix(list(histories), n_items, self.input), show_progress=False)
         return self
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
-        rows = binary_matrix([h.positives() for h in histories], self.n_items)
+        rows = interaction_matrix(list(histories), self.n_items, self.input)
         factors = self.model.recalculate_user(np.arange(len(histories)), rows)
         scores = factors @ self.model.item_factors.T
         empty = np.asarray(rows.sum(axis=1)).ravel() == 0

@@ -1,8 +1,10 @@
-"""Calibration of "match %" on held-out ratings, beside the base-rate predictor.
+"""Fitting "match %" on held-out ratings (at training time), and measuring it beside the base rate.
 
 20% of each user's star ratings (users with at least 10, `default_rng(0)`) are held out;
 the engine is fitted on the rest. The held-out users are split in two: the calibrator is
 fitted on one half's ratings and Brier score and ECE (15 bins) are measured on the other's.
+Each held-out user is also asked as a member with only their first 5-9 ratings would be, so
+the calibration (and its measurement) covers members who are new.
 """
 from __future__ import annotations
 
@@ -37,21 +39,29 @@ def held_out_ratings(histories: dict[int, History], seed: int = 0, fraction: flo
     return train, held
 
 
+SHORT = (5, 10)  # a new member's history: their first 5..9 ratings
+
+
 def pair_features(engine: FittedEngine, train: dict[int, History], held: dict[int, History],
-                  global_mean: float, means: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows, labels, owners = [], [], []
+                  global_mean: float, means: np.ndarray, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features, labels, owner, rating count) of every held-out rating, asked once with the user's whole
+    training history and once with only its first 5-9 ratings."""
+    rng = np.random.default_rng(seed)
+    rows, labels, owners, counts = [], [], [], []
+    reference = engine.ranker.reference
     for user, answers in held.items():
-        history = train[user]
-        feedback = engine.user_feedback(history)
-        raw = engine.ranker.signal_matrix(feedback, engine.neighbours(feedback.state))
-        candidates = np.ones(len(engine.catalog), dtype=bool)
-        candidates[history.items] = False
-        stars = history.ratings[~np.isnan(history.ratings)]
-        user_mean = float(stars.mean()) if len(stars) else global_mean
-        rows.append(match_features(raw, answers.items, user_mean, global_mean, means, candidates))
-        labels.append(labels_of(answers.ratings))
-        owners.append(np.full(len(answers), user))
-    return np.vstack(rows), np.concatenate(labels), np.concatenate(owners)
+        full = train[user]
+        for history in (full, full.prefix(int(rng.integers(*SHORT)))):
+            feedback = engine.user_feedback(history)
+            raw = engine.ranker.signal_matrix(feedback, engine.neighbours(feedback.state))
+            stars = history.ratings[~np.isnan(history.ratings)]
+            user_mean = float(stars.mean()) if len(stars) else global_mean
+            rows.append(match_features(raw, answers.items, user_mean, global_mean, means, reference))
+            labels.append(labels_of(answers.ratings))
+            owners.append(np.full(len(answers), user))
+            counts.append(np.full(len(answers), feedback.n_ratings))
+    return np.vstack(rows), np.concatenate(labels), np.concatenate(owners), np.concatenate(counts)
 
 
 def rating_stats(histories: dict[int, History], n_items: int) -> tuple[float, np.ndarray]:
@@ -71,18 +81,27 @@ def fit_calibrator(histories: dict[int, History], catalog: Catalog, config: Trai
     train, held = held_out_ratings(histories, seed)
     engine = fit_engine(list(train.values()), catalog, config)
     global_mean, means = rating_stats(train, len(catalog))
-    features, labels, owners = pair_features(engine, train, held, global_mean, means)
+    features, labels, owners, counts = pair_features(engine, train, held, global_mean, means, seed)
     users = np.array(sorted(held))
     calib_users = set(np.random.default_rng(seed).permutation(users)[: len(users) // 2].tolist())
     in_calib = np.array([o in calib_users for o in owners])
-    calibrator = MatchCalibrator().fit(features[in_calib], labels[in_calib], seed)
-    probabilities = calibrator.predict(features[~in_calib])
-    truth = labels[~in_calib]
+    calibrator = MatchCalibrator().fit(features[in_calib], labels[in_calib], seed, counts[in_calib])
+    measured = ~in_calib
+    probabilities = np.concatenate([calibrator.predict(features[measured & (counts == n)], int(n))
+                                    for n in np.unique(counts[measured])])
+    order = np.concatenate([np.flatnonzero(measured & (counts == n)) for n in np.unique(counts[measured])])
+    truth, n_of = labels[order], counts[order]
     base = np.full(len(truth), labels[in_calib].mean())
-    figures = {
-        "ours": {"brier": brier(probabilities, truth), "ece": expected_calibration_error(probabilities, truth)},
-        "base_rate": {"brier": brier(base, truth), "ece": expected_calibration_error(base, truth)},
-        "pairs": int(len(truth)), "positive_rate": float(truth.mean()), "global_mean": global_mean,
-    }
-    figures["brier_vs_base_rate"] = 1.0 - figures["ours"]["brier"] / figures["base_rate"]["brier"]
+
+    def figures_for(mask: np.ndarray) -> dict[str, Any]:
+        out = {"ours": {"brier": brier(probabilities[mask], truth[mask]),
+                        "ece": expected_calibration_error(probabilities[mask], truth[mask])},
+               "base_rate": {"brier": brier(base[mask], truth[mask]), "ece": expected_calibration_error(base[mask], truth[mask])},
+               "pairs": int(mask.sum()), "positive_rate": float(truth[mask].mean())}
+        out["brier_vs_base_rate"] = 1.0 - out["ours"]["brier"] / out["base_rate"]["brier"]
+        return out
+
+    whole = n_of >= SHORT[1]
+    figures = {**figures_for(whole), "global_mean": global_mean,
+               "new_members_5_9": figures_for((n_of >= SHORT[0]) & (n_of < SHORT[1]))}
     return calibrator, figures
