@@ -101,13 +101,13 @@ class FittedEngine:
 
 def fit_engine(histories: Sequence[History], catalog: Catalog, config: TrainConfig = TrainConfig(),
                weights: dict[str, dict[str, float]] | None = None, blend: float = 0.6, diversity: float = 0.0,
-               progress: bool = False) -> FittedEngine:
+               progress: bool = False, calibration: float = 0.0) -> FittedEngine:
     n_items = len(catalog)
     module = fit_taste_model(histories, n_items, config, progress=progress)
     p_seen, p_val, q = module.arrays()
     model = ModelArrays(p_seen, p_val, q, popularity_prior(histories, n_items), weights or {})
     trainer = PersonalizedTrainer(p_seen, p_val)
-    ranker = HybridRanker(catalog, model, blend=blend, diversity=diversity)
+    ranker = HybridRanker(catalog, model, blend=blend, diversity=diversity, calibration=calibration)
     states = [replay(trainer, h) for h in histories]
     pool = np.stack([unit(s.vector) for s in states]) if states else np.zeros((0, config.dim), dtype=np.float32)
     loved = binary_matrix([h.positives() for h in histories], n_items)

@@ -23,6 +23,8 @@ DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 
                    "popularity": 0.0}
 # one match % per member and movie: a movie under LOW is not shown while ENOUGH candidates reach HIGH
 MATCH_LOW, MATCH_HIGH, MATCH_ENOUGH = 0.30, 0.50, 10
+HATED_VALENCE = -0.75  # 1.5 stars or less (a "hate" is -1.5)
+HATED_NEIGHBOUR_COSINE = 0.7  # as close as the other parts of a trilogy are to each other
 WEIGHT_KEYS = tuple(DEFAULT_WEIGHTS)
 
 
@@ -67,16 +69,22 @@ class Ranking:
 
 
 class HybridRanker:
-    def __init__(self, catalog: Catalog, model: ModelArrays | None, blend: float = 0.6, diversity: float = 0.3) -> None:
+    def __init__(self, catalog: Catalog, model: ModelArrays | None, blend: float = 0.6, diversity: float = 0.3,
+                 calibration: float = 0.0) -> None:
+        """`diversity`: MMR's weight against similar movies; `calibration`: the weight of matching the
+        list's genres, decades, languages and popularity tiers to what the member loved (Steck, 2018)."""
         self.catalog, self.model, self.blend, self.diversity = catalog, model, blend, diversity
+        self.calibration = calibration
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
             self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
             self._attributes = sig.attribute_matrix(catalog.genre_matrix, catalog.decades(), catalog.foreign,
                                                     model.positive_counts)
             self._attribute_prior = sig.attribute_prior(self._attributes, model.positive_counts)
+            self._groups = sig.attribute_groups(catalog.genre_matrix, catalog.decades())
             # the fixed reference every match % is standardised against: movies the model was trained on
             self.reference = np.asarray(model.positive_counts) > 0
+        self._series = catalog.series()
         if model is not None:
             self._log_pop = np.log1p(model.positive_counts)
         elif catalog.rating_counts is not None:
@@ -188,10 +196,11 @@ class HybridRanker:
         if boost is not None:
             total = total + boost
         match = self.match_all(raw, user)
-        eligible = candidates
+        eligible = candidates & ~self.hated_neighbours(user)
         if match is not None and np.count_nonzero(match[candidates] >= MATCH_HIGH) >= MATCH_ENOUGH:
             eligible = candidates & (match >= MATCH_LOW)
-        chosen = self._diversify(total, eligible, k)
+        target = sig.taste_distribution(self._attributes, self._groups, user.items, user.valence)
+        chosen = self._diversify(total, eligible, k, target)
         if match is not None:  # shown in match order: the same number for a movie in every list
             chosen = sorted(chosen, key=lambda i: -match[i])
         items = []
@@ -203,6 +212,18 @@ class HybridRanker:
                                         self.reason(index, breakdown, user, liked_directors),
                                         None if match is None else float(match[index])))
         return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
+
+    def hated_neighbours(self, user: UserFeedback) -> np.ndarray:
+        """Movies never shown to a member who hated (1.5 stars or less) a movie: the rest of its series,
+        and its closest neighbours in the model's item space."""
+        out = np.zeros(len(self.catalog), dtype=bool)
+        hated = user.items[user.valence <= HATED_VALENCE]
+        if len(hated) == 0:
+            return out
+        out |= np.isin(self._series, [self._series[i] for i in hated if self._series[i]])
+        if self.model is not None:
+            out |= (self._q_unit[hated] @ self._q_unit.T).max(axis=0) >= HATED_NEIGHBOUR_COSINE
+        return out
 
     def match_all(self, raw: dict[str, np.ndarray], user: UserFeedback) -> np.ndarray | None:
         """Calibrated match % of every movie for this member (None without a calibrator). It depends on
@@ -219,30 +240,54 @@ class HybridRanker:
                                   self.reference)
         return model.calibrator.predict(features, user.n_ratings)
 
-    def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
-        """Maximal marginal relevance over the movie vectors; diversity 0 is a plain top-k."""
-        pool_size = min(int(candidates.sum()), max(k * 5, 50))
+    def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int, target: np.ndarray | None = None) -> list[int]:
+        """Greedy re-ranking of the best candidates: relevance, minus MMR's similarity to what is already
+        chosen (`diversity`), minus the gap between the list's attributes and the member's (`calibration`,
+        needs ``target``). Both 0 is a plain top-k."""
+        pool_size = min(int(candidates.sum()), max(k * 5, 100))
         if pool_size == 0:
             return []
         masked = np.where(candidates, total, -np.inf)
         pool = np.argpartition(-masked, pool_size - 1)[:pool_size]
+        calibration = self.calibration if target is not None else 0.0
+        if calibration > 0 and self.model is not None:
+            pool = np.union1d(pool, self._tier_pool(masked, target, pool_size))  # type: ignore[arg-type]
         pool = pool[np.argsort(-masked[pool], kind="stable")]
-        if self.diversity <= 0 or self.model is None:
+        if (self.diversity <= 0 and calibration <= 0) or self.model is None:
             return [int(i) for i in pool[:k]]
         relevance = masked[pool]
         relevance = (relevance - relevance.min()) / max(float(np.ptp(relevance)), 1e-12)
         vectors = self._q_unit[pool]
+        attributes = self._attributes[pool].astype(np.float64)
+        list_mass = np.zeros(attributes.shape[1])
         chosen: list[int] = []
         max_sim = np.full(len(pool), -1.0)
         available = np.ones(len(pool), dtype=bool)
         for _ in range(min(k, len(pool))):
-            mmr = (1 - self.diversity) * relevance - self.diversity * np.maximum(max_sim, 0.0)
-            mmr[~available] = -np.inf
-            pick = int(np.argmax(mmr))
+            score = (1 - self.diversity - calibration) * relevance - self.diversity * np.maximum(max_sim, 0.0)
+            if calibration > 0:
+                score = score - calibration * sig.calibration_gap(target, self._groups, list_mass + attributes)  # type: ignore[arg-type]
+            score[~available] = -np.inf
+            pick = int(np.argmax(score))
             chosen.append(pick)
             available[pick] = False
+            list_mass = list_mass + attributes[pick]
             max_sim = np.maximum(max_sim, vectors @ vectors[pick])
         return [int(pool[i]) for i in chosen]
+
+    def _tier_pool(self, masked: np.ndarray, target: np.ndarray, pool_size: int) -> np.ndarray:
+        """Candidates from every popularity tier in the member's own proportions (the best of each tier),
+        so that a member who loves obscure films has obscure films to choose from."""
+        tiers = self._attributes[:, self._groups[-1]]
+        share = target[self._groups[-1]]
+        parts = []
+        for t, p in enumerate(share):
+            want = int(np.ceil(pool_size * p))
+            inside = np.flatnonzero((tiers[:, t] > 0) & np.isfinite(masked))
+            if want and len(inside):
+                want = min(want, len(inside))
+                parts.append(inside[np.argpartition(-masked[inside], want - 1)[:want]])
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def similarity_to(self, index: int) -> np.ndarray:
         """Cosine similarity of every movie to one movie in the model's item space, standardised."""

@@ -95,6 +95,12 @@ def zscore(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.zeros_like(values) if std == 0 else (values - chosen.mean()) / std
 
 
+def attribute_groups(genre_matrix: np.ndarray, decades: np.ndarray) -> list[slice]:
+    """The column ranges of `attribute_matrix`'s groups: genres, decade, language, popularity tier."""
+    edges = np.cumsum([0, genre_matrix.shape[1], decades.shape[1], 2, len(POPULARITY_TIERS) + 1])
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
 def attribute_matrix(genre_matrix: np.ndarray, decades: np.ndarray, foreign: np.ndarray | None,
                      positive_counts: np.ndarray) -> np.ndarray:
     """n_items x attributes, each group (genres, decade, language, popularity tier) summing to 1 per item,
@@ -142,3 +148,37 @@ def dislike(q_unit: np.ndarray, items: np.ndarray, valence: np.ndarray) -> np.nd
 def scaled(name: str, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """How a signal enters the blend: z-scored over the candidates, or as is for UNSCALED signals."""
     return values if name in UNSCALED else zscore(values, mask)
+
+
+CALIBRATION_MIX = 0.01  # Steck's alpha: the list's distribution is mixed with a little of the member's
+
+
+def taste_distribution(attributes: np.ndarray, groups: list[slice], items: np.ndarray, valence: np.ndarray) -> np.ndarray | None:
+    """What the member loved, as a distribution over each attribute group (valence-weighted);
+    None when they loved nothing."""
+    weights = np.maximum(np.asarray(valence, dtype=np.float64), 0.0)
+    if len(items) == 0 or weights.sum() == 0:
+        return None
+    mass = weights @ attributes[items]
+    out = np.zeros_like(mass)
+    for group in groups:
+        total = mass[group].sum()
+        if total > 0:
+            out[group] = mass[group] / total
+    return out
+
+
+def calibration_gap(target: np.ndarray, groups: list[slice], list_mass: np.ndarray) -> np.ndarray:
+    """KL(target || list) summed over the attribute groups, for each row of ``list_mass`` (the summed
+    attribute rows of a candidate list): Steck's calibration (RecSys 2018), lower is better."""
+    gap = np.zeros(len(list_mass))
+    for group in groups:
+        p = target[group]
+        if p.sum() == 0:
+            continue
+        q = list_mass[:, group]
+        q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
+        q = (1 - CALIBRATION_MIX) * q + CALIBRATION_MIX * p
+        used = p > 0
+        gap += (p[used] * np.log(p[used] / np.maximum(q[:, used], 1e-12))).sum(axis=1)
+    return gap

@@ -28,6 +28,17 @@ def is_foreign(language: str | None, original_title: str | None) -> bool:
     return bool(found and not found.group(1).lower().startswith("a.k.a"))
 
 
+_SEQUEL = re.compile(r"\s+(?:part\s+)?(?:\d+|[ivx]+)$")
+
+
+def series_key(title: str) -> str:
+    """The series a title belongs to: its part before a colon or " - ", lower-cased, without a trailing
+    sequel number ("The Lord of the Rings: The Two Towers" and "The Lord of the Rings" share one)."""
+    head = re.split(r":| - ", title, maxsplit=1)[0].strip().lower()
+    head = re.sub(r"\s*\(.*\)\s*$", "", head)
+    return _SEQUEL.sub("", head).strip()
+
+
 @dataclass
 class Catalog:
     items: ItemIndex
@@ -55,6 +66,10 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def series(self) -> np.ndarray:
+        """Each movie's `series_key`, as an array for vectorised comparison."""
+        return np.array([series_key(t) for t in self.titles], dtype=object)
 
     def decades(self) -> np.ndarray:
         """n_items x decades one-hot (1900s ... 2020s; unknown years in none)."""
