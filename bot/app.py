@@ -58,7 +58,8 @@ class App:
 
     async def reload(self) -> None:
         """Pick up a newly trained model, an imported catalog or reloaded sliders."""
-        runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode)
+        runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode,
+                                     self.settings.list_calibration)
         self.runtime, self.services = runtime, Services.build(self.db, runtime)
 
     async def close(self) -> None:
@@ -77,5 +78,6 @@ def serve_latency_first() -> None:
 async def build_app(settings: Settings, db: Database | None = None) -> App:
     serve_latency_first()
     db = db or await open_database(settings)
-    runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode)
+    runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
+                                 settings.list_calibration)
     return App(settings, db, runtime, Services.build(db, runtime))

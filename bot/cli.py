@@ -354,7 +354,8 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
 
         from bot.services.runtime import load_runtime
 
-        runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode)
+        runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
+                                     settings.list_calibration)
 
         async def job() -> int:
             reports.append(await learn_preferences(db, everyone, runtime))
@@ -418,7 +419,7 @@ def evaluate(
     tags: Optional[Path] = typer.Option(None, "--tags", help="tags.csv (user tags feed the movie texts)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON here."),
     protocol: list[str] = typer.Option(["warm", "cold", "calibration"], "--protocol",
-                                       help="warm, cold, calibration, personas (repeat the option for several)."),
+                                       help="warm, cold, calibration, personas, list-shape (repeat the option for several)."),
     personas: bool = typer.Option(False, "--personas", help="Only the persona protocol (planted tastes)."),
     no_content: bool = typer.Option(False, "--no-content", help="Skip text embeddings (faster)."),
     max_users: Optional[int] = typer.Option(None, "--max-users", help="Evaluate on the first N users only."),
@@ -436,9 +437,9 @@ def evaluate(
     if imdb and not links:
         typer.echo("error: --imdb needs --links to join IMDb ids to movie ids", err=True)
         raise typer.Exit(1)
-    unknown = sorted(set(protocol) - {"warm", "cold", "calibration", "personas"})
+    unknown = sorted(set(protocol) - {"warm", "cold", "calibration", "personas", "list-shape"})
     if unknown:
-        typer.echo(f"error: --protocol {unknown[0]}: choose warm, cold, calibration or personas", err=True)
+        typer.echo(f"error: --protocol {unknown[0]}: choose warm, cold, calibration, personas or list-shape", err=True)
         raise typer.Exit(1)
     settings = _settings()
     result = evaluate_files(settings, ratings, movies, links, imdb, tags, content=not no_content,

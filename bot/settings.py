@@ -59,7 +59,8 @@ class Settings:
     learner_interval_minutes: float = 30.0
     rate_cooldown_seconds: float = 2.0
     blend_personal: float = 0.6
-    diversity: float = 0.3
+    diversity: float = 0.0
+    list_calibration: float = 0.2
     trainer_mode: str = "private"
     owner_ids: tuple[int, ...] = ()
 
@@ -151,7 +152,8 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         learner_interval_minutes=_read(env, "CINESYNC_LEARNER_INTERVAL_MINUTES", _positive(float), "a positive number of minutes", 30.0),
         rate_cooldown_seconds=_read(env, "CINESYNC_RATE_COOLDOWN_SECONDS", float, "a number of seconds", 2.0),
         blend_personal=_read(env, "CINESYNC_BLEND_PERSONAL", _fraction, "a number between 0 and 1", 0.6),
-        diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", 0.3),
+        diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", 0.0),
+        list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", 0.2),
         trainer_mode=_read(env, "CINESYNC_TRAINER_MODE", _choice(("private", "global", "none")), "one of private, global, none", "private"),
         owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", ()),
     )

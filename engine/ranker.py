@@ -197,8 +197,8 @@ class HybridRanker:
             total = total + boost
         match = self.match_all(raw, user)
         eligible = candidates & ~self.hated_neighbours(user)
-        if match is not None and np.count_nonzero(match[candidates] >= MATCH_HIGH) >= MATCH_ENOUGH:
-            eligible = candidates & (match >= MATCH_LOW)
+        if match is not None and np.count_nonzero(match[eligible] >= MATCH_HIGH) >= MATCH_ENOUGH:
+            eligible = eligible & (match >= MATCH_LOW)
         target = sig.taste_distribution(self._attributes, self._groups, user.items, user.valence)
         chosen = self._diversify(total, eligible, k, target)
         if match is not None:  # shown in match order: the same number for a movie in every list

@@ -61,6 +61,18 @@ def _personas(personas: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _list_shape(shape: dict[str, Any]) -> list[str]:
+    lines = ["", f"list shape on a validation split (chosen: the most calibration, then diversity, within "
+                 f"{shape['tolerance']:.0%} of the best validation NDCG@10)",
+             f"  {'diversity':>9} {'calibration':>11} {'NDCG@10':>8} {'coverage':>8}  personas precision@10"]
+    for row in shape["rows"]:
+        mark = " <- chosen" if row == shape["chosen"] else ""
+        found = ", ".join(f"{k.split()[0]} {v:.2f}" for k, v in row["personas_precision@10"].items())
+        lines.append(f"  {row['diversity']:>9.2f} {row['calibration']:>11.2f} {row['ndcg@10']:>8.4f} "
+                     f"{row['coverage@10']:>8.3f}  {found}{mark}")
+    return lines
+
+
 def evaluation_table(result: dict[str, Any]) -> str:
     lines: list[str] = []
     if result.get("warm"):
@@ -71,6 +83,8 @@ def evaluation_table(result: dict[str, Any]) -> str:
         lines += _calibration(result["calibration"])
     if "personas" in result:
         lines += _personas(result["personas"])
+    if "list_shape" in result:
+        lines += _list_shape(result["list_shape"])
     config = result["config"]
     if config.get("tuned") or any(k.startswith("ours_") for k in config):
         lines += ["", "constants chosen on validation splits cut from the training data"]
@@ -82,6 +96,7 @@ def evaluation_table(result: dict[str, Any]) -> str:
                 base = config[key]["base_model"]
                 lines.append(f"  {key[5:]:<5} ours  lam_seen={base['lam_seen']:g}, lam_val={base['lam_val']:g}, "
                              f"val_weight={base['val_weight']:g}, diversity={config[key]['diversity']}, "
+                             f"list calibration={config[key].get('list_calibration', 0)}, "
                              f"own weights for {config[key]['users_with_own_weights']} users")
     lines += ["", f"total time: {config.get('total_seconds', '?')} s"]
     return "\n".join(lines)

@@ -55,6 +55,7 @@ def evaluate_files(settings: Settings, ratings: Path, movies: Path, links: Path 
                                       lambda: TextEncoder(settings.embedding_model_path), progress)
 
     result = run_evaluation(frame, data.movies, text_vectors_for if content else None, None,
-                            settings.blend_personal, settings.diversity, protocols, progress)
+                            settings.blend_personal, settings.diversity, protocols, progress,
+                            settings.list_calibration)
     result["config"]["skipped_rows"] = len(data.problems)
     return result

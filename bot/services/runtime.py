@@ -104,7 +104,8 @@ def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
                        calibrator, global_mean, means, sliders)
 
 
-async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private") -> EngineRuntime:
+async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private",
+                       calibration: float = 0.0) -> EngineRuntime:
     """Read the catalog, the newest model and the sliders; the CPU work (checkpoint, title index,
     slider fits) runs in a worker thread, so a running bot keeps answering while it reloads."""
     from bot.services.sliders import load_sliders
@@ -116,11 +117,12 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
         newest = await model_repo.newest_model(conn)
         loved_rows = [dict(r) for r in await model_repo.loved_movies(conn)]
     sliders = await load_sliders(db)
-    return await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode)
+    return await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode,
+                                   calibration)
 
 
 def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: Any, loved_rows: list[dict[str, Any]],
-              sliders: Any, blend: float, diversity: float, mode: str) -> EngineRuntime:
+              sliders: Any, blend: float, diversity: float, mode: str, calibration: float = 0.0) -> EngineRuntime:
     catalog = catalog_from_rows(rows, text)
     model = trainer = None
     if newest is not None:
@@ -141,5 +143,5 @@ def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: A
         slider_fit = scorer.item_fit
     loved = {r["user_id"]: {int(i) for i in catalog.items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0}
              for r in loved_rows}
-    return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity), titles,
+    return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity, calibration), titles,
                          {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit, scorer)

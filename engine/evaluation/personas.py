@@ -117,7 +117,7 @@ def evaluate_personas(personas: list[Persona], world: PersonaWorld,
     examples: dict[str, list[str]] = {}
     for persona in personas:
         top = rank(persona.history, 20)
-        top10 = np.array(top[:10], dtype=np.int64)
+        top10 = np.array(rank(persona.history, 10), dtype=np.int64)  # the default list, as served
         row = by_kind.setdefault(persona.name, {"precision@10": [], "top100_in_top10": [], "forbidden_in_top20": []})
         row["precision@10"].append(float(persona.taste[top10].mean()) if len(top10) else 0.0)
         row["top100_in_top10"].append(float(head[top10].sum()))

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from engine.data import ItemIndex, histories_from_frame
 from engine.calibration_fit import fit_calibrator, held_out_ratings
+from engine.evaluation.list_shape import TOLERANCE, choose, sweep
 from engine.evaluation.ours import OursScorer
 from engine.evaluation.personas import PersonaWorld, evaluate_personas, make_personas
 from engine.evaluation.protocols import COLD_STEPS, evaluate_cold, evaluate_warm, tune
@@ -48,7 +49,8 @@ def build_catalog(movies: pd.DataFrame, items: ItemIndex, text_vectors: np.ndarr
 
 def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for: Any = None,
                    config: TrainConfig | None = None, blend: float = 0.6, diversity: float = 0.0,
-                   protocols: tuple[str, ...] = ("warm", "cold", "calibration"), progress: bool = True) -> dict[str, Any]:
+                   protocols: tuple[str, ...] = ("warm", "cold", "calibration"), progress: bool = True,
+                   calibration: float = 0.0) -> dict[str, Any]:
     """`ratings`: user_id, movie_id, rating, rated_at.
 
     `text_vectors_for(items, excluded_pairs, excluded_users)`: optional content vectors built
@@ -66,7 +68,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
 
     result: dict[str, Any] = {"config": {
         "users": len(histories), "items": n, "ratings": int(len(ratings)), "blend_personal": blend,
-        "diversity": diversity, "content_vectors": text_vectors_for is not None,
+        "diversity": diversity, "list_calibration": calibration, "content_vectors": text_vectors_for is not None,
         "seeds": {"split": 0, "validation": 1},
     }}
     timings: dict[str, float] = {}
@@ -81,7 +83,8 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
     if "warm" in protocols:
         split = warm_split(histories, n)
         train = list(split.train.values())
-        scorers = [OursScorer(catalog_for(split.held_out_pairs(items), set()), config, blend, diversity, progress),
+        scorers = [OursScorer(catalog_for(split.held_out_pairs(items), set()), config, blend, diversity, progress,
+                              list_calibration=calibration),
                    *tuned_peers(warm_split(split.train, n, seed=1), "warm")]
         result["warm"] = {}
         for scorer in tqdm(scorers, desc="warm protocol", disable=not progress):
@@ -95,7 +98,8 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
         split_c = cold_split(histories, n)
         train = list(split_c.train.values())
         new_users = {int(u) for u in split_c.new_users}
-        scorers = [OursScorer(catalog_for(set(), new_users), config, blend, diversity, progress),
+        scorers = [OursScorer(catalog_for(set(), new_users), config, blend, diversity, progress,
+                              list_calibration=calibration),
                    *tuned_peers(cold_split(split_c.train, n, seed=1), "cold")]
         result["cold"] = {}
         result["config"]["cold_users"] = len(split_c.new_users)
@@ -107,7 +111,8 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
         result["config"]["ours_cold"] = scorers[0].chosen()
     if "personas" in protocols:
         t = time.perf_counter()
-        ours = OursScorer(catalog_for(set(), set()), config, blend, diversity, progress)
+        ours = OursScorer(catalog_for(set(), set()), config, blend, diversity, progress,
+                              list_calibration=calibration)
         ours.fit([histories[u] for u in sorted(histories)], n)
         counts = np.zeros(n)
         for history in histories.values():
@@ -116,6 +121,11 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
         result["personas"] = evaluate_personas(make_personas(world, seed=0), world, ours.rank)
         result["config"]["ours_personas"] = ours.chosen()
         timings["personas"] = round(time.perf_counter() - t, 1)
+    if "list-shape" in protocols:
+        t = time.perf_counter()
+        rows = sweep(histories, n, catalog_for(warm_split(histories, n).held_out_pairs(items), set()), progress)
+        result["list_shape"] = {"rows": rows, "chosen": choose(rows), "tolerance": TOLERANCE}
+        timings["list_shape"] = round(time.perf_counter() - t, 1)
     if "calibration" in protocols:
         t = time.perf_counter()
         if config is None:
