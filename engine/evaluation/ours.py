@@ -87,6 +87,7 @@ class OursScorer:
         out = np.full((len(histories), len(self.catalog)), -1e9, dtype=np.float64)
         for row, history in enumerate(histories):
             first = self.rank(history, SHOWN)
-            chosen = first + [i for i in self.rank(history, LIST_LENGTH) if i not in set(first)]
+            shown = set(first)
+            chosen = first + [i for i in self.rank(history, LIST_LENGTH) if i not in shown]
             out[row, chosen] = np.arange(len(chosen), 0, -1, dtype=np.float64)
         return out
