@@ -11,9 +11,10 @@ from bot.db.pool import Database, open_database
 from bot.services.digest import DigestService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackService
+from bot.services.moods import PhraseEncoder
 from bot.services.privacy import PrivacyService
 from bot.services.quick_rating import QuickRatingService
-from bot.services.recommendations import RecommendationService
+from bot.services.recommendations import PhraseEncoder as EncodePhrase, RecommendationService
 from bot.services.runtime import EngineRuntime, load_runtime
 from bot.services.state_cache import StateCache
 from bot.services.stats import StatsService
@@ -33,10 +34,10 @@ class Services:
     privacy: PrivacyService
 
     @classmethod
-    def build(cls, db: Database, runtime: EngineRuntime) -> "Services":
+    def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None) -> "Services":
         cache = StateCache()
         feedback = FeedbackService(db, runtime, cache)
-        recommendations = RecommendationService(db, runtime, cache)
+        recommendations = RecommendationService(db, runtime, cache, phrases)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache))
 
@@ -60,7 +61,7 @@ class App:
         """Pick up a newly trained model, an imported catalog or reloaded sliders."""
         runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode,
                                      self.settings.list_calibration)
-        self.runtime, self.services = runtime, Services.build(self.db, runtime)
+        self.runtime, self.services = runtime, Services.build(self.db, runtime, PhraseEncoder.for_path(self.settings.embedding_model_path))
 
     async def close(self) -> None:
         await self.db.close()
@@ -80,4 +81,4 @@ async def build_app(settings: Settings, db: Database | None = None) -> App:
     db = db or await open_database(settings)
     runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
                                  settings.list_calibration)
-    return App(settings, db, runtime, Services.build(db, runtime))
+    return App(settings, db, runtime, Services.build(db, runtime, PhraseEncoder.for_path(settings.embedding_model_path)))

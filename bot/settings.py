@@ -63,6 +63,7 @@ class Settings:
     list_calibration: float = 0.2
     trainer_mode: str = "private"
     owner_ids: tuple[int, ...] = ()
+    timezone: str = "UTC"  # the server's clock for mood context rules (late at night, weekend)
 
     @property
     def embedded(self) -> bool:
@@ -119,6 +120,16 @@ def _id_list(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.replace(",", " ").split())
 
 
+def _zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(raw)
+    except Exception:  # ZoneInfoNotFoundError is a KeyError; a malformed key is a ValueError
+        raise ValueError(raw) from None
+    return raw
+
+
 def _database_url(raw: str) -> str:
     if not raw.startswith(("postgres://", "postgresql://")):
         raise ValueError(raw)
@@ -156,6 +167,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", 0.2),
         trainer_mode=_read(env, "CINESYNC_TRAINER_MODE", _choice(("private", "global", "none")), "one of private, global, none", "private"),
         owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", ()),
+        timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", "UTC"),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from engine import moods
 from engine import signals as sig
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
@@ -174,27 +175,42 @@ class HybridRanker:
         return total
 
     # ------------------------------------------------------------------ ranking
-    def popular(self, candidates: np.ndarray, k: int, *, fallback: bool, reason: str) -> Ranking:
-        order = np.flatnonzero(candidates)
-        order = order[np.argsort(-self._log_pop[order], kind="stable")][:k]
+    def popular(self, candidates: np.ndarray, k: int, *, fallback: bool, reason: str,
+                mood: np.ndarray | None = None) -> Ranking:
+        """The most popular candidates; under a mood, those that fit it best, popularity breaking near-ties."""
+        if mood is not None:
+            order = moods.neutral_order(mood, np.expm1(self._log_pop))
+            order = order[candidates[order]][:k]
+        else:
+            order = np.flatnonzero(candidates)
+            order = order[np.argsort(-self._log_pop[order], kind="stable")][:k]
         items = [Recommendation(int(i), float(self._log_pop[i]), {"popularity": float(self._log_pop[i])}, reason) for i in order]
         return Ranking(items, cold_start=not fallback, fallback=fallback)
 
     def rank(self, user: UserFeedback | None, neighbours: sig.Neighbours | None, k: int = 10,
              excluded: np.ndarray | None = None, allowed: np.ndarray | None = None,
-             user_weights: dict[str, float] | None = None, boost: np.ndarray | None = None) -> Ranking:
-        """Top ``k`` recommendations with score breakdowns and one-line reasons; never raises for missing state."""
+             user_weights: dict[str, float] | None = None, boost: np.ndarray | None = None,
+             mood: np.ndarray | None = None, mood_weight: float = moods.MOOD_STEER) -> Ranking:
+        """Top ``k`` recommendations with score breakdowns and one-line reasons; never raises for missing state.
+        ``mood``: each movie's probability of fitting a mood; the list is then this member's ranking among
+        the movies that fit it, steered by how well they fit (`engine.moods.steer`)."""
         excluded = excluded if excluded is not None else (user.items if user is not None else np.empty(0, dtype=np.int64))
         candidates = self.candidates(excluded, allowed)
+        if mood is not None:
+            candidates &= moods.mood_pool(mood)
         if self.model is None or user is None:
-            return self.popular(candidates, k, fallback=True, reason="popular with members (personal model unavailable)")
+            return self.popular(candidates, k, fallback=True, reason="popular with members (personal model unavailable)",
+                                mood=mood)
         if len(user.items) == 0:
-            return self.popular(candidates, k, fallback=False, reason="popular with members; rate a few movies to personalise")
+            return self.popular(candidates, k, fallback=False, reason="popular with members; rate a few movies to personalise",
+                                mood=mood)
         weights = self.weights_for(user.n_ratings, user_weights)
         raw = self.signal_matrix(user, neighbours)
         total, parts = self.combine(raw, candidates, weights)
         if boost is not None:
             total = total + boost
+        if mood is not None:
+            total = moods.steer(total, mood, mood_weight, where=candidates)
         match = self.match_all(raw, user)
         eligible = candidates & ~self.hated_neighbours(user)
         if match is not None and np.count_nonzero(match[eligible] >= MATCH_HIGH) >= MATCH_ENOUGH:

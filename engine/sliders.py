@@ -1,9 +1,9 @@
-"""Sliders: named, text-defined dimensions ("dark", "feel-good") scored against movie texts.
+"""Sliders: named moods ("dark", "feel-good") and how much a member likes each.
 
-A slider's description and every movie's text live in the same sentence-embedding space;
-a movie's fit to a slider is their cosine similarity, standardised over the catalog so that
-"dark" means darker than the catalog's typical movie. `mood=` re-ranks recommendations by
-adding that fit, and the slider's calibrated probability, to the ranker's score
+A movie's fit to a mood is the calibrated probability from `engine.moods` (learned from what the
+movie is, never from its title). The scorer here adds the member's side: how much their ratings
+lean towards each mood, decayed by age and weighted by how they said it, with explicit context
+rules (late at night, weekends). `mood=` steers the member's own ranking towards movies that fit
 (`bot/services/recommendations.py`).
 """
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from engine.moods import LabelRule, logit
 
 MOOD_WEIGHT = 1.0  # how strongly a mood re-ranks, in standard deviations of the ranker's score
 
@@ -20,6 +22,7 @@ class Sliders:
     names: list[str]
     descriptions: list[str]
     vectors: np.ndarray  # sliders x text_dim, unit rows
+    rules: list[LabelRule] = field(default_factory=list)  # the weak labels each mood is calibrated against
 
     def index(self, name: str) -> int | None:
         try:
@@ -27,10 +30,11 @@ class Sliders:
         except ValueError:
             return None
 
-    def item_fit(self, text_vectors: np.ndarray) -> np.ndarray:
-        """items x sliders: cosine to each slider, standardised per slider over the catalog."""
-        cosine = text_vectors @ self.vectors.T
-        return (cosine - cosine.mean(axis=0)) / np.maximum(cosine.std(axis=0), 1e-9)
+
+def standardised_fit(probabilities: np.ndarray) -> np.ndarray:
+    """items x sliders: the log-odds of fitting each mood, standardised per mood over the catalog."""
+    odds = logit(probabilities)
+    return (odds - odds.mean(axis=0)) / np.maximum(odds.std(axis=0), 1e-9)
 
 
 # --------------------------------------------------------------------------- per-user slider scores
@@ -103,12 +107,14 @@ class SliderConfig:
 class SliderScorer:
     """Scores movies for a user against every slider, with the features and weights that produced it."""
 
-    def __init__(self, sliders: Sliders, text_vectors: np.ndarray, years: list[int | None],
+    def __init__(self, sliders: Sliders, fit: np.ndarray, text_vectors: np.ndarray, years: list[int | None],
                  config: SliderConfig | None = None, calibrators: dict[str, object] | None = None) -> None:
+        """``fit``: items x sliders, each movie's calibrated probability of fitting each mood."""
         self.sliders, self.text = sliders, text_vectors
         self.config = config or SliderConfig()
-        self.item_fit = sliders.item_fit(text_vectors)  # items x sliders
-        self.slider_cos = text_vectors @ sliders.vectors.T  # items x sliders, raw cosine
+        self.fit = fit
+        self.item_fit = standardised_fit(fit)  # items x sliders
+        self.slider_cos = fit - fit.mean(axis=0)  # items x sliders: fit against the catalog's typical movie
         known = np.array([y for y in years if y], dtype=float)
         centre, spread = (known.mean(), known.std() or 1.0) if len(known) else (2000.0, 1.0)
         self.recency = np.array([(y - centre) / spread if y else 0.0 for y in years])
@@ -145,7 +151,7 @@ class SliderScorer:
         user_item = self.text[movies] @ profile
         n, s = len(movies), len(self.sliders.names)
         out = np.empty((n, s, len(FEATURE_NAMES)))
-        out[:, :, 0] = affinity[None, :] * 10.0  # cosine differences are small; scaled to the others' range
+        out[:, :, 0] = affinity[None, :] * 4.0  # probability differences, scaled to the others' range
         out[:, :, 1] = self.item_fit[movies]
         out[:, :, 2] = user_item[:, None] * 5.0
         out[:, :, 3] = self.recency[movies][:, None]

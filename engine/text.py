@@ -1,8 +1,10 @@
 """Movie texts and their sentence embeddings (all-MiniLM-L6-v2, loaded from a local folder).
 
-The text of a movie names what a viewer would: title, year, genres, directors, cast,
-keywords and user tags. Its hash (with the model name) keys the cache, so only new or
-changed movies are encoded again.
+The text of a movie says what it is: year, genres, directors, cast, keywords and user tags.
+It leaves the title out on purpose: "Scary Movie" is not scary and "The Room" is not
+arthouse, and a title's words would pull such films towards moods and neighbours they do
+not share. Its hash (with the model name) keys the cache, so only new or changed movies are
+encoded again.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import numpy as np
 
 def movie_text(title: str, year: int | None, genres: Sequence[str], directors: Sequence[str] = (),
                cast: Sequence[str] = (), keywords: Sequence[str] = (), tags: Sequence[str] = ()) -> str:
-    parts = [f"{title} ({year})" if year else title]
+    del title  # kept in the signature: callers pass whole movie rows
+    parts = [f"A film from {int(year)}" if year and year == year else "A film"]
     if genres:
         parts.append("Genres: " + ", ".join(genres))
     if directors:

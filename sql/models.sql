@@ -26,7 +26,7 @@ ON CONFLICT (movie_id, model_name) DO UPDATE
 
 -- name: catalog_rows()
 SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count,
-       language
+       language, content_rating, runtime_minutes
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)
@@ -75,12 +75,13 @@ ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCL
 SET LOCAL synchronous_commit = off;
 
 -- name: sliders()
-SELECT name, description, model_name, embedding FROM sliders ORDER BY name;
+SELECT name, description, labels, model_name, embedding FROM sliders ORDER BY name;
 
--- name: save_slider(name, description, model_name, embedding)*!
-INSERT INTO sliders (name, description, model_name, embedding) VALUES (:name, :description, :model_name, :embedding)
-ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, model_name = EXCLUDED.model_name,
-                                 embedding = EXCLUDED.embedding, updated_at = now();
+-- name: save_slider(name, description, labels, model_name, embedding)*!
+INSERT INTO sliders (name, description, labels, model_name, embedding)
+VALUES (:name, :description, :labels, :model_name, :embedding)
+ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, labels = EXCLUDED.labels,
+                                 model_name = EXCLUDED.model_name, embedding = EXCLUDED.embedding, updated_at = now();
 
 -- name: delete_sliders_except(names)!
 DELETE FROM sliders WHERE NOT (name = ANY(:names::text[]));

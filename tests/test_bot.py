@@ -250,8 +250,12 @@ async def test_mood_and_genre_filters(discord_bot, small_app) -> None:  # type: 
     titles = [o["label"].split(". ", 1)[1] for o in comedy.last.components[0]["components"][0]["options"]]
     by_label = {f"{m['title']} ({m['year']})": m for m in small_app.runtime.movies.values()}
     assert all("Comedy" in by_label[t]["genres"] for t in titles)
-    unknown = await discord_bot.command(user, "my_recommendations", mood="gloomy")
-    assert "unknown mood 'gloomy'" in unknown.text() and unknown.last.ephemeral
+    typed = await discord_bot.autocomplete(user, "my_recommendations", "mood", mood="cosy rainy day")
+    assert typed[0] == {"name": "cosy rainy day", "value": "cosy rainy day"}  # any phrase is offered as typed
+    gloomy = await discord_bot.command(user, "my_recommendations", count=5, mood="gloomy")
+    assert "(mood: gloomy)" in gloomy.text() and gloomy.last.ephemeral
+    tiny = await discord_bot.command(user, "my_recommendations", mood="?")
+    assert "a phrase of 3 to 100 characters" in tiny.text() and tiny.last.ephemeral
 
 
 def matches_shown(exchange) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from engine.sliders import Action, SliderConfig, SliderScorer, fit_slider_calibr
 @pytest.fixture(scope="module")
 def scorer(small_app):  # type: ignore[no-untyped-def]
     runtime = small_app.runtime
-    return SliderScorer(runtime.sliders, runtime.catalog.text_vectors, runtime.catalog.years)
+    return SliderScorer(runtime.sliders, runtime.moods.probabilities, runtime.catalog.text_vectors, runtime.catalog.years)
 
 
 def _darkest(scorer: SliderScorer, name: str, n: int = 15) -> np.ndarray:

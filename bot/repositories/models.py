@@ -78,6 +78,6 @@ async def sliders(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def replace_sliders(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
-    """rows: name, description, model_name, embedding; sliders not listed are removed."""
+    """rows: name, description, labels, model_name, embedding; sliders not listed are removed."""
     await queries().save_slider(conn, rows=rows)
     await queries().delete_sliders_except(conn, names=[r["name"] for r in rows])

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,13 +17,18 @@ from bot.services.errors import UserError
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.feedback import signal
-from engine.sliders import MOOD_WEIGHT, Action
+from engine.moods import MOOD_STEER, phrase_probability, text_fit
+from engine.sliders import Action
 from engine.ranker import Ranking, UserFeedback
 from engine.signals import Neighbours
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
 
-log = logging.getLogger(__name__)
 from engine.engine import NEIGHBOURS
+
+log = logging.getLogger(__name__)
+PhraseEncoder = Callable[[str], np.ndarray]  # a free-text mood -> its unit sentence embedding
+LIKE_TITLE = re.compile(r"\blike (.+?)(?:\s+(?:but|and|with|only)\b|[,;]|$)")
+LIKING_WEIGHT = 0.3  # the member's own lean towards a mood, against the ranker's score (a nudge)
 
 
 @dataclass
@@ -57,9 +63,11 @@ class Recommendations:
 
 
 class RecommendationService:
-    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None) -> None:
+    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None,
+                 phrases: PhraseEncoder | None = None) -> None:
         self.db, self.runtime = db, runtime
         self.cache = cache or StateCache()
+        self.phrases = phrases
 
     async def _user(self, conn: Any, user_id: int) -> tuple[Any, ...]:
         """(feedback, state, unit embedding, slider actions); state None when the user has none in this model's basis."""
@@ -94,9 +102,7 @@ class RecommendationService:
                         context: dict | None = None) -> Recommendations:
         count = max(1, min(int(count), 50))
         runtime = self.runtime
-        if mood is not None and (runtime.sliders is None or runtime.sliders.index(mood) is None):
-            known = ", ".join(runtime.sliders.names) if runtime.sliders is not None else "none loaded yet"
-            raise UserError(f"unknown mood '{mood}': choose one of {known}")
+        fit = await self.mood_fit(mood) if mood is not None else None
         async with self.db.acquire() as conn:
             user, state, embedding, actions = await self._user(conn, user_id)
             neighbours = None
@@ -110,27 +116,27 @@ class RecommendationService:
                         len(runtime.catalog))
                 stored = await model_repo.user_weights(conn, user_id)
                 weights = stored["weights"] if stored else None
-        if mood is not None:
-            mood_boost = self._mood_boost(mood, actions, context)
-            boost = mood_boost if boost is None else boost + mood_boost
+        mood_weight = MOOD_STEER
+        if fit is not None and runtime.sliders.index(mood) is not None:
+            liked, mood_weight = self._mood_liking(mood, actions, context)
+            boost = liked if boost is None else boost + liked
         allowed = None
         if genre:
             column = runtime.catalog.genre_names.index(genre) if genre in runtime.catalog.genre_names else None
             allowed = runtime.catalog.genre_matrix[:, column] > 0 if column is not None else np.zeros(len(runtime.catalog), bool)
         try:
             ranking: Ranking = await asyncio.to_thread(
-                runtime.ranker.rank, user, neighbours, count, None, allowed, weights, boost)
+                runtime.ranker.rank, user, neighbours, count, None, allowed, weights, boost, fit, mood_weight)
         except Exception:  # a broken model must never take recommendations down
             log.exception("ranking failed for user %s; serving the popularity fallback", user_id)
             excluded = user.items if user is not None else np.empty(0, dtype=np.int64)
             ranking = runtime.ranker.popular(runtime.ranker.candidates(excluded, allowed), count, fallback=True,
-                                             reason="popular with members (personal ranking unavailable)")
+                                             reason="popular with members (personal ranking unavailable)", mood=fit)
         movies = []
         for rec in ranking.items:
             movie = runtime.movies[int(runtime.catalog.items.movie_ids[rec.index])]
             reason = rec.reason
-            if mood is not None and not ranking.fallback:
-                fit = runtime.slider_scorer.item_fit[:, runtime.slider_scorer.sliders.index(mood)]
+            if fit is not None and not ranking.fallback:
                 reason = runtime.ranker.mood_reason(rec.index, user, mood, fit, rec.reason)
             movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
                                            rec.score, reason, rec.signals, rec.match))
@@ -148,15 +154,42 @@ class RecommendationService:
         boost[index] = -1e3  # never the movie itself
         return await self.recommend(user_id, count, boost=boost, surface="more_like_this")
 
-    def _mood_boost(self, mood: str, actions: list[Action], context: dict | None) -> np.ndarray:
-        """Added to the ranker's score: how well each movie fits the mood (its text against the slider's),
-        plus the slider scorer's calibrated probability that this member likes it in that mood."""
+    async def mood_fit(self, mood: str) -> np.ndarray:
+        """Each movie's probability of fitting ``mood``: a named mood's calibrated column, or a free phrase
+        ("cosy rainy-day films", "like Arrival but funnier") scored against the named moods, the movies'
+        title-less texts and, for "like <title>", that film's neighbours."""
+        runtime = self.runtime
+        if runtime.moods is None or runtime.sliders is None:
+            raise UserError("moods are not available yet: an admin can load them with `/admin sliders reload`")
+        phrase = " ".join(mood.split()).lower()
+        if runtime.sliders.index(phrase) is not None:
+            return runtime.moods.column(phrase)
+        if not 3 <= len(phrase) <= 100:
+            raise UserError(f"a mood is one of {', '.join(runtime.sliders.names)}, or a phrase of 3 to 100 characters")
+        if self.phrases is None or runtime.catalog.text_vectors is None:
+            raise UserError(f"unknown mood '{phrase[:40]}': choose one of {', '.join(runtime.sliders.names)}")
+        vector = await asyncio.to_thread(self.phrases, phrase)
+        probability = phrase_probability(vector, runtime.catalog.text_vectors, runtime.sliders.vectors, runtime.moods)
+        like = LIKE_TITLE.search(phrase)
+        if like is not None and runtime.model is not None:
+            found = runtime.titles.search(like.group(1), limit=1)
+            index = runtime.catalog.items.get(found[0].movie_id) if found else None
+            if index is not None:
+                probability = 0.5 * probability + 0.5 * text_fit(runtime.ranker.similarity_to(index) / 10.0)
+                probability[index] = 0.0
+        return probability
+
+    def _mood_liking(self, mood: str, actions: list[Action], context: dict | None) -> tuple[np.ndarray, float]:
+        """(boost, mood weight): the slider scorer's calibrated chance that this member likes each movie in
+        that mood (a small nudge), and the mood's weight after the context rules (late at night, weekend)."""
         scorer = self.runtime.slider_scorer
         column = scorer.sliders.index(mood)
         _raw, probability = scorer.score_batch([actions], np.arange(len(self.runtime.catalog)), context)
         values = probability[0, :, column]
         liked = (values - values.mean()) / max(float(values.std()), 1e-9)
-        return MOOD_WEIGHT * scorer.item_fit[:, column] + 0.5 * MOOD_WEIGHT * liked
+        weights = scorer.weights(context)
+        context_gain = float(weights[column, 1] / scorer.weights(None)[column, 1])
+        return LIKING_WEIGHT * liked, MOOD_STEER * context_gain
 
     async def _log(self, result: Recommendations, surface: str, mood: str | None) -> None:
         rows = [{"user_id": result.user_id, "movie_id": m.movie_id, "position": i, "score": float(m.score),

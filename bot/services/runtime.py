@@ -39,6 +39,7 @@ class EngineRuntime:
     sliders: Any = None  # engine.sliders.Sliders, when the slider file has been loaded
     slider_fit: np.ndarray | None = None  # items x sliders, standardised fit of each movie to each slider
     slider_scorer: Any = None  # engine.sliders.SliderScorer with the model's calibrators
+    moods: Any = None  # engine.moods.MoodFit: each movie's calibrated probability of fitting each mood
 
     @property
     def version(self) -> str | None:
@@ -134,14 +135,17 @@ def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: A
                       newest["version"], newest["checkpoint_path"], exc)
     titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
                          "rating_count": r["rating_count"]} for r in rows)
-    slider_fit = scorer = None
+    slider_fit = scorer = moods = None
     if sliders is not None and catalog.text_vectors is not None:
+        from bot.services.moods import fit_catalog_moods
         from engine.sliders import SliderScorer
 
-        scorer = SliderScorer(sliders, catalog.text_vectors, catalog.years,
+        moods = fit_catalog_moods(rows, catalog, sliders)
+        scorer = SliderScorer(sliders, moods.probabilities, catalog.text_vectors, catalog.years,
                               calibrators=model.slider_calibrators if model is not None else None)
         slider_fit = scorer.item_fit
     loved = {r["user_id"]: {int(i) for i in catalog.items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0}
              for r in loved_rows}
     return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity, calibration), titles,
-                         {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit, scorer)
+                         {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit, scorer,
+                         moods)

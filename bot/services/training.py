@@ -20,6 +20,7 @@ from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
 from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkpoint
 from bot.services.sliders import load_sliders, reload_sliders
+from bot.services.moods import fit_catalog_moods
 from engine.sliders import SliderScorer, fit_slider_calibrators
 from bot.services.text_vectors import encode_missing, texts_for
 from bot.settings import Settings
@@ -77,7 +78,8 @@ async def ensure_text_vectors(db: Database, settings: Settings, rows: list[dict[
     return {r["movie_id"]: v for r, v in zip(rows, vectors)}
 
 
-def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, progress: bool, sliders=None):  # type: ignore[no-untyped-def]
+def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, progress: bool, sliders=None,  # type: ignore[no-untyped-def]
+         rows: list[dict[str, Any]] | None = None):
     """The served model: constants chosen on a validation split of these histories unless given."""
     n_items = len(catalog)
     tried: dict[str, float] = {}
@@ -96,8 +98,10 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     metrics = {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
                "validation_ndcg_by_constants": tried,
                "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}
-    if sliders is not None and catalog.text_vectors is not None:
-        scorer = SliderScorer(sliders, catalog.text_vectors, catalog.years)
+    if sliders is not None and catalog.text_vectors is not None and rows is not None:
+        moods = fit_catalog_moods(rows, catalog, sliders)
+        metrics["moods"] = moods.report
+        scorer = SliderScorer(sliders, moods.probabilities, catalog.text_vectors, catalog.years)
         train, held = held_out_ratings(histories)
         engine.model.slider_calibrators, slider_ece = fit_slider_calibrators(scorer, train, held)
         metrics["slider_ece"] = {k: round(v, 4) for k, v in slider_ece.items()}
@@ -120,7 +124,7 @@ async def train_model(db: Database, settings: Settings, config: TrainConfig | No
     if not histories:
         raise RuntimeError("there are no ratings to train on: import ratings or rate some movies first")
     ordered = [histories[u] for u in sorted(histories)]
-    engine, weights, metrics, config = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders)
+    engine, weights, metrics, config = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders, rows)
     digest = data_hash(ordered)
     version = datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S-") + digest[:6]
     engine.model.version = version

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -16,7 +17,7 @@ from bot.services.errors import UserError
 
 class RecommendationsCog(CineSyncCog, name="Recommendations"):
     @app_commands.command(name="my_recommendations", description="Movies picked for you, with reasons")
-    @app_commands.describe(count="How many (1 to 20)", mood="Steer by a mood, e.g. dark or feel-good",
+    @app_commands.describe(count="How many (1 to 20)", mood="A mood (dark, feel-good, ...) or any phrase, e.g. cosy rainy-day films",
                            genre="Only this genre")
     async def my_recommendations(self, interaction: discord.Interaction,
                                  count: app_commands.Range[int, 1, 20] = 10,
@@ -27,7 +28,10 @@ class RecommendationsCog(CineSyncCog, name="Recommendations"):
             raise UserError(f"unknown genre '{genre[:40]}': pick one from the list ({', '.join(runtime.catalog.genre_names[:6])}, ...)")
         # ranking over the whole catalog can take longer than Discord's 3 s on a busy machine
         await interaction.response.defer(ephemeral=True, thinking=True)
-        recs = await app.services.recommendations.recommend(interaction.user.id, count, genre=genre, mood=mood)
+        local = interaction.created_at.astimezone(ZoneInfo(app.settings.timezone))
+        context = {"hour": local.hour, "weekend": local.weekday() >= 5, "server": interaction.guild_id}
+        recs = await app.services.recommendations.recommend(interaction.user.id, count, genre=genre, mood=mood,
+                                                            context=context)
         if recs.ratings_needed:
             view = StartRatingView(app, interaction.user.id)
             card = cards.ratings_needed(recs.rating_count, recs.ratings_needed, "Personal recommendations need")
@@ -41,7 +45,11 @@ class RecommendationsCog(CineSyncCog, name="Recommendations"):
     async def mood_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         sliders = self.app.runtime.sliders
         names = sliders.names if sliders is not None else []
-        return [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n][:25]
+        choices = [app_commands.Choice(name=n, value=n) for n in names if current.lower() in n]
+        phrase = " ".join(current.split())[:100]
+        if len(phrase) >= 3 and phrase.lower() not in names:  # any phrase works too: offer it as typed
+            choices.insert(0, app_commands.Choice(name=phrase, value=phrase))
+        return choices[:25]
 
     @my_recommendations.autocomplete("genre")
     async def genre_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
