@@ -305,8 +305,61 @@ async def test_stats_with_chart(discord_bot) -> None:  # type: ignore[no-untyped
     embed = shown.embeds[0]
     assert embed["title"] == "Your taste profile" and embed["image"]["url"] == "attachment://taste.png"
     names = [f["name"] for f in embed["fields"]]
-    assert {"Favourite genres", "Rating style", "Diversity", "Activity"} <= set(names)
+    assert {"Favourite genres", "Rating style", "Range", "Activity"} <= set(names)
+    assert not _chart_has_bars(shown.files[0][1])  # five ratings: a note instead of an empty axis
     assert shown.files and shown.files[0][0] == "taste.png" and shown.files[0][1][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _chart_has_bars(png: bytes) -> bool:
+    """True when the genre panel (left half) holds green or red bars, not an empty axis."""
+    import io
+
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    pixels = mpimg.imread(io.BytesIO(png), format="png")[:, :, :3]
+    left = pixels[:, : pixels.shape[1] // 2]
+    green = (np.abs(left - np.array([0x2E, 0xCC, 0x71]) / 255).max(axis=2) < 0.05).sum()
+    red = (np.abs(left - np.array([0xE7, 0x4C, 0x3C]) / 255).max(axis=2) < 0.05).sum()
+    return green + red > 500
+
+
+def _popular(small_app, wanted: str, avoid: tuple[str, ...] = ()) -> list[int]:  # type: ignore[no-untyped-def]
+    movies = sorted(small_app.runtime.movies.values(), key=lambda m: -m["rating_count"])
+    return [m["movie_id"] for m in movies if wanted in m["genres"] and not set(avoid) & set(m["genres"])]
+
+
+async def test_stats_sees_a_horror_fan_who_hates_romance(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
+    user = member()
+    for k, movie in enumerate(_popular(small_app, "Horror", ("Romance", "Comedy"))[:16]):
+        await small_app.feedback.record(user, movie, "rating", (4.0, 4.5, 5.0)[k % 3], "api")
+    for k, movie in enumerate(_popular(small_app, "Romance", ("Horror",))[:10]):
+        await small_app.feedback.record(user, movie, "rating", (1.0, 1.5, 2.0)[k % 3], "api")
+    for movie in _popular(small_app, "Documentary", ("Horror", "Romance"))[:6]:
+        await small_app.feedback.record(user, movie, "rating", 3.0, "api")
+    shown = (await discord_bot.command(user, "my_stats")).last
+    fields = {f["name"]: f["value"] for f in shown.embeds[0]["fields"]}
+    assert fields["Favourite genres"].startswith("Horror: about"), fields
+    assert "Romance" in fields["Genres you rate lower"], fields
+    assert _chart_has_bars(shown.files[0][1])
+
+
+async def test_stats_names_an_auteur_a_member_loves(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
+    """The issue's Bergman fan, with the director who has the most films in this subset's data."""
+    from collections import Counter
+
+    movies = small_app.runtime.movies
+    director, _ = Counter(d for m in movies.values() for d in m["directors"]).most_common(1)[0]
+    theirs = [m for m, row in movies.items() if director in row["directors"]][:4]
+    user = member()
+    for movie in theirs:
+        await small_app.feedback.record(user, movie, "rating", 5.0, "api")
+    others = [m for m in _popular(small_app, "Drama") if m not in theirs and director not in movies[m]["directors"]][:22]
+    for k, movie in enumerate(others):
+        await small_app.feedback.record(user, movie, "rating", (2.5, 3.0, 3.5, 4.0)[k % 4], "api")
+    shown = (await discord_bot.command(user, "my_stats")).last
+    fields = {f["name"]: f["value"] for f in shown.embeds[0]["fields"]}
+    assert director in fields.get("Directors you love", ""), (director, fields)
 
 
 # ---------------------------------------------------------------------------- DMs and reactions

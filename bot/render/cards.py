@@ -104,6 +104,7 @@ def ratings_needed(count: int, needed: int, what: str) -> Card:
 
 
 def taste_profile(profile: TasteProfile, chart: str | None = None) -> Card:
+    """Plain words a friend would use; the numbers behind each claim stay in the export."""
     p = profile.patterns or {}
     fields: list[tuple[str, str]] = []
     genres = p.get("genres", [])
@@ -111,31 +112,38 @@ def taste_profile(profile: TasteProfile, chart: str | None = None) -> Card:
     least = [g for g in genres if g["significant"] and g["effect"] < 0][-3:]
     leaning = [g for g in genres if not g["significant"] and g["effect"] > 0][:2]
     fields.append(("Favourite genres", "\n".join(
-        f"{g['genre']}: +{g['effect']:.2f}★ (95% CI {g['ci95'][0]:+.2f} to {g['ci95'][1]:+.2f}, n={g['ratings']})"
-        for g in fav) or ("no genre stands out yet with confidence" + (
-            "; leaning towards " + ", ".join(f"{g['genre']} (+{g['effect']:.2f}★, n={g['ratings']})" for g in leaning)
-            if leaning else ""))))
+        f"{g['genre']}: about {g['effect']:.1f}★ above your average ({g['ratings']} films)" for g in fav)
+        or ("none stands out yet" + ("; you may lean towards " + " and ".join(g["genre"] for g in leaning)
+                                     if leaning else ""))))
     if least:
-        fields.append(("Least favourite", "\n".join(f"{g['genre']}: {g['effect']:.2f}★ (n={g['ratings']})" for g in least)))
-    for key, field_name, title in (("directors", "director", "Directors"), ("actors", "actor", "Actors")):
+        fields.append(("Genres you rate lower", "\n".join(
+            f"{g['genre']}: about {abs(g['effect']):.1f}★ below your average ({g['ratings']} films)" for g in least)))
+    for key, field_name, title in (("directors", "director", "Directors you love"), ("actors", "actor", "Actors you love")):
         people = [d for d in p.get(key, []) if d["significant"] and d["effect"] > 0][:3]
         if people:
-            fields.append((title, ", ".join(f"{d[field_name]} (+{d['effect']:.2f}★, n={d['ratings']})" for d in people)))
+            fields.append((title, ", ".join(f"{d[field_name]} ({d['ratings']} films)" for d in people)))
     decades = p.get("decades", [])[:3]
+    loved_decades = [d for d in p.get("decades", []) if d.get("significant") and d["effect"] > 0]
     if decades:
-        fields.append(("Decades you watch", ", ".join(f"{d['decade']} ({d['share']:.0%})" for d in decades)))
+        text = ", ".join(f"{d['decade']} ({d['share']:.0%})" for d in decades)
+        if loved_decades:
+            text += "; you rate the " + " and ".join(d["decade"] for d in loved_decades) + " higher"
+        fields.append(("Decades you watch", text))
     behaviour = p.get("behaviour")
     if behaviour:
-        fields.append(("Rating style", f"{behaviour['label']}: your mean is {behaviour['mean']:.2f}★ "
-                                       f"(all ratings: {behaviour['global_mean']:.2f}★; z {behaviour['z']:+.2f} against "
-                                       f"other members' means); you use {behaviour['scale_used']:.0%} of the scale"))
+        higher = behaviour.get("higher_than")
+        compared = (f"you rate higher than {higher:.0%} of members" if higher is not None and higher >= 0.5
+                    else f"you rate lower than {1 - higher:.0%} of members" if higher is not None else behaviour["label"])
+        fields.append(("Rating style", f"{behaviour['label']}: your average is {behaviour['mean']:.1f}★, so {compared}; "
+                                       f"you use {behaviour['scale_used']:.0%} of the star scale"))
     div = p.get("diversity")
     if div:
-        fields.append(("Diversity", f"{div['score']:.2f} of 1: {div['meaning']}"))
+        fields.append(("Range", div["meaning"]))
     activity = p.get("activity", {})
     fields.append(("Activity", f"{activity.get('ratings', profile.rating_count)} ratings, "
                                f"{activity.get('feedback', 0)} feedback in all; last {str(activity.get('last', '?'))[:10]}"))
-    return Card("Your taste profile", "", fields, footer="Effects are in stars against your own average.", image=chart)
+    return Card("Your taste profile", "", fields, image=chart,
+                footer="Only tastes that hold up statistically are named; /export_my_data has the numbers behind them.")
 
 
 def dm_movie(movie: dict[str, Any], reason: str | None = None, match: float | None = None) -> Card:
