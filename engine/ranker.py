@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from engine import moods
+from engine import moods, reasons
 from engine import signals as sig
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
@@ -190,7 +190,8 @@ class HybridRanker:
     def rank(self, user: UserFeedback | None, neighbours: sig.Neighbours | None, k: int = 10,
              excluded: np.ndarray | None = None, allowed: np.ndarray | None = None,
              user_weights: dict[str, float] | None = None, boost: np.ndarray | None = None,
-             mood: np.ndarray | None = None, mood_weight: float = moods.MOOD_STEER) -> Ranking:
+             mood: np.ndarray | None = None, mood_weight: float = moods.MOOD_STEER,
+             taste: "reasons.TasteFacts | None" = None) -> Ranking:
         """Top ``k`` recommendations with score breakdowns and one-line reasons; never raises for missing state.
         ``mood``: each movie's probability of fitting a mood; the list is then this member's ranking among
         the movies that fit it, steered by how well they fit (`engine.moods.steer`)."""
@@ -220,12 +221,9 @@ class HybridRanker:
         if match is not None:  # shown in match order: the same number for a movie in every list
             chosen = sorted(chosen, key=lambda i: -match[i])
         items = []
-        liked = user.items[user.valence > 0]
-        liked_directors = {d for i in liked for d in self.catalog.directors[i]}
-        for index in chosen:
+        for index, reason in zip(chosen, self.reasons_for(chosen, user, parts, taste)):
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
-            items.append(Recommendation(int(index), float(total[index]), breakdown,
-                                        self.reason(index, breakdown, user, liked_directors),
+            items.append(Recommendation(int(index), float(total[index]), breakdown, reason,
                                         None if match is None else float(match[index])))
         return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
 
@@ -311,46 +309,24 @@ class HybridRanker:
         return (similarity - similarity.mean()) / max(float(similarity.std()), 1e-9)
 
     # ------------------------------------------------------------------ reasons
-    def closest_liked(self, index: int, user: UserFeedback, use_text: bool = False,
-                      prefer: np.ndarray | None = None) -> tuple[int, str]:
-        """The movie the user liked that is most like ``index`` (``prefer`` adds a per-item bonus), and
-        "loved" or "liked"; the user must have liked something."""
-        catalog = self.catalog
-        liked = user.items[user.valence > 0]
-        vectors = catalog.text_vectors if use_text and catalog.text_vectors is not None else self._q_unit
-        closeness = vectors[liked] @ vectors[index]
-        if prefer is not None:
-            closeness = closeness + prefer[liked]
-        closest = int(liked[int(np.argmax(closeness))])
-        position = int(np.flatnonzero(user.items == closest)[-1])
-        return closest, "loved" if user.valence[position] >= 0.75 else "liked"
-
-    def mood_reason(self, index: int, user: UserFeedback | None, mood: str, fit: np.ndarray, fallback: str) -> str:
-        """"dark, and close to Se7en (1995), which you loved": the liked movie nearest to this one,
-        preferring those that fit the mood themselves (``fit``: each movie's standardised fit to it)."""
-        if user is None or self.model is None or not np.any(user.valence > 0):
-            return f"{mood}, and {fallback}"
-        closest, verb = self.closest_liked(index, user, prefer=0.1 * fit)
-        return f"{mood}, and close to {self.catalog.label(closest)}, which you {verb}"
-
-    def reason(self, index: int, breakdown: dict[str, float], user: UserFeedback, liked_directors: set[str]) -> str:
-        """One line a member can read: a shared director, the closest movie they loved, or the crowd."""
-        catalog = self.catalog
-        liked = user.items[user.valence > 0]
-        top = max(breakdown, key=lambda name: breakdown[name]) if breakdown else "popularity"
-        shared = [d for d in catalog.directors[index] if d in liked_directors]
-        if shared and top != "popularity":
-            return f"more {shared[0]}"
-        if top == "genre" and catalog.genres[index]:
-            _, affinity = sig.genre(catalog.genre_matrix, user.items, user.valence)
-            names = catalog.genre_names
-            best = max(catalog.genres[index], key=lambda g: affinity[names.index(g)] if g in names else -1)
-            return f"more {best}, a genre you rate highly"
-        if len(liked) and top in ("personal", "base", "content", "collaborative"):
-            closest, verb = self.closest_liked(index, user, use_text=top == "content")
-            if top == "collaborative":
-                return f"loved by members who also {verb} {catalog.label(closest)}"
-            return f"because you {verb} {catalog.label(closest)}"
-        if top == "collaborative":
-            return "loved by members whose taste is close to yours"
-        return "popular with members"
+    def reasons_for(self, chosen: Sequence[int], user: UserFeedback, parts: dict[str, np.ndarray],
+                    taste: "reasons.TasteFacts | None") -> list[str]:
+        """Truthful, varied reasons for the picks of one list (`engine.reasons`)."""
+        model = self.model
+        assert model is not None
+        facts = taste or reasons.TasteFacts()
+        counts = self.catalog.rating_counts if self.catalog.rating_counts is not None else model.positive_counts
+        options = []
+        for index in chosen:
+            values = reasons.contributions(model.p_seen, model.p_val, model.q[index], user.items, user.seen,
+                                           user.valence, user.stars)
+            loved = reasons.loved_contributor(values, user.stars)
+            year = self.catalog.years[index]
+            options.append(reasons.reason_options(
+                index, label=lambda position: self.catalog.label(int(user.items[position])),
+                directors=self.catalog.directors[index], genres=self.catalog.genres[index],
+                decade=f"{int(year) // 10 * 10}s" if year else None, loved=loved,
+                collaborative=float(parts["collaborative"][index]) if "collaborative" in parts else 0.0, facts=facts,
+                item_mean=float(model.item_means[index]) if model.item_means is not None else None,
+                rating_count=float(counts[index])))
+        return [r.text for r in reasons.assign(options)]

@@ -31,6 +31,18 @@ def is_foreign(language: str | None, original_title: str | None) -> bool:
 _SEQUEL = re.compile(r"\s+(?:part\s+)?(?:\d+|[ivx]+)$")
 
 
+_TRAILING_ALIAS = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def short_title(title: str) -> str:
+    """The main title without the aliases MovieLens appends: "Bicycle Thieves (a.k.a. The Bicycle Thief)
+    (Ladri di biciclette)" -> "Bicycle Thieves" (a title that is only brackets is kept as it is)."""
+    short = title
+    while (found := _TRAILING_ALIAS.search(short)) is not None and found.start() > 0:
+        short = short[: found.start()]
+    return short.strip() or title
+
+
 def series_key(title: str) -> str:
     """The series a title belongs to: its part before a colon or " - ", lower-cased, without a trailing
     sequel number ("The Lord of the Rings: The Two Towers" and "The Lord of the Rings" share one)."""
@@ -81,7 +93,8 @@ class Catalog:
 
     def label(self, index: int) -> str:
         year = self.years[index]
-        return f"{self.titles[index]} ({year})" if year else self.titles[index]
+        title = short_title(self.titles[index])
+        return f"{title} ({year})" if year else title
 
 
 @dataclass

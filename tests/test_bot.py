@@ -17,6 +17,7 @@ import pytest
 
 from bot.client import MigrationsPending, create_bot, open_app
 from bot.offline import OfflineDiscord
+from bot.render.cards import movie_label
 
 HEAT, TOY_STORY, SEVEN, USUAL_SUSPECTS, SABRINA_1954, BRAVEHEART, FARGO = 6, 1, 47, 50, 915, 110, 608
 OWNER = 555000000000000001
@@ -245,10 +246,10 @@ async def test_mood_and_genre_filters(discord_bot, small_app) -> None:  # type: 
     assert {"name": "dark", "value": "dark"} in moods
     dark = await discord_bot.command(user, "my_recommendations", count=5, mood="dark")
     lines = [line.strip() for line in dark.last.embeds[0]["description"].splitlines() if line.startswith("   ")]
-    assert len(lines) == 5 and all(line.startswith("dark, and close to ") for line in lines)
+    assert len(lines) == 5 and all(line.startswith("dark · ") for line in lines)
     comedy = await discord_bot.command(user, "my_recommendations", count=5, genre="Comedy")
     titles = [o["label"].split(". ", 1)[1] for o in comedy.last.components[0]["components"][0]["options"]]
-    by_label = {f"{m['title']} ({m['year']})": m for m in small_app.runtime.movies.values()}
+    by_label = {movie_label(m): m for m in small_app.runtime.movies.values()}
     assert all("Comedy" in by_label[t]["genres"] for t in titles)
     typed = await discord_bot.autocomplete(user, "my_recommendations", "mood", mood="cosy rainy day")
     assert typed[0] == {"name": "cosy rainy day", "value": "cosy rainy day"}  # any phrase is offered as typed

@@ -11,6 +11,7 @@ from typing import Any
 from bot.services.feedback import FeedbackResult
 from bot.services.recommendations import Recommendations
 from bot.services.stats import TasteProfile
+from engine.snapshot import short_title
 
 BRAND = 0xE50914
 GOOD = 0x2ECC71
@@ -41,7 +42,9 @@ def feedback_label(kind: str | None, rating: float | None) -> str:
 
 
 def movie_label(movie: dict[str, Any]) -> str:
-    return f"{movie['title']} ({movie['year']})" if movie.get("year") else str(movie["title"])
+    """Main title and year; the aliases stay in the catalog (search and the movie's info text)."""
+    title = short_title(str(movie["title"]))
+    return f"{title} ({movie['year']})" if movie.get("year") else title
 
 
 def rating_saved(result: FeedbackResult, movie: dict[str, Any]) -> Card:

@@ -12,6 +12,7 @@ import numpy as np
 
 from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
+from bot.repositories import learner as learner_repo
 from bot.repositories import models as model_repo
 from bot.services.errors import UserError
 from bot.services.runtime import EngineRuntime
@@ -20,7 +21,9 @@ from engine.feedback import signal
 from engine.moods import MOOD_STEER, phrase_probability, text_fit
 from engine.sliders import Action
 from engine.ranker import Ranking, UserFeedback
+from engine.reasons import TasteFacts
 from engine.signals import Neighbours
+from engine.snapshot import short_title
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
 
 from engine.engine import NEIGHBOURS
@@ -44,7 +47,8 @@ class RecommendedMovie:
 
     @property
     def label(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
+        title = short_title(self.title)
+        return f"{title} ({self.year})" if self.year else title
 
 
 @dataclass
@@ -99,9 +103,11 @@ class RecommendationService:
 
     async def recommend(self, user_id: int, count: int = 10, genre: str | None = None,
                         boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None,
-                        context: dict | None = None) -> Recommendations:
+                        context: dict | None = None, like: int | None = None) -> Recommendations:
+        """``like``: the catalog index of the film a "More like this" list is pulled towards (named in reasons)."""
         count = max(1, min(int(count), 50))
         runtime = self.runtime
+        mood = " ".join(mood.split()).lower() if mood is not None else None
         fit = await self.mood_fit(mood) if mood is not None else None
         async with self.db.acquire() as conn:
             user, state, embedding, actions = await self._user(conn, user_id)
@@ -116,6 +122,8 @@ class RecommendationService:
                         len(runtime.catalog))
                 stored = await model_repo.user_weights(conn, user_id)
                 weights = stored["weights"] if stored else None
+            profile = await learner_repo.user_preferences(conn, user_id)
+        taste = TasteFacts.from_profile(profile["patterns"] if profile else None)
         mood_weight = MOOD_STEER
         if fit is not None and runtime.sliders.index(mood) is not None:
             liked, mood_weight = self._mood_liking(mood, actions, context)
@@ -126,7 +134,7 @@ class RecommendationService:
             allowed = runtime.catalog.genre_matrix[:, column] > 0 if column is not None else np.zeros(len(runtime.catalog), bool)
         try:
             ranking: Ranking = await asyncio.to_thread(
-                runtime.ranker.rank, user, neighbours, count, None, allowed, weights, boost, fit, mood_weight)
+                runtime.ranker.rank, user, neighbours, count, None, allowed, weights, boost, fit, mood_weight, taste)
         except Exception:  # a broken model must never take recommendations down
             log.exception("ranking failed for user %s; serving the popularity fallback", user_id)
             excluded = user.items if user is not None else np.empty(0, dtype=np.int64)
@@ -137,7 +145,9 @@ class RecommendationService:
             movie = runtime.movies[int(runtime.catalog.items.movie_ids[rec.index])]
             reason = rec.reason
             if fit is not None and not ranking.fallback:
-                reason = runtime.ranker.mood_reason(rec.index, user, mood, fit, rec.reason)
+                reason = f"{mood[:40]} · {reason}"
+            if like is not None:
+                reason = f"like {runtime.catalog.label(like)} · {reason}"
             movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
                                            rec.score, reason, rec.signals, rec.match))
         result = Recommendations(user_id, movies, user.n_ratings if user is not None else 0, ranking.cold_start,
@@ -152,7 +162,7 @@ class RecommendationService:
             raise UserError("that movie is not known to the current model; try another")
         boost = 2.0 * self.runtime.ranker.similarity_to(index)
         boost[index] = -1e3  # never the movie itself
-        return await self.recommend(user_id, count, boost=boost, surface="more_like_this")
+        return await self.recommend(user_id, count, boost=boost, surface="more_like_this", like=index)
 
     async def mood_fit(self, mood: str) -> np.ndarray:
         """Each movie's probability of fitting ``mood``: a named mood's calibrated column, or a free phrase
