@@ -128,7 +128,7 @@ def _genre_effects(ratings: np.ndarray, genres: list[list[str]], controls: np.nd
 
 def _welch(inside: np.ndarray, outside: np.ndarray) -> tuple[float, float]:
     """(difference of means, two-sided p) of Welch's t-test."""
-    if len(inside) < 2 or len(outside) < 2:
+    if len(inside) < 2 or len(outside) < 2 or np.ptp(np.concatenate([inside, outside])) == 0:
         return 0.0, 1.0
     result = stats.ttest_ind(inside, outside, equal_var=False)
     p = float(result.pvalue) if np.isfinite(result.pvalue) else 1.0
