@@ -18,7 +18,8 @@ import numpy as np
 FOLDS = 2
 POOL_PROBABILITY = 0.5  # a movie fits a mood when its calibrated probability is at least this
 MIN_POOL = 60  # ... or, when fewer fit, the most likely ones up to this many
-MOOD_STEER = 0.5  # the mood's weight against the member's own ranking, in standard deviations
+MOOD_STEER = 0.2  # the mood's weight against the member's own ranking, in standard deviations
+MOOD_DEBIAS = 0.5  # how much of the crowd's popularity a mood list takes out (standard deviations)
 TEXT_COMPONENTS = 32
 
 CONTENT_GROUPS = {
@@ -234,13 +235,17 @@ def neutral_order(probability: np.ndarray, popularity: np.ndarray) -> np.ndarray
 
 
 def steer(personal: np.ndarray, probability: np.ndarray, weight: float = MOOD_STEER,
-          where: np.ndarray | None = None) -> np.ndarray:
+          where: np.ndarray | None = None, log_popularity: np.ndarray | None = None) -> np.ndarray:
     """The member's own ranking steered by a mood: scores over the whole catalog, -inf outside the mood's
     pool, so the list is the member's taste among movies that fit (``personal``: the ranker's scores,
-    standardised over ``where``, the candidates, within the pool)."""
+    standardised over ``where``, the candidates, within the pool). ``log_popularity`` takes the crowd's
+    share out of the member's score (MOOD_DEBIAS), so members asking for one mood do not all get its few
+    most famous films."""
     pool = mood_pool(probability)
     finite = pool & np.isfinite(personal) & (where if where is not None else True)
     score = _z(personal, finite) + weight * _z(logit(probability), finite)
+    if log_popularity is not None:
+        score = score - MOOD_DEBIAS * _z(log_popularity, finite)
     return np.where(pool, score, -np.inf)
 
 

@@ -211,7 +211,7 @@ class HybridRanker:
         if boost is not None:
             total = total + boost
         if mood is not None:
-            total = moods.steer(total, mood, mood_weight, where=candidates)
+            total = moods.steer(total, mood, mood_weight, where=candidates, log_popularity=self._log_pop)
         match = self.match_all(raw, user)
         eligible = candidates & ~self.hated_neighbours(user)
         if match is not None and np.count_nonzero(match[eligible] >= MATCH_HIGH) >= MATCH_ENOUGH:
