@@ -172,6 +172,7 @@ class LocalShell:
                 self.write(("  " if is_dm else "") + text)
             for name, data in request.files:
                 path = self.files_dir / name
+                path.parent.mkdir(parents=True, exist_ok=True)  # --files may name a folder not made yet
                 path.write_bytes(data)
                 self.write(f"[file saved: {path}]")
             if request.components and not is_dm:
