@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -19,12 +20,22 @@ T = TypeVar("T")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
+SECRET_VARIABLES = ("DATABASE_URL", "DISCORD_TOKEN")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of any URL in it (scheme://user:password@host) replaced by ***."""
+    return re.sub(r"([A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
 class SettingsError(ValueError):
-    """A configuration variable holds a value we cannot use."""
+    """A configuration variable holds a value we cannot use (secrets are never shown back)."""
 
     def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
         self.variable = variable
         self.expected = expected
+        if got is not None and variable in SECRET_VARIABLES:
+            got = redact(got) if variable == "DATABASE_URL" and "://" in got else f"{len(got)} characters, hidden"
         self.got = got
         shown = f" (got {got!r})" if got is not None else ""
         super().__init__(f"{variable} must be {expected}{shown}")
@@ -44,8 +55,8 @@ def _default_model_path() -> str:
 class Settings:
     """Configuration only: learned state lives in the database, never here."""
 
-    discord_token: str | None = None
-    database_url: str | None = None
+    discord_token: str | None = field(default=None, repr=False)  # secrets: never in a repr or a log
+    database_url: str | None = field(default=None, repr=False)
     home: Path = field(default_factory=lambda: Path.home() / ".cinesync")
     log_level: str = "INFO"
     db_pool_min: int = 1

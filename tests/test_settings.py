@@ -39,3 +39,20 @@ def test_values_are_parsed() -> None:
     })
     assert not settings.embedded and settings.shard_ids == (0, 2) and settings.owner_ids == (1, 2)
     assert settings.log_level == "DEBUG" and settings.pgdata == Path("/tmp/x/pgdata")
+
+
+def test_secrets_are_never_shown_back() -> None:
+    """A malformed DATABASE_URL is reported without its password; reprs hold no token or DSN."""
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"DATABASE_URL": "mysql://admin:hunter2@db.example/cinesync"}, dotenv=False)
+    assert "hunter2" not in str(raised.value) and "DATABASE_URL" in str(raised.value)
+    settings = load_settings({"DATABASE_URL": "postgresql://admin:hunter2@db.example/cinesync",
+                              "DISCORD_TOKEN": "MTAx.secret-token"}, dotenv=False)
+    assert "hunter2" not in repr(settings) and "secret-token" not in repr(settings)
+    assert settings.database_url and settings.discord_token  # still there for the code that needs them
+
+
+async def test_database_repr_hides_the_dsn(db) -> None:  # type: ignore[no-untyped-def]
+    assert db.dsn and db.dsn not in repr(db)

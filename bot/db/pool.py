@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -59,7 +59,7 @@ class Database:
     """The pool plus what is needed to reopen or stop it."""
 
     pool: asyncpg.Pool
-    dsn: str
+    dsn: str = field(repr=False)  # holds the password
     acquire_timeout: float
     server: Any = None  # the embedded server handle, if we started one
 
