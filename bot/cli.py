@@ -234,7 +234,8 @@ def demo() -> None:
 
 @app.command()
 def shell(
-    user: int = typer.Option(1_000_000_000_000_000_001, help="The local member's id (a Discord-style snowflake)."),
+    user: int = typer.Option(1_000_000_000_000_000_001, min=1, max=2**63 - 1,
+                             help="The local member's id (a Discord-style snowflake)."),
     files: Path = typer.Option(Path("."), "--files", help="Where charts and exported files are saved."),
 ) -> None:
     """Use CineSync in this terminal, no Discord token needed: type the same slash commands a member would."""

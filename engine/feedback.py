@@ -20,6 +20,9 @@ import numpy as np
 
 KINDS = ("rating", "love", "like", "meh", "dislike", "hate", "not_interested", "seen")
 WORD_STARS: dict[str, float] = {"love": 5.0, "like": 4.0, "meh": 3.0, "dislike": 2.0, "hate": 1.0}
+# the stars a word may carry when given with explicit stars: "love" with 0.5 stars contradicts itself
+WORD_STAR_RANGE: dict[str, tuple[float, float]] = {"love": (4.0, 5.0), "like": (3.0, 5.0), "meh": (2.0, 3.5),
+                                                   "dislike": (0.5, 3.0), "hate": (0.5, 2.0)}
 POSITIVE_THRESHOLD = 4.0
 
 # the design this replaces used a learning rate of 0.1 and 0.15 for strong feedback

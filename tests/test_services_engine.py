@@ -216,3 +216,31 @@ async def test_mood_reranks_towards_the_slider(small_app, tmp_path) -> None:  # 
     bad.write_text('{"Dark Mode": ""}', encoding="utf-8")
     with pytest.raises(UserError, match="lowercase name"):
         read_slider_file(bad)
+
+
+async def test_contradictory_feedback_is_refused_and_changes_nothing(small_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #9: love with 0.5 stars, hate with 5, the string "4.5", stars on not-interested."""
+    user = new_user()
+    for kind, stars, message in (("love", 0.5, "contradicts itself"), ("hate", 5.0, "contradicts itself"),
+                                 ("rating", "4.5", "is not a rating"), ("rating", float("nan"), "is not a rating"),
+                                 ("not_interested", 4.0, "carries no stars"), ("rating", None, "needs its stars"),
+                                 ("like", True, "is not a rating")):
+        with pytest.raises(UserError, match=message):
+            await small_app.feedback.record(user, HEAT, kind, stars, "slash")  # type: ignore[arg-type]
+    row, rows = await _db_state(small_app, user)
+    assert row is None and rows == []
+    saved = await small_app.feedback.record(user, HEAT, "love", 4.5, "slash")  # a love may carry 4 to 5 stars
+    assert saved.rating == 4.5
+
+
+async def test_counts_out_of_range_are_refused_and_nan_scores_never_logged(small_app) -> None:  # type: ignore[no-untyped-def]
+    user = new_user()
+    for count in (0, 21, -3, 2.5):
+        with pytest.raises(UserError, match="ask for 1 to 20"):
+            await small_app.recommendations.recommend(user, count)  # type: ignore[arg-type]
+    import asyncpg
+
+    async with small_app.db.acquire() as conn:
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute("INSERT INTO recommendation_log (user_id, movie_id, position, score) VALUES ($1, $2, 0, 'NaN')",
+                               user, HEAT)

@@ -35,13 +35,13 @@ async def test_shell_through_stdin(small_app, test_settings, tmp_path) -> None: 
     assert "Saved ❤️ love (5★) for The Usual Suspects (1995)" in text
     assert "no movie matches 'qqzzxx vvkkjj'" in text
     assert "[pressed ❤️ Love]" in text and "Quick rating finished" in text
-    assert "dark, and close to" in text and "% match" in text
+    assert "dark · " in text and "% match" in text
     assert "📬 DM from CineSync:" in text and "[reacted ❤️ to the DM: saved as feedback]" in text
     assert "Your taste profile" in text and (tmp_path / "taste.png").read_bytes()[:4] == b"\x89PNG"
     assert "unknown command /nonsense" in text
     assert "Your data is deleted" in text
     assert await small_app.services.privacy.rows_about(user) == 0
-    assert "Seven (a.k.a. Se7en) (1995)" in text
+    assert "Seven (1995)" in text and "a.k.a." not in text  # titles are shown without their aliases
 
 
 async def test_run_without_a_token_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -52,3 +52,14 @@ async def test_run_without_a_token_says_what_to_do(tmp_path) -> None:  # type: i
     _, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 2
     assert "DISCORD_TOKEN is not set" in err.decode() and "cinesync shell" in err.decode()
+
+
+def test_shell_refuses_a_member_id_that_is_not_positive() -> None:
+    """Issue 11 #9: `cinesync shell --user 0` (or -5) ended in a traceback; now a one-line usage error."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    for value in ("0", "-5"):
+        result = CliRunner().invoke(app, ["shell", "--user", value])
+        assert result.exit_code == 2 and "--user" in result.output and "Traceback" not in result.output, result.output

@@ -7,6 +7,8 @@ only after the commit, so a member is never told a rating was saved when it was 
 """
 from __future__ import annotations
 
+import math
+
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +22,7 @@ from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.engine import replay
 from engine.data import History
-from engine.feedback import KINDS, WORD_STARS, stars_for
+from engine.feedback import KINDS, WORD_STAR_RANGE, WORD_STARS, stars_for
 from engine.trainer import NonFiniteUpdate, UserState, unit
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,17 @@ class FeedbackService:
             raise UserError(f"unknown feedback kind {kind!r}")
         if source not in SOURCES:
             raise UserError(f"unknown feedback source {source!r}")
+        if rating is not None and (isinstance(rating, bool) or not isinstance(rating, (int, float))
+                                   or not math.isfinite(rating)):
+            raise UserError(f"{rating!r} is not a rating: use a number of stars, 0.5 to 5 in half steps")
+        if kind in ("not_interested", "seen") and rating is not None:
+            raise UserError(f"'{kind}' carries no stars; rate the movie instead")
+        if kind == "rating" and rating is None:
+            raise UserError("a rating needs its stars: 0.5 to 5 in half steps")
+        if kind in WORD_STAR_RANGE and rating is not None:
+            low, high = WORD_STAR_RANGE[kind]
+            if not low <= rating <= high:
+                raise UserError(f"'{kind}' with {rating:g} stars contradicts itself: {kind} means {low:g} to {high:g} stars")
         if kind is not None and kind not in ("not_interested", "seen"):
             rating = stars_for(kind, rating)
             if rating is None or not 0.5 <= rating <= 5.0 or rating * 2 != int(rating * 2):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from engine.engine import NEIGHBOURS
 log = logging.getLogger(__name__)
 PhraseEncoder = Callable[[str], np.ndarray]  # a free-text mood -> its unit sentence embedding
 LIKE_TITLE = re.compile(r"\blike (.+?)(?:\s+(?:but|and|with|only)\b|[,;]|$)")
+MAX_COUNT = 20  # a Discord select menu holds 25 options; a list longer than 20 is not read
 LIKING_WEIGHT = 0.3  # the member's own lean towards a mood, against the ranker's score (a nudge)
 
 
@@ -105,7 +107,8 @@ class RecommendationService:
                         boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None,
                         context: dict | None = None, like: int | None = None) -> Recommendations:
         """``like``: the catalog index of the film a "More like this" list is pulled towards (named in reasons)."""
-        count = max(1, min(int(count), 50))
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+            raise UserError(f"ask for 1 to {MAX_COUNT} recommendations (got {count!r})")
         runtime = self.runtime
         mood = " ".join(mood.split()).lower() if mood is not None else None
         fit = await self.mood_fit(mood) if mood is not None else None
@@ -203,8 +206,9 @@ class RecommendationService:
 
     async def _log(self, result: Recommendations, surface: str, mood: str | None) -> None:
         rows = [{"user_id": result.user_id, "movie_id": m.movie_id, "position": i, "score": float(m.score),
-                 "scores": m.signals, "surface": surface, "mood": mood, "model_version": result.model_version}
-                for i, m in enumerate(result.movies)]
+                 "scores": {k: v for k, v in m.signals.items() if math.isfinite(v)}, "surface": surface, "mood": mood,
+                 "model_version": result.model_version}
+                for i, m in enumerate(result.movies) if math.isfinite(m.score)]
         if rows:
             async with self.db.transaction() as conn:
                 await model_repo.log_recommendations(conn, rows)
