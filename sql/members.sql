@@ -37,22 +37,6 @@ SELECT (SELECT count(*) FROM movies) AS movies,
        (SELECT count(*) FROM dm_messages) AS dm_messages,
        (SELECT count(*) FROM user_settings WHERE digest_enabled) AS digest_members;
 
--- name: export_ratings(user_id)
-SELECT r.movie_id, m.title, m.year, r.rating, r.kind, r.source, r.created_at, r.updated_at
-  FROM user_ratings r JOIN movies m USING (movie_id)
- WHERE r.user_id = :user_id ORDER BY r.updated_at, r.movie_id;
-
--- name: export_events(user_id)
-SELECT event_id, movie_id, action, rating, kind, source, occurred_at
-  FROM feedback_events WHERE user_id = :user_id ORDER BY event_id;
-
 -- name: rows_about_user(user_id)$
--- Every row that mentions the member, in any table (the /forget_me check).
-SELECT (SELECT count(*) FROM user_ratings WHERE user_id = :user_id)
-     + (SELECT count(*) FROM feedback_events WHERE user_id = :user_id)
-     + (SELECT count(*) FROM user_embeddings WHERE user_id = :user_id)
-     + (SELECT count(*) FROM user_preferences WHERE user_id = :user_id)
-     + (SELECT count(*) FROM user_model_weights WHERE user_id = :user_id)
-     + (SELECT count(*) FROM recommendation_log WHERE user_id = :user_id)
-     + (SELECT count(*) FROM dm_messages WHERE user_id = :user_id)
-     + (SELECT count(*) FROM user_settings WHERE user_id = :user_id);
+-- Every row that mentions the member, in any table with a user_id column (the /forget_me check).
+SELECT member_row_count(:user_id);

@@ -456,7 +456,15 @@ async def test_forget_me_leaves_no_row_and_export(discord_bot, small_app) -> Non
     name, data = exported.last.files[0]
     document = json.loads(data)
     assert name == "cinesync-my-data.json" and len(document["ratings"]) == 5 and document["settings"]["digest_enabled"]
-    assert await small_app.services.privacy.rows_about(user) > 10
+    # against the schema, not a hand-written list: every table with a user_id column, every row of this member
+    async with small_app.db.acquire() as conn:
+        tables = [r["table_name"] for r in await conn.fetch(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND column_name = 'user_id'")]
+        held = {t: await conn.fetchval(f'SELECT count(*) FROM "{t}" WHERE user_id = $1', user) for t in tables}
+    assert {"user_embeddings", "recommendation_log", "user_preferences", "user_settings"} <= {t for t, n in held.items() if n}
+    assert {t: len(document["tables"].get(t, [])) for t in tables} == held
+    assert await small_app.services.privacy.rows_about(user) == sum(held.values()) > 10
     ask = await discord_bot.command(user, "forget_me")
     assert "Delete all your CineSync data?" in ask.text()
     message = discord_bot.message_for(ask)
@@ -466,6 +474,9 @@ async def test_forget_me_leaves_no_row_and_export(discord_bot, small_app) -> Non
     done = await discord_bot.click(user, message, "forget:confirm")
     assert "Your data is deleted" in done.text()
     assert await small_app.services.privacy.rows_about(user) == 0
+    async with small_app.db.acquire() as conn:
+        left = {t: await conn.fetchval(f'SELECT count(*) FROM "{t}" WHERE user_id = $1', user) for t in tables}
+    assert not any(left.values()), left
 
 
 async def test_admin_sliders_reload(discord_bot) -> None:  # type: ignore[no-untyped-def]

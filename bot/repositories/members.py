@@ -36,13 +36,5 @@ async def status_counts(conn: asyncpg.Connection) -> dict[str, Any]:
     return dict(await queries().status_counts(conn))
 
 
-async def export_ratings(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
-    return await queries().export_ratings(conn, user_id=user_id)
-
-
-async def export_events(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
-    return await queries().export_events(conn, user_id=user_id)
-
-
 async def rows_about_user(conn: asyncpg.Connection, user_id: int) -> int:
     return int(await queries().rows_about_user(conn, user_id=user_id))

@@ -7,4 +7,14 @@ from bot.db.queries import queries
 
 
 async def forget_user(conn: asyncpg.Connection, user_id: int) -> dict[str, int]:
-    return dict(await queries().forget_user(conn, user_id=user_id))
+    """Rows deleted per table, for every table with a user_id column."""
+    return {table: int(n) for table, n in (await queries().forget_user(conn, user_id=user_id)).items()}
+
+
+async def export_user(conn: asyncpg.Connection, user_id: int) -> dict[str, list[dict]]:
+    """Every row about the member, per table."""
+    return await queries().export_user(conn, user_id=user_id)
+
+
+async def member_tables(conn: asyncpg.Connection) -> list[str]:
+    return [r["table_name"] for r in await queries().member_tables(conn)]

@@ -21,8 +21,9 @@ class ConfirmForget(OwnedView):
         self.stop()
         deleted = await self.cog.forget(self.owner_id)
         total = sum(deleted.values())
-        card = cards.Card("Your data is deleted", f"{total} rows removed: {deleted['ratings']} ratings, "
-                                                  f"{deleted['events']} events, your taste profile and settings. "
+        card = cards.Card("Your data is deleted", f"{total} rows removed: {deleted.get('user_ratings', 0)} ratings, "
+                                                  f"{deleted.get('feedback_events', 0)} events, your taste profile, "
+                                                  "logs and settings. "
                                                   "CineSync has nothing left about you.", color=cards.GOOD)
         await interaction.response.edit_message(content=None, embed=embed(card), view=None)
 
