@@ -62,6 +62,12 @@ class CineSyncTree(app_commands.CommandTree):
         await reply_error(interaction, error)
 
 
+def is_owner(interaction: discord.Interaction[Any]) -> bool:
+    """One of the bot's owners (CINESYNC_OWNER_IDS): the only ones who may run bot-wide jobs."""
+    settings = getattr(interaction.client, "settings", None)
+    return settings is not None and interaction.user.id in settings.owner_ids
+
+
 def is_admin(interaction: discord.Interaction[Any]) -> bool:
     """The bot owner, or a member with Manage Server in this server (never in DMs)."""
     client = interaction.client
@@ -80,6 +86,19 @@ def admin_only() -> Any:
         if not is_admin(interaction):
             where = "in a server where you have Manage Server" if interaction.guild_id else "in a server, not in DMs"
             raise AdminOnly(f"Admin commands are for the bot owner or members with Manage Server; use them {where}.")
+        return True
+
+    return app_commands.check(predicate)
+
+
+def owner_only() -> Any:
+    """Bot-wide jobs (retrain, learn, sliders reload) touch every server: owners only, whatever a
+    server's own permissions say."""
+
+    def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if not is_owner(interaction):
+            raise AdminOnly("This command changes CineSync for every server, so only the bot's owners may run it "
+                            "(CINESYNC_OWNER_IDS).")
         return True
 
     return app_commands.check(predicate)

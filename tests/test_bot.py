@@ -442,8 +442,17 @@ async def test_admin_is_checked_in_code(discord_bot) -> None:  # type: ignore[no
     allowed = await discord_bot.command(member(), "admin status", permissions=MANAGE_GUILD)
     fields = {f["name"]: f["value"] for f in allowed.last.embeds[0]["fields"]}
     assert fields["Migrations"] == "up to date" and fields["Model"].startswith("v")
+    assert "Ratings" not in fields and "DM digest" not in fields  # issue 11 #11: no counts across servers
     owner = await discord_bot.command(OWNER, "admin status", dm=True)
     assert owner.last.embeds[0]["title"] == "CineSync status"
+    assert "Ratings" in {f["name"] for f in owner.last.embeds[0]["fields"]}
+
+
+async def test_bot_wide_jobs_are_for_owners_only(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #11: Manage Server in some guild does not allow retrain, learn or sliders reload."""
+    for command in ("admin retrain", "admin learn", "admin sliders reload"):
+        refused = await discord_bot.command(member(), command, permissions=MANAGE_GUILD)
+        assert "only the bot's owners" in refused.text() and refused.callback.ephemeral, command
 
 
 async def test_forget_me_leaves_no_row_and_export(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]

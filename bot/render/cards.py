@@ -159,13 +159,18 @@ def dm_movie(movie: dict[str, Any], reason: str | None = None, match: float | No
     return Card(movie_label(movie), "\n".join(lines))
 
 
-def admin_status(status: Any) -> Card:
+def admin_status(status: Any, bot_wide: bool = True) -> Card:
+    """The bot's health; member counts across every server only for the bot's owners (``bot_wide``)."""
     c = status.counts
     run = status.last_learner_run
-    learner = (f"{run['status']} at {run['started_at']:%Y-%m-%d %H:%M} UTC, {run['items']} users" if run else "never")
-    fields = [("Catalog", f"{c['movies']:,} movies"), ("Ratings", f"{c['ratings']:,} from {c['members']:,} members"),
-              ("Profiles", f"{c['profiles']:,}"), ("Model", status.model_version or "none trained"),
-              ("Last learner run", learner),
-              ("Migrations", ", ".join(status.pending_migrations) + " pending" if status.pending_migrations else "up to date"),
-              ("DM digest", f"{c['digest_members']:,} members; {c['dm_messages']:,} DMs tracked")]
-    return Card("CineSync status", "", fields)
+    fields = [("Catalog", f"{c['movies']:,} movies"), ("Model", status.model_version or "none trained"),
+              ("Migrations", ", ".join(status.pending_migrations) + " pending" if status.pending_migrations else "up to date")]
+    if bot_wide:
+        learner = (f"{run['status']} at {run['started_at']:%Y-%m-%d %H:%M} UTC, {run['items']} users" if run else "never")
+        fields[1:1] = [("Ratings", f"{c['ratings']:,} from {c['members']:,} members"), ("Profiles", f"{c['profiles']:,}")]
+        fields += [("Last learner run", learner),
+                   ("DM digest", f"{c['digest_members']:,} members; {c['dm_messages']:,} DMs tracked")]
+    else:
+        fields.append(("Last learner run", run["status"] if run else "never"))
+    return Card("CineSync status", "", fields,
+                footer=None if bot_wide else "Counts across servers are shown to the bot's owners only.")

@@ -12,7 +12,7 @@ from bot.render import cards
 from bot.render.embeds import embed
 from bot.services.admin import read_status
 from bot.services.jobs import run_cli
-from bot.tree import admin_only, reply_error
+from bot.tree import admin_only, is_owner, owner_only, reply_error
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,12 @@ class AdminCog(CineSyncCog, name="Admin"):
     async def status(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         status = await read_status(self.app.db, self.app.runtime.version)
-        await interaction.followup.send(embed=embed(cards.admin_status(status)), ephemeral=True)
+        # counts across every server are the owners' business; a server's admins see the bot's health
+        await interaction.followup.send(embed=embed(cards.admin_status(status, bot_wide=is_owner(interaction))),
+                                        ephemeral=True)
 
-    @admin.command(name="retrain", description="Retrain the base model in the background and load it")
-    @admin_only()
+    @admin.command(name="retrain", description="Retrain the base model in the background and load it (bot owners)")
+    @owner_only()
     async def retrain(self, interaction: discord.Interaction) -> None:
         if self.retraining:
             await interaction.response.send_message("A retrain is already running; I'll report when it's done.", ephemeral=True)
@@ -61,16 +63,16 @@ class AdminCog(CineSyncCog, name="Admin"):
         finally:
             self.retraining = False
 
-    @admin.command(name="learn", description="Run the PreferenceLearner now for members with new ratings")
-    @admin_only()
+    @admin.command(name="learn", description="Run the PreferenceLearner now for members with new ratings (bot owners)")
+    @owner_only()
     async def learn(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await run_cli(self.app.settings, self.app.db.dsn, "learn")
         prefix = "PreferenceLearner: " if result.ok else "❌ PreferenceLearner failed: "
         await interaction.followup.send(prefix + result.last_line()[:1500], ephemeral=True)
 
-    @sliders.command(name="reload", description="Re-read the slider file and embed new or changed descriptions")
-    @admin_only()
+    @sliders.command(name="reload", description="Re-read the mood file and embed new or changed descriptions (bot owners)")
+    @owner_only()
     async def sliders_reload(self, interaction: discord.Interaction) -> None:
         from bot.services.sliders import reload_sliders
 
