@@ -145,3 +145,23 @@ def test_cli_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "CINESYNC_DB_POOL_MAX" in lines[0] and "positive integer" in lines[0]
+
+
+def test_two_first_migrators_at_once_both_succeed(pg_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #6: CREATE EXTENSION ran before the advisory lock, so one of two first `cinesync migrate`
+    failed in 4 of 5 tries. Four tries, each on a fresh database, two processes at once."""
+    import subprocess
+    import sys
+
+    from tests.conftest import create_database
+
+    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    for attempt in range(4):  # two with a DATABASE_URL, two on a fresh embedded server (CREATE DATABASE too)
+        home = {"CINESYNC_HOME": str(tmp_path / str(attempt))}
+        env = {**base, **home, **({"DATABASE_URL": create_database(pg_server)} if attempt < 2 else {})}
+        runs = [subprocess.Popen([sys.executable, "-m", "bot.cli", "migrate"], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outcomes = [(run.wait(timeout=300), run.stdout.read(), run.stderr.read()) for run in runs]  # type: ignore[union-attr]
+        assert all(code == 0 for code, _, _ in outcomes), outcomes
+        said = " ".join(out for _, out, _ in outcomes)
+        assert said.count("applied  0001_initial.sql") == 1 and "nothing to do" in said, said

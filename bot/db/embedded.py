@@ -26,7 +26,14 @@ def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop") -> tuple[
     pgdata.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", pgdata)
     server = pgserver.get_server(pgdata, cleanup_mode=cleanup_mode)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
-    if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    if not _database_exists(server):
+        try:
+            server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+        except Exception:  # a twin process created it between our check and our CREATE: fine
+            if not _database_exists(server):
+                raise
     return server, server.get_uri(DATABASE_NAME)
+
+
+def _database_exists(server: Any) -> bool:
+    return "(1 row)" in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")

@@ -29,10 +29,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await register_vector(conn)
 
 
+EXTENSION_LOCK_KEY = 0x43494E45_5345_5854  # "CINE" "SEXT": serialises first starts creating the extension
+
+
 async def ensure_vector_extension(dsn: str) -> None:
-    """Create the pgvector extension if we may, or explain clearly why it is missing."""
+    """Create the pgvector extension if we may, or explain clearly why it is missing. Two first starts at
+    once (two `cinesync migrate`) take turns under an advisory lock: CREATE EXTENSION IF NOT EXISTS is
+    not safe against a concurrent twin."""
     conn = await asyncpg.connect(dsn)
     try:
+        await conn.execute("SELECT pg_advisory_lock($1)", EXTENSION_LOCK_KEY)
         installed = await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         if installed:
             return
