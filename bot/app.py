@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.db.pool import Database, open_database
 from bot.services.digest import DigestService
 from bot.services.dm_feedback import DMFeedbackService
-from bot.services.feedback import FeedbackService
+from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.moods import PhraseEncoder
 from bot.services.privacy import PrivacyService
 from bot.services.quick_rating import QuickRatingService
@@ -34,9 +34,10 @@ class Services:
     privacy: PrivacyService
 
     @classmethod
-    def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None) -> "Services":
+    def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
+              feedback_limit: str | None = None) -> "Services":
         cache = StateCache()
-        feedback = FeedbackService(db, runtime, cache)
+        feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit))
         recommendations = RecommendationService(db, runtime, cache, phrases)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache))
@@ -61,7 +62,8 @@ class App:
         """Pick up a newly trained model, an imported catalog or reloaded sliders."""
         runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode,
                                      self.settings.list_calibration)
-        self.runtime, self.services = runtime, Services.build(self.db, runtime, PhraseEncoder.for_path(self.settings.embedding_model_path))
+        self.runtime, self.services = runtime, Services.build(self.db, runtime, PhraseEncoder.for_path(self.settings.embedding_model_path),
+                                                            self.settings.feedback_limit)
 
     async def close(self) -> None:
         await self.db.close()
@@ -81,4 +83,5 @@ async def build_app(settings: Settings, db: Database | None = None) -> App:
     db = db or await open_database(settings)
     runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
                                  settings.list_calibration)
-    return App(settings, db, runtime, Services.build(db, runtime, PhraseEncoder.for_path(settings.embedding_model_path)))
+    return App(settings, db, runtime, Services.build(db, runtime, PhraseEncoder.for_path(settings.embedding_model_path),
+                                                       settings.feedback_limit))

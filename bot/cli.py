@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
@@ -211,7 +212,7 @@ def demo() -> None:
                 await forget_user(conn, DEMO_MEMBER)
             typer.echo(f"catalog: {summary['movies']:,} movies ({summary['with_directors']:,} with directors), "
                        f"{summary['ratings']:,} ratings from {summary['users']:,} users")
-            app_ = await build_app(settings, db)
+            app_ = await build_app(replace(settings, feedback_limit=""), db)  # a scripted session, not a flood
             if app_.runtime.model is None:
                 typer.echo("no trained model yet: training the base model (first run only) ...")
                 report = await train_model(db, settings)
@@ -244,7 +245,7 @@ def shell(
 
     async def work(settings: Settings) -> None:
         db = await _open(settings)
-        app_ = await build_app(settings, db)
+        app_ = await build_app(replace(settings, feedback_limit=""), db)  # one person at a terminal, maybe piping a file
         interactive = sys.stdin.isatty()
         if interactive:
             typer.echo("CineSync local shell: you are a member of a pretend server (and its admin).\n" + HELP)

@@ -69,6 +69,7 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     learner_interval_minutes: float = 30.0
     rate_cooldown_seconds: float = 2.0
+    feedback_limit: str = "15/10 seconds"  # per member, over every feedback path (`limits` syntax); "" = none
     blend_personal: float = 0.6
     diversity: float = 0.0
     list_calibration: float = 0.2
@@ -131,6 +132,13 @@ def _id_list(raw: str) -> tuple[int, ...]:
     return tuple(int(part) for part in raw.replace(",", " ").split())
 
 
+def _rate_limit(raw: str) -> str:
+    from limits import parse
+
+    parse(raw)  # raises ValueError for a malformed limit
+    return raw
+
+
 def _zone(raw: str) -> str:
     from zoneinfo import ZoneInfo
 
@@ -173,6 +181,8 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         shard_ids=_read(env, "CINESYNC_SHARD_IDS", _id_list, "shard numbers separated by commas", None),
         learner_interval_minutes=_read(env, "CINESYNC_LEARNER_INTERVAL_MINUTES", _positive(float), "a positive number of minutes", 30.0),
         rate_cooldown_seconds=_read(env, "CINESYNC_RATE_COOLDOWN_SECONDS", float, "a number of seconds", 2.0),
+        feedback_limit=_read(env, "CINESYNC_FEEDBACK_LIMIT", _rate_limit, 'a limit such as "15/10 seconds"',
+                             "15/10 seconds"),
         blend_personal=_read(env, "CINESYNC_BLEND_PERSONAL", _fraction, "a number between 0 and 1", 0.6),
         diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", 0.0),
         list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", 0.2),

@@ -504,3 +504,18 @@ async def test_unexpected_errors_get_an_error_id_and_a_log_line(discord_bot, sma
     error_id = text.split("error id `")[1][:8]
     logged = [r for r in caplog.records if r.name == "bot.errors" and error_id in r.getMessage()]
     assert logged and logged[0].exc_info is not None and "simulated bug" in str(logged[0].exc_info[1])
+
+
+async def test_a_button_flood_is_limited_per_member(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #10: 200 presses of the quick-rating Love button in 5 s saved 200 ratings. Now one limit covers
+    every feedback path: the flood is refused with a friendly message, and other members are unaffected."""
+    user, other = member(), member()
+    round_ = await discord_bot.command(user, "rate")
+    message = discord_bot.message_for(round_)
+    answers = [await discord_bot.click(user, message, "quick:love") for _ in range(40)]
+    refused = [a for a in answers if "going faster than CineSync can follow" in a.text()]
+    saved = await rows(small_app, "SELECT count(*) AS n FROM user_ratings WHERE user_id = $1", user)
+    assert len(refused) >= 20 and saved[0]["n"] <= 15, (len(refused), saved)
+    assert all(a.requests and a.requests[0].ephemeral for a in refused)
+    fine = await discord_bot.command(other, "rate", movie="6", rating="4")
+    assert "Rating saved" in fine.text()

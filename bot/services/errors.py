@@ -10,5 +10,9 @@ class UnknownMovie(UserError):
     pass
 
 
+class SlowDown(UserError):
+    """A member sent feedback faster than the per-member limit; nothing was saved for this one."""
+
+
 class NotSaved(Exception):
     """The feedback could not be stored (e.g. the database is down); the user must be told."""

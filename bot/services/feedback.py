@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.db.pool import Database, DatabaseUnavailable, as_array
 from bot.repositories import feedback as repo
-from bot.services.errors import NotSaved, UnknownMovie, UserError
+from bot.services.errors import SlowDown, NotSaved, UnknownMovie, UserError
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.engine import replay
@@ -60,10 +60,29 @@ def parse_rating(value: str) -> tuple[str, float | None]:
     return "rating", stars
 
 
+UNLIMITED_SOURCES = ("import", "api")  # operators' bulk paths; every member-facing path is limited
+
+
+class FeedbackLimiter:
+    """One per-member limit over every feedback path (slash commands, buttons, DM reactions): a moving
+    window from the `limits` library, per process. ``spec`` like "15/10 seconds"; empty: no limit."""
+
+    def __init__(self, spec: str | None) -> None:
+        from limits import parse, storage, strategies
+
+        self.item = parse(spec) if spec else None
+        self.window = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+
+    def allow(self, user_id: int) -> bool:
+        return self.item is None or self.window.hit(self.item, "feedback", str(user_id))
+
+
 class FeedbackService:
-    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None) -> None:
+    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None,
+                 limiter: FeedbackLimiter | None = None) -> None:
         self.db, self.runtime = db, runtime
         self.cache = cache or StateCache()
+        self.limiter = limiter or FeedbackLimiter(None)
 
     def _state_from_row(self, row: asyncpg.Record) -> UserState | None:
         if row["solver_state"] is None or row["model_version"] != self.runtime.version:
@@ -115,6 +134,9 @@ class FeedbackService:
         movie = self.runtime.movies.get(movie_id)
         if movie is None:
             raise UnknownMovie(f"there is no movie with id {movie_id} in the catalog; search for it by title")
+        if source not in UNLIMITED_SOURCES and not self.limiter.allow(user_id):
+            raise SlowDown(f"You're going faster than CineSync can follow: your feedback on {movie['title']} was "
+                           "not saved. Wait a few seconds, then try again.")
         try:
             return await self._record(user_id, movie_id, movie["title"], kind, rating, source, dedupe_key,
                                       unless_same, withdraw_kind)

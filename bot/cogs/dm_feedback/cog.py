@@ -8,7 +8,7 @@ from discord import app_commands
 
 from bot.cogs.common import CineSyncCog
 from bot.cogs.dm_feedback.sender import DMsClosed, send_movie_dm
-from bot.services.errors import NotSaved
+from bot.services.errors import NotSaved, SlowDown
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,11 @@ class DMFeedbackCog(CineSyncCog, name="DMFeedback"):
             return
         try:
             result = await self.app.services.dm_feedback.react(payload.message_id, payload.user_id, str(payload.emoji), added)
-        except NotSaved as exc:
+        except (NotSaved, SlowDown) as exc:
             # never a silent loss: say so in the DM where the reaction was made
             channel = self.bot.get_partial_messageable(payload.channel_id)
             try:
-                await channel.send(f"⚠️ {exc}. Remove and add your reaction again in a moment.")
+                await channel.send(f"⚠️ {str(exc).rstrip('.')}. Remove and add your reaction again in a moment.")
             except discord.HTTPException:
                 log.warning("reaction by %s not saved and the member could not be told", payload.user_id)
             return
