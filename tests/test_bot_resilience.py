@@ -157,3 +157,29 @@ async def test_loop_stays_responsive_during_retrain_and_learner(busy_app, test_s
     assert busy_app.runtime.version != old_version  # the new model is serving
     assert len(answers) >= 3 and max(answers) < 1.0
     assert lag.worst < 0.2, f"event loop blocked for {lag.worst * 1000:.0f} ms"
+
+
+def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fallback(small_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #4 and #5: NaN in one movie's row, or a file that is not a checkpoint, never reaches members."""
+    import torch
+
+    from bot.services.runtime import CheckpointError, _assemble, load_checkpoint
+
+    runtime = small_app.runtime
+    source = Path(small_app.train_report.checkpoint)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint" * 100)
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_checkpoint(corrupt, runtime.catalog.items)
+    data = torch.load(source, weights_only=True)
+    data["q"][3, 5] = float("nan")
+    poisoned = tmp_path / "nan.pt"
+    torch.save(data, poisoned)
+    with pytest.raises(CheckpointError, match="non-finite numbers in 1 movie row"):
+        load_checkpoint(poisoned, runtime.catalog.items)
+    rows = [dict(r, movie_id=m) for m, r in runtime.movies.items()]
+    for path in (corrupt, poisoned):
+        served = _assemble(rows, {}, {"version": "vbad", "checkpoint_path": str(path)}, [], None, 0.6, 0.0, "private")
+        assert served.model is None  # popularity, labelled as such by the ranker
+        ranking = served.ranker.rank(None, None, 5)
+        assert ranking.fallback and "personal model unavailable" in ranking.items[0].reason

@@ -80,9 +80,37 @@ def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta:
     }, path)
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be served: unreadable, inconsistent or holding non-finite numbers."""
+
+
+def _validated(path: Path) -> dict[str, Any]:
+    """The checkpoint's contents, checked before anything serves from them: one non-finite row would
+    otherwise leave every member who rates that movie without a state."""
+    try:
+        data = torch.load(path, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # pickle, zip and EOF errors all mean the same to an operator
+        raise CheckpointError(f"checkpoint {path} is unreadable ({type(exc).__name__}); run `cinesync train`") from None
+    try:
+        ids, arrays = data["movie_ids"].numpy(), [data[k].numpy() for k in ("p_seen", "p_val", "q")]
+        counts = data["positive_counts"].numpy()
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"checkpoint {path} lacks {exc}; run `cinesync train`") from None
+    if any(a.ndim != 2 or a.shape != arrays[0].shape for a in arrays) or arrays[0].shape[0] != len(ids) \
+            or len(counts) != len(ids):
+        raise CheckpointError(f"checkpoint {path} has inconsistent shapes; run `cinesync train`")
+    bad = sum(int((~np.isfinite(a)).any(axis=1).sum()) for a in arrays) + int((~np.isfinite(counts)).sum())
+    if bad:
+        raise CheckpointError(f"checkpoint {path} holds non-finite numbers in {bad} movie row(s); run `cinesync train`")
+    return data
+
+
 def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
-    """Model arrays aligned to the current catalog (movies added since training get zero rows)."""
-    data = torch.load(path, weights_only=True)
+    """Model arrays aligned to the current catalog (movies added since training get zero rows); raises
+    CheckpointError for a checkpoint that must not be served."""
+    data = _validated(path)
     trained_ids = data["movie_ids"].numpy()
     positions = items.positions(trained_ids)
     keep = positions >= 0
