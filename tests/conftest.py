@@ -47,7 +47,9 @@ def pg_server():
 
 @pytest.fixture(scope="session")
 def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(home=tmp_path_factory.mktemp("home"), db_pool_min=1, db_pool_max=8, db_command_timeout=60)
+    # no feedback limit: service tests rate dozens of films at once; the limit has its own test
+    return Settings(home=tmp_path_factory.mktemp("home"), db_pool_min=1, db_pool_max=8, db_command_timeout=60,
+                    feedback_limit="")
 
 
 def create_database(server, name: str | None = None) -> str:  # type: ignore[no-untyped-def]

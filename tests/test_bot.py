@@ -18,6 +18,7 @@ import pytest
 from bot.client import MigrationsPending, create_bot, open_app
 from bot.offline import OfflineDiscord
 from bot.render.cards import movie_label
+from bot.settings import Settings
 
 HEAT, TOY_STORY, SEVEN, USUAL_SUSPECTS, SABRINA_1954, BRAVEHEART, FARGO = 6, 1, 47, 50, 915, 110, 608
 OWNER = 555000000000000001
@@ -509,13 +510,20 @@ async def test_unexpected_errors_get_an_error_id_and_a_log_line(discord_bot, sma
 async def test_a_button_flood_is_limited_per_member(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
     """Issue 11 #10: 200 presses of the quick-rating Love button in 5 s saved 200 ratings. Now one limit covers
     every feedback path: the flood is refused with a friendly message, and other members are unaffected."""
+    from bot.services.feedback import FeedbackLimiter
+
+    feedback = small_app.services.feedback
+    unlimited, feedback.limiter = feedback.limiter, FeedbackLimiter(Settings().feedback_limit)  # as served
     user, other = member(), member()
     round_ = await discord_bot.command(user, "rate")
     message = discord_bot.message_for(round_)
-    answers = [await discord_bot.click(user, message, "quick:love") for _ in range(40)]
+    try:
+        answers = [await discord_bot.click(user, message, "quick:love") for _ in range(40)]
+        fine = await discord_bot.command(other, "rate", movie="6", rating="4")  # while the flood is limited
+    finally:
+        feedback.limiter = unlimited
     refused = [a for a in answers if "going faster than CineSync can follow" in a.text()]
     saved = await rows(small_app, "SELECT count(*) AS n FROM user_ratings WHERE user_id = $1", user)
     assert len(refused) >= 20 and saved[0]["n"] <= 15, (len(refused), saved)
     assert all(a.requests and a.requests[0].ephemeral for a in refused)
-    fine = await discord_bot.command(other, "rate", movie="6", rating="4")
     assert "Rating saved" in fine.text()
