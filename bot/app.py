@@ -5,9 +5,11 @@ exercise the same services.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from bot.db.pool import Database, open_database
+from bot.repositories.models import newest_model_version
 from bot.services.digest import DigestService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
@@ -58,10 +60,28 @@ class App:
     def recommendations(self) -> RecommendationService:
         return self.services.recommendations
 
+    def __post_init__(self) -> None:
+        self._reloading = asyncio.Lock()
+
     async def reload(self) -> None:
-        """Pick up a newly trained model, an imported catalog or reloaded sliders."""
+        """Pick up a newly trained model, an imported catalog or reloaded sliders (one reload at a time)."""
+        async with self._reloading:
+            await self._reload()
+
+    async def sync_model(self) -> bool:
+        """Reload if the newest registered model is not the one serving (another process trained it);
+        True when it reloaded. Called on a `cinesync_model` notification and by the polling safety net."""
+        async with self._reloading:
+            async with self.db.acquire() as conn:
+                newest = await newest_model_version(conn)
+            if newest is None or newest == self.runtime.version:
+                return False
+            await self._reload()
+            return True
+
+    async def _reload(self) -> None:
         runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode,
-                                     self.settings.list_calibration)
+                                     self.settings.list_calibration, self.settings.models_dir)
         self.runtime, self.services = runtime, Services.build(self.db, runtime, PhraseEncoder.for_path(self.settings.embedding_model_path),
                                                             self.settings.feedback_limit)
 
@@ -82,6 +102,6 @@ async def build_app(settings: Settings, db: Database | None = None) -> App:
     serve_latency_first()
     db = db or await open_database(settings)
     runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
-                                 settings.list_calibration)
+                                 settings.list_calibration, settings.models_dir)
     return App(settings, db, runtime, Services.build(db, runtime, PhraseEncoder.for_path(settings.embedding_model_path),
                                                        settings.feedback_limit))

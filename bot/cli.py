@@ -312,7 +312,9 @@ def train() -> None:
             await db.close()
         typer.echo(f"model {report.version}: {report.users:,} users, {report.ratings:,} feedback rows, "
                    f"{report.seconds:.1f} s; validation NDCG@10 {report.metrics['validation_ndcg@10']:.4f}")
-        typer.echo(f"checkpoint: {report.checkpoint}")
+        typer.echo(f"checkpoint: {report.checkpoint}; {report.written:,} member states re-based"
+                   + (f", {report.not_written:,} changed or forgotten during the fit (re-based at their next request)"
+                      if report.not_written else ""))
 
     _run(work)
 
@@ -357,7 +359,7 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
         from bot.services.runtime import load_runtime
 
         runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
-                                     settings.list_calibration)
+                                     settings.list_calibration, settings.models_dir)
 
         async def job() -> int:
             reports.append(await learn_preferences(db, everyone, runtime))

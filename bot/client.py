@@ -54,6 +54,7 @@ class CineSyncBot(commands.AutoShardedBot):
         self._owns_app = app is None
         self.sync_commands = sync_commands
         self.scheduler: Any = None
+        self.sync: Any = None  # bot.services.sync.ProcessSync: other processes' retrains and ratings reach this one
         self._background: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------------ start-up
@@ -61,6 +62,10 @@ class CineSyncBot(commands.AutoShardedBot):
         if self.app is None:
             self.app = await open_app(self.settings)
         workers.warm()
+        from bot.services.sync import ProcessSync
+
+        self.sync = ProcessSync(self.app, self.settings.sync_poll_seconds)
+        await self.sync.start()
         for name in COGS:
             await self.load_extension(name)
         self.start_scheduler()
@@ -125,6 +130,8 @@ class CineSyncBot(commands.AutoShardedBot):
             self.scheduler.shutdown(wait=False)
         for task in list(self._background):
             task.cancel()
+        if self.sync is not None:
+            await self.sync.stop()
         workers.shutdown()
         await super().close()
         if self._owns_app and self.app is not None:

@@ -153,8 +153,14 @@ class LoopLag:
 class OfflineDiscord:
     """A Discord stand-in for one bot: start it, send it events, read what it answered."""
 
-    def __init__(self, bot: Any, *, guild_id: int = GUILD_ID, channel_id: int = CHANNEL_ID) -> None:
+    def __init__(self, bot: Any, *, guild_id: int = GUILD_ID, channel_id: int = CHANNEL_ID,
+                 response_deadline: float = 3.0) -> None:
         self.bot, self.guild_id, self.channel_id = bot, guild_id, channel_id
+        # as Discord: an interaction not answered within this many seconds is gone (404, code 10062),
+        # and follow-ups of an interaction never answered have no webhook to go to (404, code 10015)
+        self.response_deadline = response_deadline
+        self._created: dict[str, float] = {}  # interaction token -> when the payload was sent
+        self._answered: set[str] = set()
         self.requests: list[Captured] = []
         self.messages: dict[int, dict[str, Any]] = {}
         self.closed_dms: set[int] = set()  # members whose DMs refuse the bot (403, code 50007)
@@ -256,6 +262,8 @@ class OfflineDiscord:
         token = route.webhook_token
         captured = self._record(route, body, files or (), token)
         interaction_id = self._tokens.get(token or "")
+        if token in self._created:
+            self._enforce_deadline(route, captured, token)
         metadata = {"id": str(interaction_id), "type": 2, "user": user_payload(0)} if interaction_id else None
         if route.path.endswith("/callback"):
             kind = body["type"]
@@ -298,11 +306,24 @@ class OfflineDiscord:
                                  captured.files, interaction=metadata, message_id=message_id)
         return None
 
+    def _enforce_deadline(self, route: Route, captured: Captured, token: str) -> None:
+        if route.path.endswith("/callback"):
+            if time.perf_counter() - self._created[token] > self.response_deadline:
+                captured.status = 404
+                raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"),
+                                       {"code": 10062, "message": "Unknown interaction"})
+            self._answered.add(token)
+        elif token not in self._answered:
+            captured.status = 404
+            raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"),
+                                   {"code": 10015, "message": "Unknown Webhook"})
+
     # ------------------------------------------------------------------ what Discord sends
     def _base(self, kind: int, user_id: int, data: dict[str, Any], *, dm: bool, permissions: int) -> dict[str, Any]:
         interaction_id = snowflake()
         token = f"token-{interaction_id}"
         self._tokens[token] = interaction_id
+        self._created[token] = time.perf_counter()
         user = user_payload(user_id)
         payload: dict[str, Any] = {
             "id": str(interaction_id), "application_id": str(APPLICATION_ID), "type": kind, "token": token, "version": 1,

@@ -80,13 +80,9 @@ WITH written AS (
 )
 SELECT count(*) FROM written;
 
--- name: stage_unknown_rating_movies()
--- Staged ratings whose movie is not in the catalog.
-SELECT DISTINCT r.movie_id FROM rating_stage r
- WHERE NOT EXISTS (SELECT 1 FROM movies m WHERE m.movie_id = r.movie_id);
-
--- name: stage_drop_unknown_ratings()!
-DELETE FROM rating_stage r WHERE NOT EXISTS (SELECT 1 FROM movies m WHERE m.movie_id = r.movie_id);
+-- name: known_movie_ids(movie_ids)
+-- Which of these ids the catalog holds (after this import's movies were written).
+SELECT movie_id FROM movies WHERE movie_id = ANY(:movie_ids::integer[]);
 
 -- name: upsert_ratings_from_stage()$
 -- Imported ratings become current unless the user said something newer since.

@@ -29,10 +29,15 @@ SELECT movie_id, genres, directors, cast_members AS cast, year FROM movies
  WHERE movie_id IN (SELECT movie_id FROM user_ratings WHERE user_id = ANY(:user_ids::bigint[]));
 
 -- name: save_preferences(user_id, patterns, ratings_used, computed_at)*!
+-- Only for a member who still has ratings this snapshot could have read (created by ``computed_at``):
+-- one forgotten since, even one who has rated again, is skipped. Never replaces a profile computed
+-- from a later snapshot (an on-demand /my_stats run that finished first).
 INSERT INTO user_preferences (user_id, patterns, ratings_used, computed_at)
-VALUES (:user_id, :patterns, :ratings_used, :computed_at)
+SELECT :user_id, :patterns, :ratings_used, :computed_at
+ WHERE EXISTS (SELECT 1 FROM user_ratings r WHERE r.user_id = :user_id AND r.created_at <= :computed_at)
 ON CONFLICT (user_id) DO UPDATE
-   SET patterns = EXCLUDED.patterns, ratings_used = EXCLUDED.ratings_used, computed_at = EXCLUDED.computed_at;
+   SET patterns = EXCLUDED.patterns, ratings_used = EXCLUDED.ratings_used, computed_at = EXCLUDED.computed_at
+ WHERE user_preferences.computed_at <= EXCLUDED.computed_at;
 
 -- name: user_preferences(user_id)^
 SELECT patterns, ratings_used, computed_at FROM user_preferences WHERE user_id = :user_id;
@@ -51,3 +56,7 @@ UPDATE job_runs SET finished_at = now(), status = :status, items = :items, detai
 
 -- name: last_run(job)^
 SELECT run_id, started_at, finished_at, status, items, detail FROM job_runs WHERE job = :job ORDER BY started_at DESC LIMIT 1;
+
+-- name: database_now()$
+-- A job's snapshot time on the clock that stamps ratings' created_at.
+SELECT clock_timestamp();

@@ -1,12 +1,21 @@
 -- Model registry, item vectors, text embeddings, neighbours, per-user weights.
 
--- name: register_model(version, data_hash, params, metrics, checkpoint_path)!
-INSERT INTO model_registry (version, kind, data_hash, params, metrics, checkpoint_path)
-VALUES (:version, 'base', :data_hash, :params, :metrics, :checkpoint_path);
+-- name: register_model(version, data_hash, params, metrics, checkpoint_path, checkpoint)$
+-- Announced to every process on commit (bot/services/sync.py listens).
+WITH registered AS (
+    INSERT INTO model_registry (version, kind, data_hash, params, metrics, checkpoint_path, checkpoint)
+    VALUES (:version, 'base', :data_hash, :params, :metrics, :checkpoint_path, :checkpoint)
+    RETURNING version
+)
+SELECT pg_notify('cinesync_model', version) FROM registered;
 
 -- name: newest_model()^
-SELECT version, created_at, data_hash, params, metrics, checkpoint_path
+SELECT version, created_at, data_hash, params, metrics, checkpoint_path, checkpoint
   FROM model_registry WHERE kind = 'base' AND is_active ORDER BY created_at DESC, version DESC LIMIT 1;
+
+-- name: newest_model_version()$
+-- The cheap check each process polls as the safety net under LISTEN/NOTIFY.
+SELECT version FROM model_registry WHERE kind = 'base' AND is_active ORDER BY created_at DESC, version DESC LIMIT 1;
 
 -- name: create_item_vector_stage()#
 CREATE TEMP TABLE item_vector_stage (movie_id integer, embedding vector(256)) ON COMMIT DROP;
@@ -50,24 +59,60 @@ VALUES (:user_id, :movie_id, :position, :score, :scores, :surface, :mood, :model
 
 -- name: create_user_state_stage()#
 CREATE TEMP TABLE user_state_stage (
-    user_id bigint, embedding vector(256), solver_state bytea, rating_count integer, feedback_count integer
+    user_id bigint, embedding vector(256), solver_state bytea, rating_count integer, feedback_count integer,
+    read_version bigint,  -- the member's state when the job read their feedback (NULL: no state row then) ...
+    read_updated_at timestamptz  -- ... and when that state was written (a re-created row differs)
 ) ON COMMIT DROP;
 
--- name: store_user_states_from_stage(model_version)!
--- After a retrain every user's state is recomputed in the new model's basis.
-INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
-SELECT user_id, embedding, solver_state, rating_count, feedback_count, 1, :model_version FROM user_state_stage
-ON CONFLICT (user_id) DO UPDATE
-   SET embedding = EXCLUDED.embedding, solver_state = EXCLUDED.solver_state, rating_count = EXCLUDED.rating_count,
-       feedback_count = EXCLUDED.feedback_count, version = user_embeddings.version + 1,
-       model_version = EXCLUDED.model_version, updated_at = now();
+-- name: state_versions()
+-- Read with the feedback snapshot: which state each member had when the job read it.
+SELECT user_id, version, updated_at FROM user_embeddings;
+
+-- name: hold_member_writes()#
+-- A background job's write: /forget_me (which takes this lock exclusively) waits until it commits.
+SELECT pg_advisory_xact_lock_shared(member_write_lock_key());
+
+-- name: store_user_states_from_stage(model_version)^
+-- After a retrain, each member's state recomputed in the new model's basis, but only where it is
+-- still the one the job read: a member who gave feedback meanwhile keeps their newer state and is
+-- re-based on their next request; a member forgotten meanwhile (no feedback left) is skipped.
+WITH current AS (
+    SELECT s.* FROM user_state_stage s WHERE EXISTS (SELECT 1 FROM user_ratings r WHERE r.user_id = s.user_id)
+), updated AS (
+    UPDATE user_embeddings u
+       SET embedding = c.embedding, solver_state = c.solver_state, rating_count = c.rating_count,
+           feedback_count = c.feedback_count, version = u.version + 1, model_version = :model_version, updated_at = now()
+      FROM current c
+     WHERE u.user_id = c.user_id AND u.version = c.read_version AND u.updated_at = c.read_updated_at
+    RETURNING u.user_id
+), inserted AS (
+    INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
+    SELECT user_id, embedding, solver_state, rating_count, feedback_count, 1, :model_version
+      FROM current WHERE read_version IS NULL
+    ON CONFLICT (user_id) DO NOTHING
+    RETURNING user_id
+)
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written,
+       (SELECT count(*) FROM user_state_stage) AS staged;
+
+-- name: rebase_user_state(user_id, read_version, embedding, solver_state, rating_count, feedback_count, model_version)$
+-- A member's state re-based on the serving model at their next request, unless it changed meanwhile.
+UPDATE user_embeddings
+   SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
+       feedback_count = :feedback_count, version = version + 1, model_version = :model_version, updated_at = now()
+ WHERE user_id = :user_id AND version = :read_version
+RETURNING version;
 
 -- name: taste_vectors()
 -- Snapshot of every personalised user's unit taste vector (for the weights job).
 SELECT user_id, embedding FROM user_embeddings WHERE rating_count >= 5 ORDER BY user_id;
 
--- name: save_many_user_weights(user_id, weights, fitted_on)*!
-INSERT INTO user_model_weights (user_id, weights, fitted_on) VALUES (:user_id, :weights, :fitted_on)
+-- name: save_many_user_weights(user_id, weights, fitted_on, read_at)*!
+-- Only for a member who still has ratings the job could have read (created by ``read_at``): one
+-- forgotten since, even one who has rated again, is skipped.
+INSERT INTO user_model_weights (user_id, weights, fitted_on)
+SELECT :user_id, :weights, :fitted_on
+ WHERE EXISTS (SELECT 1 FROM user_ratings r WHERE r.user_id = :user_id AND r.created_at <= :read_at)
 ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCLUDED.fitted_on, updated_at = now();
 
 -- name: relaxed_commit()#

@@ -50,3 +50,8 @@ SELECT user_id, embedding, solver_state, rating_count, feedback_count, version, 
 -- name: all_feedback()
 -- Snapshot for training: every current feedback in time order.
 SELECT user_id, movie_id, rating, kind, updated_at FROM user_ratings ORDER BY user_id, updated_at, movie_id;
+
+-- name: announce_loved(user_id, movie_id, loved)!
+-- On commit, every process updates its "what each member loved" snapshot (bot/services/sync.py).
+SELECT pg_notify('cinesync_loved', CAST(:user_id AS bigint)::text || ' ' || CAST(:movie_id AS integer)::text || ' '
+                 || CASE WHEN CAST(:loved AS boolean) THEN '1' ELSE '0' END);

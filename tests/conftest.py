@@ -127,3 +127,22 @@ async def small_app(pg_server, test_settings):  # type: ignore[no-untyped-def]
         app.train_rows = [dict(r) for r in await all_feedback(conn)]  # type: ignore[attr-defined]
     yield app
     await app.close()
+
+
+async def small_trained_app(server, settings: Settings, label: str, max_movie_id: int = 600):  # type: ignore[no-untyped-def]
+    """A trained CineSync on a database of its own (MovieLens movies with id <= ``max_movie_id``), for
+    tests that retrain or run jobs and must disturb no other test."""
+    requires_shared()
+    from bot.app import build_app
+    from bot.catalog.readers import read_movielens
+    from bot.services.catalog_import import import_data
+    from bot.services.training import train_model
+
+    data = read_movielens(MOVIELENS, IMDB, with_ratings=True)
+    data.movies = data.movies[data.movies["movie_id"] <= max_movie_id]
+    assert data.ratings is not None
+    data.ratings = data.ratings[data.ratings["movie_id"] <= max_movie_id]
+    database = await migrated_database(server, settings)
+    await import_data(database, data, label, progress=False)
+    await train_model(database, settings, progress=False)
+    return await build_app(settings, database)

@@ -13,19 +13,21 @@ import pytest
 from bot.app import App, Services
 from bot.client import create_bot
 from bot.offline import LoopLag, OfflineDiscord
-from tests.conftest import IMDB, MOVIELENS, migrated_database, open_test_database, requires_shared
+from tests.conftest import open_test_database, small_trained_app
 
 HEAT, SEVEN, TOY_STORY, USUAL_SUSPECTS, BRAVEHEART = 6, 47, 1, 50, 110
 
 
 class CuttableProxy:
     """A TCP proxy in front of the embedded PostgreSQL that can drop every connection on demand,
-    as a database crash or network cut would, and refuse new ones until restored."""
+    as a database crash or network cut would, and refuse new ones until restored; or stall: hold
+    the next query for some seconds, as a database busy with a checkpoint or a lock would."""
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
         self.refusing = False
         self.cut_on_next_query = False
+        self.stall_next_query = 0.0
         self.writers: list[asyncio.StreamWriter] = []
 
     async def start(self) -> int:
@@ -45,6 +47,9 @@ class CuttableProxy:
                     if from_client and self.cut_on_next_query:
                         self.cut()
                         return
+                    if from_client and self.stall_next_query:
+                        stall, self.stall_next_query = self.stall_next_query, 0.0
+                        await asyncio.sleep(stall)
                     sink.write(data)
                     await sink.drain()
             except (ConnectionError, OSError):
@@ -111,23 +116,51 @@ async def test_database_dropping_mid_command_is_never_a_silent_loss(small_app, t
         await proxy.close()
 
 
+async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(small_app, test_settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #13: the database answers after 5 s; Discord forgets an interaction not answered in 3 s
+    (the stand-in answers 404 then, as Discord does). The member is told, every time, whether it was saved."""
+    socket, name = socket_of(small_app.db.dsn)
+    proxy = CuttableProxy(socket)
+    port = await proxy.start()
+    settings = replace(test_settings, rate_cooldown_seconds=0.0, db_command_timeout=8.0)
+    db = await open_test_database(f"postgresql://postgres@127.0.0.1:{port}/{name}", settings)
+    app = App(settings, db, small_app.runtime, Services.build(db, small_app.runtime))
+    user = 730000000000000101
+
+    async def saved() -> list[int]:
+        async with small_app.db.acquire() as conn:
+            return [r["movie_id"] for r in await conn.fetch("SELECT movie_id FROM user_ratings WHERE user_id = $1", user)]
+
+    try:
+        async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as d:
+            proxy.stall_next_query = 5.0
+            slow = await d.command(user, "rate", movie=str(HEAT), rating="5")
+            assert slow.callback is not None and slow.callback.status == 200 and slow.callback.json["type"] == 5
+            assert slow.first_response_seconds < 3.0  # deferred in time ...
+            assert "Saved" in slow.last.text() and slow.last.ephemeral and await saved() == [HEAT]  # ... then told
+            # a quick-rating button on a slow database: the message is updated after a deferred update
+            start = await d.command(user, "rate")
+            proxy.stall_next_query = 5.0
+            pressed = await d.click(user, d.message_for(start), "quick:like")
+            assert pressed.callback.status == 200 and pressed.callback.json["type"] == 6
+            assert pressed.first_response_seconds < 3.0 and "Saved" in pressed.last.text()
+            assert len(await saved()) == 2
+            # longer than the command timeout: deferred in time, then told it was not saved
+            proxy.stall_next_query = 12.0
+            lost = await d.command(user, "rate", movie=str(SEVEN), rating="4")
+            assert lost.first_response_seconds < 3.0 and lost.callback.status == 200
+            assert "was not saved" in lost.text() and "Seven" in lost.text()
+            await asyncio.sleep(5.0)  # the held query reaches the database late: still nothing half-written
+            assert SEVEN not in await saved()
+    finally:
+        await db.close()
+        await proxy.close()
+
+
 @pytest.fixture(scope="module")
 async def busy_app(pg_server, test_settings):  # type: ignore[no-untyped-def]
-    """A small trained CineSync of its own (movies with id <= 600), so retraining it disturbs no other test."""
-    requires_shared()
-    from bot.app import build_app
-    from bot.catalog.readers import read_movielens
-    from bot.services.catalog_import import import_data
-    from bot.services.training import train_model
-
-    data = read_movielens(MOVIELENS, IMDB, with_ratings=True)
-    data.movies = data.movies[data.movies["movie_id"] <= 600]
-    assert data.ratings is not None
-    data.ratings = data.ratings[data.ratings["movie_id"] <= 600]
-    database = await migrated_database(pg_server, test_settings)
-    await import_data(database, data, "busy", progress=False)
-    await train_model(database, test_settings, progress=False)
-    app = await build_app(test_settings, database)
+    """A small trained CineSync of its own, so retraining it disturbs no other test."""
+    app = await small_trained_app(pg_server, test_settings, "busy")
     yield app
     await app.close()
 
@@ -159,27 +192,45 @@ async def test_loop_stays_responsive_during_retrain_and_learner(busy_app, test_s
     assert lag.worst < 0.2, f"event loop blocked for {lag.worst * 1000:.0f} ms"
 
 
-def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fallback(small_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Issue 11 #4 and #5: NaN in one movie's row, or a file that is not a checkpoint, never reaches members."""
+async def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fallback(small_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11 #4 and #5: NaN in one movie's row, or bytes that are not a checkpoint, never reach members;
+    and a model registered before checkpoints moved into the database is looked up in this home only."""
+    import io
+
     import torch
 
-    from bot.services.runtime import CheckpointError, _assemble, load_checkpoint
+    from bot.services.runtime import CheckpointError, _assemble, checkpoint_source, load_checkpoint
 
     runtime = small_app.runtime
-    source = Path(small_app.train_report.checkpoint)
-    corrupt = tmp_path / "corrupt.pt"
-    corrupt.write_bytes(b"not a checkpoint" * 100)
+    async with small_app.db.acquire() as conn:
+        stored = await conn.fetchval("SELECT checkpoint FROM model_registry WHERE version = $1", runtime.version)
+    corrupt = b"not a checkpoint" * 100
     with pytest.raises(CheckpointError, match="unreadable"):
         load_checkpoint(corrupt, runtime.catalog.items)
-    data = torch.load(source, weights_only=True)
+    data = torch.load(io.BytesIO(stored), weights_only=True)
     data["q"][3, 5] = float("nan")
-    poisoned = tmp_path / "nan.pt"
-    torch.save(data, poisoned)
+    buffer = io.BytesIO()
+    torch.save(data, buffer)
+    poisoned = buffer.getvalue()
     with pytest.raises(CheckpointError, match="non-finite numbers in 1 movie row"):
         load_checkpoint(poisoned, runtime.catalog.items)
     rows = [dict(r, movie_id=m) for m, r in runtime.movies.items()]
-    for path in (corrupt, poisoned):
-        served = _assemble(rows, {}, {"version": "vbad", "checkpoint_path": str(path)}, [], None, 0.6, 0.0, "private")
+    for bad in (corrupt, poisoned):
+        served = _assemble(rows, {}, {"version": "vbad", "checkpoint_path": "vbad.pt", "checkpoint": bad}, [], None,
+                           0.6, 0.0, "private")
         assert served.model is None  # popularity, labelled as such by the ranker
         ranking = served.ranker.rank(None, None, 5)
         assert ranking.fallback and "personal model unavailable" in ranking.items[0].reason
+    # an old registry row holding another home's absolute path: only this home's models folder is read
+    elsewhere = tmp_path / "other-home" / "models" / "vold.pt"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_bytes(stored)
+    here = tmp_path / "this-home" / "models"
+    source, label = checkpoint_source({"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, here)
+    assert source == here / "vold.pt" and "vold" in label
+    assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, [], None,
+                     0.6, 0.0, "private", models_dir=here).model is None
+    (here).mkdir(parents=True)
+    (here / "vold.pt").write_bytes(stored)
+    assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, [], None,
+                     0.6, 0.0, "private", models_dir=here).model is not None

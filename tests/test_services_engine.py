@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,17 +42,18 @@ def _refit(app, rows) -> UserState:  # type: ignore[no-untyped-def]
 
 async def test_training_registered_the_model(small_app) -> None:  # type: ignore[no-untyped-def]
     report = small_app.train_report
-    assert Path(report.checkpoint).exists() and small_app.runtime.version == report.version
+    assert "model_registry.checkpoint" in report.checkpoint and small_app.runtime.version == report.version
     async with small_app.db.acquire() as conn:
         registry = await conn.fetchrow("SELECT * FROM model_registry WHERE version = $1", report.version)
         vectors = await conn.fetchval("SELECT count(*) FROM item_vectors WHERE model_version = $1", report.version)
         states = await conn.fetchval(
             "SELECT count(*) FROM user_embeddings WHERE model_version = $1 AND user_id < 100000", report.version)
         texts = await conn.fetchval("SELECT count(*) FROM movie_text_embeddings")
+    assert registry["checkpoint"] and registry["checkpoint_path"] == f"{report.version}.pt"  # no absolute path
     assert registry["data_hash"] and registry["metrics"]["validation_ndcg@10"] > 0
     assert registry["metrics"]["calibration"]["ours"]["ece"] < 0.1  # measured on held-out ratings at training time
     assert vectors == len(small_app.runtime.catalog) == texts
-    assert states == report.users
+    assert states == report.users == report.written and report.not_written == 0
 
 
 async def test_rating_is_stored_with_its_online_update(small_app) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,9 @@ import gzip
 import io
 import json
 import math
+import re
+import time
+from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -27,6 +30,16 @@ MOVIE_COLUMNS = [
 LIST_COLUMNS = ["genres", "directors", "cast_members", "keywords", "user_tags"]
 RATING_COLUMNS = ["user_id", "movie_id", "rating", "rated_at"]
 NO_GENRES = "(no genres listed)"
+
+# bounds every imported value is held to (the database's columns, and what a film can be)
+MAX_FIELD = 10_000  # characters in any one field of any file
+MAX_TITLE = 300
+MAX_NAME = 200  # one genre, person, keyword, tag, language ...
+MAX_LIST = 200  # entries in one list field
+MAX_MOVIE_ID = 2**31 - 1
+MAX_USER_ID = 2**63 - 1  # Discord snowflakes fit
+MAX_FILE_BYTES = 2 * 1024**3
+csv.field_size_limit(MAX_FIELD * 20)  # longer fields are reported as too long, not a csv.Error
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,7 @@ class CatalogData:
     ratings: pd.DataFrame | None = None
     problems: list[BadRow] = field(default_factory=list)
     tags: pd.DataFrame | None = None  # user_id, movie_id, tag (cleaned): who wrote what, for leak-free evaluation
+    ratings_file: str | None = None  # where ratings came from, to report those the catalog does not know
 
 
 class CatalogFormatError(ValueError):
@@ -61,27 +75,78 @@ def _require(path: Path) -> Path:
     return path
 
 
-def _read_csv(path: Path, required: list[str], sep: str = ",") -> pd.DataFrame:
-    """All columns as strings; `line` holds the 1-based line number in the file."""
-    frame = pd.read_csv(_require(path), sep=sep, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8")
+def read_text(path: Path) -> str:
+    """A whole file as text (``.gz`` decompressed); every way it can be unreadable is one CatalogFormatError
+    naming the file (and the line, for bytes that are not UTF-8)."""
+    _require(path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CatalogFormatError(f"{path}: larger than {MAX_FILE_BYTES // 1024**3} GB; split it")
+    try:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except gzip.BadGzipFile:
+        raise CatalogFormatError(f"{path}: not a gzip file although it ends in .gz") from None
+    except (EOFError, zlib_error) as exc:
+        raise CatalogFormatError(f"{path}: the compressed file is truncated or damaged ({exc}); copy it again") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CatalogFormatError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); save the file as UTF-8") from None
+
+
+def _read_csv(path: Path, required: list[str], sep: str = ",") -> tuple[pd.DataFrame, list[BadRow]]:
+    """All columns as strings, `line` the 1-based line number; rows with a NUL character or an
+    over-long field are left out and returned as problems."""
+    text = read_text(path)
+    if not text.strip():
+        raise CatalogFormatError(f"{path}: the file is empty; expected a header row ({sep.join(required)}) and data")
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise CatalogFormatError(f"{path}: not a readable {'CSV' if sep == ',' else 'delimited'} file ({exc})") from None
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise CatalogFormatError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
-    frame["line"] = np.arange(2, len(frame) + 2)
-    return frame
+    frame["line"] = np.arange(2, len(frame) + 2)  # assumes no quoted line breaks, as in MovieLens files
+    problems: list[BadRow] = []
+    bad = pd.Series(False, index=frame.index)
+    for column in frame.columns.drop("line"):
+        values = frame[column].astype(str)
+        for mask, reason in ((values.str.contains("\x00", regex=False), f"{column} contains a NUL character"),
+                             (values.str.len() > MAX_FIELD, f"{column} is longer than {MAX_FIELD:,} characters")):
+            new = mask & ~bad
+            problems.extend(BadRow(path.name, int(line), reason) for line in frame.loc[new, "line"])
+            bad |= mask
+    return frame.loc[~bad].reset_index(drop=True), problems
 
 
-def _split(value: Any, sep: str = "|") -> list[str]:
+def _clean(text: str, what: str, limit: int) -> str:
+    if "\x00" in text:
+        raise ValueError(f"{what} contains a NUL character")
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text):,} characters long (at most {limit:,})")
+    return text
+
+
+def _split(value: Any, sep: str = "|", what: str = "list") -> list[str]:
+    """'a|b' or ["a", "b"] -> ["a", "b"] (deduplicated); anything else in a list is refused, not stringified."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     if isinstance(value, (list, tuple)):
-        items = [str(v).strip() for v in value]
+        bad = [v for v in value if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"{what} holds {json.dumps(bad[0])}, not a name; give names as text")
+        items = [v.strip() for v in value]
+    elif isinstance(value, str):
+        items = [part.strip() for part in value.split(sep)]
     else:
-        items = [part.strip() for part in str(value).split(sep)]
+        raise ValueError(f"{what} must be text or a list of names, not {json.dumps(value)}")
     seen: dict[str, None] = {}
     for item in items:
         if item and item != NO_GENRES:
-            seen.setdefault(item, None)
+            seen.setdefault(_clean(item, f"{what} entry", MAX_NAME), None)
+    if len(seen) > MAX_LIST:
+        raise ValueError(f"{what} has {len(seen)} entries (at most {MAX_LIST})")
     return list(seen)
 
 
@@ -89,43 +154,66 @@ def _imdb_id(value: Any) -> str | None:
     """'0114709', 114709, 'tt0114709' or an IMDb URL -> 'tt0114709'."""
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"imdb id {json.dumps(value)} is not tt followed by digits")
     text = str(value).strip()
     if "/title/" in text:
         text = text.split("/title/", 1)[1].split("/", 1)[0]
     digits = text[2:] if text.startswith("tt") else text
-    if not digits.isdigit():
-        raise ValueError(f"imdb id {value!r} is not tt followed by digits")
+    if not re.fullmatch(r"[0-9]{1,10}", digits):
+        raise ValueError(f"imdb id {str(value)[:40]!r} is not tt followed by up to 10 digits")
     return f"tt{int(digits):07d}"
 
 
-def _optional_int(value: Any, what: str, low: int | None = None, high: int | None = None) -> int | None:
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} {value!r} is not a number") from None
-    if not number.is_integer() or (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{what} {value!r} is out of range")
-    return int(number)
+def _shown(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else repr(value[:40] + ("..." if len(value) > 40 else ""))
 
 
-def _optional_float(value: Any, what: str) -> float | None:
+def _optional_int(value: Any, what: str, low: int | None = None, high: int | None = MAX_MOVIE_ID) -> int | None:
+    """An integer from a number or its text; true/false, 4.5, 1e300 and digits beyond ``high`` are refused."""
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} {value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{what} {value!r} is not finite")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{what} {_shown(value)} is not a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,25}(\.0*)?", text):
+            raise ValueError(f"{what} {_shown(value)} is not a whole number")
+        number = int(text.split(".")[0])
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{what} {_shown(value)} is not a whole number")
+        number = int(value)
+    else:
+        number = value
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"{what} {_shown(value)} is out of range ({low if low is not None else '...'} to {high:,})"
+                         if high is not None else f"{what} {_shown(value)} is out of range")
     return number
 
 
-def _text(value: Any) -> str | None:
+def _optional_float(value: Any, what: str, low: float | None = None, high: float | None = None) -> float | None:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{what} {_shown(value)} is not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{what} {_shown(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what} {_shown(value)} is not finite")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"{what} {_shown(value)} is out of range ({low:g} to {high:g})")
+    return number
+
+
+def _text(value: Any, what: str = "text", limit: int = MAX_NAME) -> str | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text, not {json.dumps(value)}")
+    text = _clean(value.strip(), what, limit)
     return text or None
 
 
@@ -138,26 +226,27 @@ def movies_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 def read_imdb(path: Path) -> pd.DataFrame:
     """IMDb 5000 metadata, one row per IMDb id (first occurrence kept), empty fields as None."""
-    frame = _read_csv(path, ["movie_imdb_link", "director_name", "actor_1_name"], sep=";")
+    frame, _skipped = _read_csv(path, ["movie_imdb_link", "director_name", "actor_1_name"], sep=";")
     rows = []
     for rec in frame.to_dict("records"):
         try:
             imdb = _imdb_id(rec["movie_imdb_link"])
-        except ValueError:
+            if imdb is None:
+                continue
+            rows.append({
+                "imdb_id": imdb,
+                "directors": _split(rec.get("director_name"), what="director_name"),
+                "cast_members": _split([rec.get("actor_1_name") or "", rec.get("actor_2_name") or "",
+                                        rec.get("actor_3_name") or ""], what="actors"),
+                "keywords": _split(rec.get("plot_keywords"), what="plot_keywords"),
+                "content_rating": _safe(_text, rec.get("content_rating"), "content_rating"),
+                "runtime_minutes": _safe(_optional_int, rec.get("duration"), "duration", 1, 2000),
+                "language": _safe(_text, rec.get("language"), "language"),
+                "country": _safe(_text, rec.get("country"), "country"),
+                "imdb_score": _safe(_optional_float, rec.get("imdb_score"), "imdb_score", 0.0, 10.0),
+            })
+        except ValueError:  # enrichment only: a row we cannot use leaves its movie as MovieLens has it
             continue
-        if imdb is None:
-            continue
-        rows.append({
-            "imdb_id": imdb,
-            "directors": _split(rec.get("director_name")),
-            "cast_members": _split([rec.get("actor_1_name"), rec.get("actor_2_name"), rec.get("actor_3_name")]),
-            "keywords": _split(rec.get("plot_keywords")),
-            "content_rating": _text(rec.get("content_rating")),
-            "runtime_minutes": _safe(_optional_int, rec.get("duration"), "duration", 1, 2000),
-            "language": _text(rec.get("language")),
-            "country": _text(rec.get("country")),
-            "imdb_score": _safe(_optional_float, rec.get("imdb_score"), "imdb_score"),
-        })
     return pd.DataFrame(rows).drop_duplicates("imdb_id", keep="first").set_index("imdb_id")
 
 
@@ -184,10 +273,17 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
                          ratings: Path | None = None, imdb: Path | None = None) -> CatalogData:
     """MovieLens-layout files given one by one (any of them but movies.csv may be missing)."""
     problems: list[BadRow] = []
-    movies = _read_csv(Path(movies_csv), ["movieId", "title", "genres"])
-    links = _read_csv(Path(links), ["movieId", "imdbId", "tmdbId"]) if links else None
-    tags = _read_csv(Path(tags), ["movieId", "tag"]) if tags else None
+    links_path, tags_path = links, tags
+    movies, skipped = _read_csv(Path(movies_csv), ["movieId", "title", "genres"])
+    problems.extend(skipped)
+    if links:
+        links, skipped = _read_csv(Path(links), ["movieId", "imdbId", "tmdbId"])
+        problems.extend(skipped)
+    if tags:
+        tags, skipped = _read_csv(Path(tags), ["movieId", "tag"])
+        problems.extend(skipped)
 
+    links_name, tags_name = str(links_path), str(tags_path)
     link_by_movie: dict[int, tuple[str | None, int | None]] = {}
     if links is not None:
         for rec in links.to_dict("records"):
@@ -197,20 +293,20 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
                     raise ValueError("movieId is empty")
                 link_by_movie[movie_id] = (_imdb_id(rec["imdbId"]), _optional_int(rec["tmdbId"], "tmdbId", 1))
             except ValueError as exc:
-                problems.append(BadRow(Path(links).name, rec["line"], str(exc)))
+                problems.append(BadRow(Path(links_name).name, rec["line"], str(exc)))
 
     tags_by_movie: dict[int, list[str]] = {}
     tag_frame = None
     if tags is not None:
         tag_ids = pd.to_numeric(tags["movieId"], errors="coerce")
         for line in tags.loc[tag_ids.isna(), "line"]:
-            problems.append(BadRow(Path(tags).name, int(line), "movieId is not a number"))
+            problems.append(BadRow(Path(tags_name).name, int(line), "movieId is not a number"))
         good = tags.loc[tag_ids.notna()]
         user_ids = pd.to_numeric(good["userId"], errors="coerce") if "userId" in good else pd.Series(-1, index=good.index)
         tag_frame = pd.DataFrame({"user_id": user_ids.fillna(-1).astype(np.int64),
                                   "movie_id": tag_ids[tag_ids.notna()].astype(np.int64),
                                   "tag": good["tag"].astype(str).str.strip().str.lower()})
-        tag_frame = tag_frame[tag_frame["tag"] != ""].reset_index(drop=True)
+        tag_frame = tag_frame[(tag_frame["tag"] != "") & (tag_frame["tag"].str.len() <= MAX_NAME)].reset_index(drop=True)
         tags_by_movie = tag_lists(tag_frame)
 
     imdb_meta = read_imdb(imdb) if imdb else None
@@ -224,9 +320,10 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
                 raise ValueError("movieId is empty")
             if movie_id in seen_ids:
                 raise ValueError(f"movieId {movie_id} appears twice")
-            raw_title = rec["title"].strip()
+            raw_title = _clean(rec["title"].strip(), "title", MAX_TITLE)
             if not raw_title:
                 raise ValueError("title is empty")
+            genres = _split(rec["genres"], what="genres")
         except ValueError as exc:
             problems.append(BadRow(Path(movies_csv).name, rec["line"], str(exc)))
             continue
@@ -239,7 +336,7 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
             seen_imdb.add(imdb_id)
         record: dict[str, Any] = {
             "line": rec["line"], "movie_id": movie_id, "title": natural_title(title), "original_title": raw_title, "year": year,
-            "genres": _split(rec["genres"]), "directors": [], "cast_members": [], "keywords": [],
+            "genres": genres, "directors": [], "cast_members": [], "keywords": [],
             "user_tags": tags_by_movie.get(movie_id, []), "content_rating": None, "runtime_minutes": None,
             "language": None, "country": None, "imdb_id": imdb_id, "tmdb_id": tmdb_id, "imdb_score": None,
             "source": "movielens",
@@ -253,7 +350,8 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
     if ratings is not None:
         rating_frame, rating_problems = read_ratings(Path(ratings), seen_ids)
         problems.extend(rating_problems)
-    return CatalogData(movies=movies_frame(records), ratings=rating_frame, problems=problems, tags=tag_frame)
+    return CatalogData(movies=movies_frame(records), ratings=rating_frame, problems=problems, tags=tag_frame,
+                       ratings_file=Path(ratings).name if ratings is not None else None)
 
 
 def tag_lists(tags: pd.DataFrame, limit: int = 25) -> dict[int, list[str]]:
@@ -265,37 +363,49 @@ def tag_lists(tags: pd.DataFrame, limit: int = 25) -> dict[int, list[str]]:
     return {int(k): list(v["tag"])[:limit] for k, v in counts.groupby("movie_id")}
 
 
+def _whole_numbers(values: pd.Series, low: int, high: int) -> tuple[np.ndarray, pd.Series]:
+    """(int64 values, bad mask) for a column of digits; exact for 19-digit ids (no float rounding)."""
+    text = values.astype(str).str.strip()
+    shaped = text.str.fullmatch(r"[0-9]{1,25}(\.0*)?")
+    numbers = text.where(shaped, "0").str.split(".").str[0].map(int)
+    bad = ~shaped | (numbers < low) | (numbers > high)
+    return numbers.where(~bad, 0).astype(np.int64).to_numpy(), bad
+
+
 def read_ratings(path: Path, known_movies: set[int] | None = None) -> tuple[pd.DataFrame, list[BadRow]]:
-    """MovieLens ratings.csv layout: userId, movieId, rating, timestamp (Unix seconds)."""
-    frame = _read_csv(path, ["userId", "movieId", "rating", "timestamp"])
+    """MovieLens ratings.csv layout: userId, movieId, rating, timestamp (Unix seconds). The frame keeps
+    each rating's ``line`` so ratings the catalog does not know can be reported where they are."""
+    frame, problems = _read_csv(path, ["userId", "movieId", "rating", "timestamp"])
     name = path.name
-    user = pd.to_numeric(frame["userId"], errors="coerce")
-    movie = pd.to_numeric(frame["movieId"], errors="coerce")
+    user, bad_user = _whole_numbers(frame["userId"], 1, MAX_USER_ID)
+    movie, bad_movie = _whole_numbers(frame["movieId"], 1, MAX_MOVIE_ID)
     rating = pd.to_numeric(frame["rating"], errors="coerce")
     stamp = pd.to_numeric(frame["timestamp"], errors="coerce")
+    latest = time.time() + 86400
     checks = [
-        (user.isna() | (user <= 0) | (user % 1 != 0), "userId must be a positive integer"),
-        (movie.isna() | (movie % 1 != 0), "movieId must be an integer"),
+        (bad_user, f"userId must be a whole number from 1 to {MAX_USER_ID}"),
+        (bad_movie, f"movieId must be a whole number from 1 to {MAX_MOVIE_ID}"),
         (rating.isna() | (rating < 0.5) | (rating > 5.0) | ((rating * 2) % 1 != 0), "rating must be 0.5 to 5.0 in half steps"),
-        (stamp.isna() | (stamp < 0), "timestamp must be Unix seconds"),
+        (stamp.isna() | (stamp < 0) | (stamp > latest) | (stamp % 1 != 0),
+         "timestamp must be Unix seconds between 1970 and today"),
     ]
     bad = pd.Series(False, index=frame.index)
-    problems: list[BadRow] = []
     for mask, reason in checks:
         new = mask & ~bad
         problems.extend(BadRow(name, int(line), reason) for line in frame.loc[new, "line"])
         bad |= mask
     if known_movies is not None:
-        unknown = ~bad & ~movie.isin(list(known_movies))
+        unknown = ~bad & ~pd.Series(movie, index=frame.index).isin(list(known_movies))
         problems.extend(BadRow(name, int(line), f"movieId {int(m)} is not in the catalog")
-                        for line, m in zip(frame.loc[unknown, "line"], movie[unknown]))
+                        for line, m in zip(frame.loc[unknown, "line"], movie[unknown.to_numpy()]))
         bad |= unknown
-    good = ~bad
+    good = (~bad).to_numpy()
     ratings = pd.DataFrame({
-        "user_id": user[good].astype("int64"),
-        "movie_id": movie[good].astype("int64"),
-        "rating": rating[good].astype("float64"),
-        "rated_at": pd.to_datetime(stamp[good].astype("int64"), unit="s", utc=True),
+        "user_id": user[good],
+        "movie_id": movie[good],
+        "rating": rating[good].astype("float64").to_numpy(),
+        "rated_at": pd.to_datetime(stamp[good].astype("int64").to_numpy(), unit="s", utc=True),
+        "line": frame.loc[good, "line"].to_numpy(),
     })
     # one current row per (user, movie): the latest rating wins
     ratings = ratings.sort_values("rated_at", kind="stable").drop_duplicates(["user_id", "movie_id"], keep="last")
@@ -310,63 +420,67 @@ CATALOG_FIELDS = {
 }
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path), encoding="utf-8")  # type: ignore[return-value]
-    return open(path, encoding="utf-8", newline="")  # type: ignore[return-value]
-
-
 def _catalog_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line, record) for each data row, or (line, error text) for a row that cannot be parsed."""
+    """(line, record) for each data row, or (line, error text) for a row that cannot be used."""
     stem = path.name[:-3] if path.name.endswith(".gz") else path.name
-    with _open_text(path) as handle:
-        if stem.endswith((".jsonl", ".ndjson", ".json")):
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield number, f"not valid JSON ({exc.msg})"
-                    continue
-                yield number, value if isinstance(value, dict) else "each line must be a JSON object"
-        elif stem.endswith(".csv"):
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames or "title" not in reader.fieldnames:
-                raise CatalogFormatError(f"{path}: a catalog CSV needs a header row with at least a title column")
+    if not stem.endswith((".jsonl", ".ndjson", ".json", ".csv")):
+        raise CatalogFormatError(f"{path}: use a .csv or .jsonl file (optionally .gz)")
+    text = read_text(path)
+    if not text.strip():
+        raise CatalogFormatError(f"{path}: the file is empty")
+    if stem.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames or "title" not in reader.fieldnames:
+            raise CatalogFormatError(f"{path}: a catalog CSV needs a header row with at least a title column")
+        try:
             for record in reader:
-                yield reader.line_num, record
-        else:
-            raise CatalogFormatError(f"{path}: use a .csv or .jsonl file (optionally .gz)")
+                yield reader.line_num, (record if None not in record else "more fields than the header has")
+        except csv.Error as exc:
+            raise CatalogFormatError(f"{path}:{reader.line_num}: not a readable CSV row ({exc})") from None
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_FIELD * 4:
+            yield number, f"the line is {len(line):,} characters long (at most {MAX_FIELD * 4:,})"
+            continue
+        try:
+            value = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            yield number, f"not valid JSON ({getattr(exc, 'msg', 'nested too deeply')})"
+            continue
+        yield number, value if isinstance(value, dict) else "each line must be a JSON object"
 
 
 def catalog_record(raw: dict[str, Any]) -> dict[str, Any]:
     """One row of an operator's catalog in canonical form; ValueError names the bad field."""
     unknown = set(raw) - CATALOG_FIELDS
     if unknown:
-        raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}")
-    raw_title = _text(raw.get("title"))
+        raise ValueError(f"unknown field(s) {', '.join(sorted(str(k)[:40] for k in unknown))}")
+    raw_title = _text(raw.get("title"), "title", MAX_TITLE)
     if not raw_title:
         raise ValueError("title is empty")
     title, year_in_title = split_year(raw_title)
     year = _optional_int(raw.get("year"), "year", 1870, 2200)
     return {
-        "movie_id": _optional_int(raw.get("movie_id"), "movie_id", 1, 2**31 - 1),
+        "movie_id": _optional_int(raw.get("movie_id"), "movie_id", 1, MAX_MOVIE_ID),
         "title": natural_title(title), "original_title": raw_title,
         "year": year if year is not None else year_in_title,
-        "genres": _split(raw.get("genres")), "directors": _split(raw.get("directors")),
-        "cast_members": _split(raw.get("cast")), "keywords": _split(raw.get("keywords")),
-        "user_tags": _split(raw.get("tags")), "content_rating": _text(raw.get("content_rating")),
+        "genres": _split(raw.get("genres"), what="genres"), "directors": _split(raw.get("directors"), what="directors"),
+        "cast_members": _split(raw.get("cast"), what="cast"), "keywords": _split(raw.get("keywords"), what="keywords"),
+        "user_tags": _split(raw.get("tags"), what="tags"), "content_rating": _text(raw.get("content_rating"), "content_rating"),
         "runtime_minutes": _optional_int(raw.get("runtime"), "runtime", 1, 2000),
-        "language": _text(raw.get("language")), "country": _text(raw.get("country")),
-        "imdb_id": _imdb_id(raw.get("imdb_id")), "tmdb_id": _optional_int(raw.get("tmdb_id"), "tmdb_id", 1),
-        "imdb_score": _optional_float(raw.get("imdb_score"), "imdb_score"), "source": "catalog",
+        "language": _text(raw.get("language"), "language"), "country": _text(raw.get("country"), "country"),
+        "imdb_id": _imdb_id(raw.get("imdb_id")), "tmdb_id": _optional_int(raw.get("tmdb_id"), "tmdb_id", 1, MAX_MOVIE_ID),
+        "imdb_score": _optional_float(raw.get("imdb_score"), "imdb_score", 0.0, 10.0), "source": "catalog",
     }
 
 
 def read_catalog(path: Path, ratings: Path | None = None) -> CatalogData:
     """An operator's catalog (CSV or JSON lines, see README.md), optionally with ratings."""
     path = _require(Path(path))
+    if ratings is not None:
+        _require(Path(ratings))
     records: list[dict[str, Any]] = []
     problems: list[BadRow] = []
     seen_ids: set[int] = set()
@@ -392,6 +506,7 @@ def read_catalog(path: Path, ratings: Path | None = None) -> CatalogData:
     frame = movies_frame(records)
     rating_frame = None
     if ratings is not None:
-        rating_frame, rating_problems = read_ratings(_require(Path(ratings)), None)
+        rating_frame, rating_problems = read_ratings(Path(ratings), None)
         problems.extend(rating_problems)
-    return CatalogData(movies=frame, ratings=rating_frame, problems=problems)
+    return CatalogData(movies=frame, ratings=rating_frame, problems=problems,
+                       ratings_file=Path(ratings).name if ratings is not None else None)

@@ -1,8 +1,9 @@
 """What every cog shares: the app behind the bot, views only their owner may press."""
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from typing import Any, Awaitable, TypeVar
 
 import discord
 from discord.ext import commands
@@ -11,6 +12,38 @@ from bot.app import App
 from bot.tree import reply_error
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+QUICK_REPLY_SECONDS = 2.0  # Discord drops an interaction that is not answered within 3 s
+
+
+async def in_time(interaction: discord.Interaction, work: Awaitable[T], *, edit: bool = False) -> T:
+    """Await ``work`` (a database write); if it is not done in QUICK_REPLY_SECONDS, acknowledge the
+    interaction first so Discord's 3 s deadline holds whatever the database does, then keep waiting.
+    ``edit``: a component whose message will be edited (a deferred update, no "thinking"). Answer with
+    `reply`, which knows whether a deferral happened; errors reach the tree's handler either way."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), QUICK_REPLY_SECONDS)
+    except asyncio.TimeoutError:
+        if not interaction.response.is_done():
+            if edit:
+                await interaction.response.defer()
+            else:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+        return await task
+
+
+async def reply(interaction: discord.Interaction, *, edit: bool = False, **message: Any) -> None:
+    """Answer privately, or edit the component's message, as a first response or after `in_time` deferred."""
+    if interaction.response.is_done():
+        if edit:
+            await interaction.edit_original_response(**message)
+        else:
+            await interaction.followup.send(ephemeral=True, **message)
+    elif edit:
+        await interaction.response.edit_message(**message)
+    else:
+        await interaction.response.send_message(ephemeral=True, **message)
 
 
 def app_of(client: Any) -> App:

@@ -55,13 +55,8 @@ async def stage_ratings(conn: asyncpg.Connection, ratings: pd.DataFrame) -> None
     await conn.copy_records_to_table("rating_stage", records=list(records), columns=["user_id", "movie_id", "rating", "rated_at"])
 
 
-async def drop_unknown_ratings(conn: asyncpg.Connection) -> list[int]:
-    """Movie ids of staged ratings that are not in the catalog (those ratings are dropped)."""
-    q = queries()
-    unknown = [r["movie_id"] for r in await q.stage_unknown_rating_movies(conn)]
-    if unknown:
-        await q.stage_drop_unknown_ratings(conn)
-    return unknown
+async def known_movie_ids(conn: asyncpg.Connection, movie_ids: list[int]) -> set[int]:
+    return {r["movie_id"] for r in await queries().known_movie_ids(conn, movie_ids=movie_ids)}
 
 
 async def upsert_ratings(conn: asyncpg.Connection) -> tuple[int, int]:

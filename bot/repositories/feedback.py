@@ -36,3 +36,8 @@ async def user_state(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record |
 
 async def all_feedback(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().all_feedback(conn)
+
+
+async def announce_loved(conn: asyncpg.Connection, user_id: int, movie_id: int, loved: bool) -> None:
+    """Inside the feedback's transaction: delivered to every listening process on commit."""
+    await queries().announce_loved(conn, user_id=user_id, movie_id=movie_id, loved=loved)

@@ -9,6 +9,10 @@ import asyncpg
 from bot.db.queries import queries
 
 
+async def database_now(conn: asyncpg.Connection) -> datetime:
+    return await queries().database_now(conn)
+
+
 async def stale_users(conn: asyncpg.Connection, everyone: bool = False) -> list[int]:
     rows = await (queries().all_rating_users(conn) if everyone else queries().stale_users(conn))
     return [r["user_id"] for r in rows]

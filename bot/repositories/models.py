@@ -10,9 +10,14 @@ from bot.db.queries import queries
 
 
 async def register_model(conn: asyncpg.Connection, version: str, data_hash: str, params: dict[str, Any],
-                         metrics: dict[str, Any], checkpoint_path: str) -> None:
+                         metrics: dict[str, Any], checkpoint_name: str, checkpoint: bytes) -> None:
+    """The model and its checkpoint bytes; every process listening hears of it on commit."""
     await queries().register_model(conn, version=version, data_hash=data_hash, params=params, metrics=metrics,
-                                   checkpoint_path=checkpoint_path)
+                                   checkpoint_path=checkpoint_name, checkpoint=checkpoint)
+
+
+async def newest_model_version(conn: asyncpg.Connection) -> str | None:
+    return await queries().newest_model_version(conn)
 
 
 async def newest_model(conn: asyncpg.Connection) -> asyncpg.Record | None:
@@ -26,11 +31,33 @@ async def store_item_vectors(conn: asyncpg.Connection, model_version: str, movie
     await queries().store_item_vectors_from_stage(conn, model_version=model_version)
 
 
-async def store_user_states(conn: asyncpg.Connection, model_version: str, rows: list[tuple[int, np.ndarray, bytes, int, int]]) -> None:
+async def state_versions(conn: asyncpg.Connection) -> dict[int, tuple[int, Any]]:
+    """user -> (version, updated_at) of their state row, read inside the job's snapshot."""
+    return {r["user_id"]: (r["version"], r["updated_at"]) for r in await queries().state_versions(conn)}
+
+
+async def hold_member_writes(conn: asyncpg.Connection) -> None:
+    """In a background job's write transaction: /forget_me waits until it commits."""
+    await queries().hold_member_writes(conn)
+
+
+async def store_user_states(conn: asyncpg.Connection, model_version: str, rows: list[tuple[Any, ...]]) -> tuple[int, int]:
+    """rows: (user, embedding, solver_state, ratings, feedback, read_version, read_updated_at). Writes only
+    states still as read and members still present; returns (written, staged)."""
     await queries().create_user_state_stage(conn)
     await conn.copy_records_to_table("user_state_stage", records=rows,
-                                     columns=["user_id", "embedding", "solver_state", "rating_count", "feedback_count"])
-    await queries().store_user_states_from_stage(conn, model_version=model_version)
+                                     columns=["user_id", "embedding", "solver_state", "rating_count", "feedback_count",
+                                              "read_version", "read_updated_at"])
+    result = await queries().store_user_states_from_stage(conn, model_version=model_version)
+    return int(result["written"]), int(result["staged"])
+
+
+async def rebase_user_state(conn: asyncpg.Connection, user_id: int, read_version: int, embedding: np.ndarray,
+                            solver_state: bytes, rating_count: int, feedback_count: int, model_version: str) -> int | None:
+    """The state re-based on the serving model, unless it changed since read; its new version or None."""
+    return await queries().rebase_user_state(conn, user_id=user_id, read_version=read_version, embedding=embedding,
+                                             solver_state=solver_state, rating_count=rating_count,
+                                             feedback_count=feedback_count, model_version=model_version)
 
 
 async def text_embeddings(conn: asyncpg.Connection, model_name: str) -> list[asyncpg.Record]:

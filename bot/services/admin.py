@@ -26,3 +26,11 @@ async def read_status(db: Database, model_version: str | None) -> Status:
         last = await learner_repo.last_run(conn, JOB_NAME)
         pending = [m.filename for m in (await migration_status(conn)).pending]
     return Status(counts, model_version, dict(last) if last else None, pending)
+
+
+async def retrain_running(db: Database) -> bool:
+    """A retrain holds its advisory lock somewhere on this database (any process, or `cinesync train`)."""
+    from bot.services.jobs import RETRAIN_JOB
+    from bot.services.periodic import job_running
+
+    return await job_running(db.dsn, RETRAIN_JOB)

@@ -1,7 +1,8 @@
 """Importing catalogs and ratings: read the files, then write everything in one transaction.
 
-Either the whole import lands or none of it does; bad rows are skipped and reported with
-their file and line.
+Files are read and checked whole before anything is written; then either the whole import
+lands or none of it does. Bad rows are skipped and reported as `file:line: reason`; a file that
+cannot be read at all is refused with one line naming it.
 """
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pandas as pd
 
 from tqdm import tqdm
 
-from bot.catalog.readers import BadRow, CatalogData, read_catalog, read_movielens
+from bot.catalog.readers import BadRow, CatalogData, CatalogFormatError, read_catalog, read_movielens
 from bot.db.pool import Database
 from bot.paths import DATA_DIR
 from bot.repositories import catalog as repo
@@ -43,8 +48,27 @@ class ImportReport:
         return "\n".join(lines)
 
 
+async def _known_only(conn: Any, data: CatalogData, report: ImportReport) -> pd.DataFrame:
+    """The ratings whose movie the catalog holds; each other one reported at its file and line."""
+    assert data.ratings is not None
+    known = await repo.known_movie_ids(conn, sorted({int(m) for m in data.ratings["movie_id"].unique()}))
+    unknown = ~data.ratings["movie_id"].isin(list(known))
+    where = data.ratings_file or "ratings"
+    report.problems.extend(BadRow(where, int(line), f"movieId {int(movie)} is not in the catalog")
+                           for line, movie in zip(data.ratings.loc[unknown, "line"], data.ratings.loc[unknown, "movie_id"]))
+    return data.ratings.loc[~unknown]
+
+
 async def import_data(db: Database, data: CatalogData, source_name: str, *, progress: bool = True) -> ImportReport:
-    """Write ``data`` (already read and validated) in one transaction."""
+    """Write ``data`` (already read and validated) in one transaction; if the database still refuses
+    something, nothing is written and the error names the source."""
+    try:
+        return await _import_data(db, data, source_name, progress)
+    except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+        raise CatalogFormatError(f"{source_name}: the database refused a value ({exc}); nothing was imported") from None
+
+
+async def _import_data(db: Database, data: CatalogData, source_name: str, progress: bool) -> ImportReport:
     started = time.perf_counter()
     report = ImportReport(movies_read=len(data.movies), problems=list(data.problems))
     steps = 4 if data.ratings is not None else 2
@@ -59,11 +83,8 @@ async def import_data(db: Database, data: CatalogData, source_name: str, *, prog
             if data.ratings is not None:
                 bar.set_postfix_str("ratings")
                 report.ratings_read = len(data.ratings)
-                await repo.stage_ratings(conn, data.ratings)
-                unknown = await repo.drop_unknown_ratings(conn)
-                if unknown:
-                    shown = ", ".join(map(str, unknown[:10])) + (" ..." if len(unknown) > 10 else "")
-                    report.problems.append(BadRow(source_name, 0, f"ratings skipped for {len(unknown)} movie id(s) not in the catalog: {shown}"))
+                ratings = await _known_only(conn, data, report)
+                await repo.stage_ratings(conn, ratings)
                 bar.update()
                 bar.set_postfix_str("events")
                 report.ratings_written, report.events_logged = await repo.upsert_ratings(conn)

@@ -20,8 +20,7 @@ from bot.repositories import feedback as repo
 from bot.services.errors import SlowDown, NotSaved, UnknownMovie, UserError
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
-from engine.engine import replay
-from engine.data import History
+from bot.services.member_state import replay_feedback
 from engine.feedback import KINDS, WORD_STAR_RANGE, WORD_STARS, stars_for
 from engine.trainer import NonFiniteUpdate, UserState, unit
 
@@ -91,15 +90,8 @@ class FeedbackService:
 
     async def _rebase(self, conn: asyncpg.Connection, user_id: int) -> UserState:
         """The user's state recomputed from their current feedback (new user, or a model change)."""
-        trainer = self.runtime.trainer
-        assert trainer is not None
-        rows = await repo.user_feedback(conn, user_id)
-        index = self.runtime.catalog.items
-        known = [r for r in rows if index.get(r["movie_id"]) is not None]
-        history = History(np.array([index.get(r["movie_id"]) for r in known], dtype=np.int64),
-                          np.array([np.nan if r["rating"] is None else r["rating"] for r in known]),
-                          tuple(r["kind"] for r in known))
-        return replay(trainer, history)
+        assert self.runtime.trainer is not None
+        return replay_feedback(self.runtime.trainer, self.runtime.catalog.items, await repo.user_feedback(conn, user_id))
 
     async def record(self, user_id: int, movie_id: int, kind: str | None, rating: float | None, source: str,
                      dedupe_key: str | None = None, *, unless_same: bool = False,
@@ -182,6 +174,9 @@ class FeedbackService:
             if event is None:  # the same event arrived before (gateway re-send, double click): nothing written
                 return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
                                       row["rating_count"], duplicate=True)
+            was_loved, loved = prev_rating is not None and prev_rating >= 4.0, rating is not None and rating >= 4.0
+            if loved != was_loved:  # other processes' collaborative snapshots follow on commit
+                await repo.announce_loved(conn, user_id, movie_id, loved)
         self.cache.invalidate(user_id)
         self.on_feedback(user_id, item, kind, rating, prev_rating)
         return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, rating_count,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bot.settings import Settings
 
 NICENESS = 10
+RETRAIN_JOB = "retrain"  # the advisory lock name every retrain holds (bot/services/training.py)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 It also refits those users' signal weights (`bot/services/user_weights.py`): the job is the
 only writer of `user_model_weights`.
 
-Incremental: only users with feedback newer than their last ``computed_at``. The snapshot
+Incremental: only users with feedback newer than their last ``computed_at``. Writes never bring
+back a member forgotten during the run (see the SQL of save_preferences). The snapshot
 time becomes the new ``computed_at``, so feedback arriving during a run is picked up by
 the next one. The pandas work runs in a worker thread so the bot keeps answering.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.db.pool import Database, as_array
+from bot.repositories.models import hold_member_writes
 from bot.repositories.models import save_many_user_weights as save_weights
 from bot.repositories.models import taste_vectors
 from engine.data import History
@@ -51,8 +52,8 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
                             only: list[int] | None = None) -> LearnReport:
     """Analyse stale users (all with ``everyone``, or just ``only``); refit their weights when given a runtime."""
     started = time.perf_counter()
-    snapshot_at = datetime.now(timezone.utc)
     async with db.acquire() as conn:
+        snapshot_at = await repo.database_now(conn)  # the database's clock, which stamps the ratings
         users = list(only) if only is not None else await repo.stale_users(conn, everyone)
         if not users:
             return LearnReport(0, 0, time.perf_counter() - started)
@@ -80,9 +81,10 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
             weights_seconds += time.perf_counter() - clock
             written += len(weights)
         async with db.transaction() as conn:
+            await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
             await repo.save_preferences(conn, records)
             if weights:
-                await save_weights(conn, weights)
+                await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 
@@ -22,6 +23,35 @@ log = logging.getLogger(__name__)
 
 def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"cinesync.job.{name}".encode()).digest()[:8], "big") & 0x7FFFFFFFFFFFFFFF
+
+
+class JobBusy(RuntimeError):
+    """The job already runs somewhere on this database (another process, or an operator's command)."""
+
+
+@asynccontextmanager
+async def exclusive_job(dsn: str, name: str, busy_message: str) -> AsyncIterator[asyncpg.Connection]:
+    """Hold job ``name``'s advisory lock for the duration, on a dedicated connection (the guard every
+    process and every `cinesync` command on this database sees); raise JobBusy if it is held."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(name)):
+            raise JobBusy(busy_message)
+        yield conn
+    finally:
+        await conn.close()  # releases the lock
+
+
+async def job_running(dsn: str, name: str) -> bool:
+    """Whether some session holds job ``name``'s lock right now (a quick answer before starting one)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND ((classid::bigint << 32) | objid::bigint) = $1 AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()))", lock_key(name)))
+    finally:
+        await conn.close()
 
 
 class LockedPeriodicJob:

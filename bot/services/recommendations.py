@@ -16,6 +16,7 @@ from bot.repositories import feedback as feedback_repo
 from bot.repositories import learner as learner_repo
 from bot.repositories import models as model_repo
 from bot.services.errors import UserError
+from bot.services.member_state import replay_feedback
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.feedback import signal
@@ -25,7 +26,7 @@ from engine.ranker import Ranking, UserFeedback
 from engine.reasons import TasteFacts
 from engine.signals import Neighbours
 from engine.snapshot import short_title
-from engine.trainer import MIN_PERSONAL_RATINGS, UserState
+from engine.trainer import MIN_PERSONAL_RATINGS, UserState, unit
 
 from engine.engine import NEIGHBOURS
 
@@ -86,22 +87,34 @@ class RecommendationService:
         index = self.runtime.catalog.items
         known = [r for r in rows if index.get(r["movie_id"]) is not None]
         sigs = [signal(r["kind"], r["rating"]) for r in known]
-        state = None
+        state = embedding = None
         if row is not None and row["solver_state"] is not None and row["model_version"] == self.runtime.version:
             state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+            embedding = as_array(row["embedding"])
+        elif row is not None and known and self.runtime.trainer is not None:
+            state, version = await self._rebase(conn, user_id, row["version"], rows)
+            embedding = unit(state.vector)
         feedback = UserFeedback(
             items=np.array([index.get(r["movie_id"]) for r in known], dtype=np.int64),
             seen=np.array([s.seen for s in sigs]), valence=np.array([s.valence for s in sigs]),
             stars=np.array([np.nan if r["rating"] is None else r["rating"] for r in known], dtype=np.float64),
             state=state,
         )
-        embedding = as_array(row["embedding"]) if state is not None else None
         now = datetime.now(timezone.utc)
         actions = [Action(int(index.get(r["movie_id"])), s.valence, r["kind"], r["source"],
                           (now - r["updated_at"]).total_seconds() / 86400.0) for r, s in zip(known, sigs)]
         value = (feedback, state, embedding, actions)
         self.cache.put(user_id, version, value)
         return value
+
+    async def _rebase(self, conn: Any, user_id: int, read_version: int, rows: list[Any]) -> tuple[UserState, int]:
+        """A state from another model (feedback given while a retrain ran) re-based on the serving model and
+        stored unless it changed meanwhile; (state, row version to cache under)."""
+        assert self.runtime.trainer is not None and self.runtime.version is not None
+        state = replay_feedback(self.runtime.trainer, self.runtime.catalog.items, rows)
+        stored = await model_repo.rebase_user_state(conn, user_id, read_version, unit(state.vector), state.to_bytes(),
+                                                    state.ratings, state.feedback, self.runtime.version)
+        return state, (stored if stored is not None else -1)
 
     async def recommend(self, user_id: int, count: int = 10, genre: str | None = None,
                         boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None,

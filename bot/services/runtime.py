@@ -6,6 +6,7 @@ except the trainer's ``global`` mode, which nudges the popularity prior.
 from __future__ import annotations
 
 import asyncio
+import io
 
 import logging
 from dataclasses import dataclass
@@ -65,8 +66,9 @@ def catalog_from_rows(rows: list[dict[str, Any]], text: dict[int, np.ndarray] | 
                    foreign=np.array([is_foreign(r.get("language"), r.get("original_title")) for r in rows], dtype=bool))
 
 
-def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def checkpoint_bytes(model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, Any]) -> bytes:
+    """The model as stored in ``model_registry.checkpoint`` (a torch file, tensors only)."""
+    buffer = io.BytesIO()
     torch.save({
         "movie_ids": torch.from_numpy(np.asarray(movie_ids, dtype=np.int64)),
         "p_seen": torch.from_numpy(model.p_seen), "p_val": torch.from_numpy(model.p_val), "q": torch.from_numpy(model.q),
@@ -77,18 +79,20 @@ def save_checkpoint(path: Path, model: ModelArrays, movie_ids: np.ndarray, meta:
         "slider_calibrators": {name: c.to_dict() for name, c in model.slider_calibrators.items()},
         "item_means": torch.from_numpy(np.asarray(model.item_means if model.item_means is not None
                                                   else np.full(len(movie_ids), model.global_mean), dtype=np.float64)),
-    }, path)
+    }, buffer)
+    return buffer.getvalue()
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint that cannot be served: unreadable, inconsistent or holding non-finite numbers."""
 
 
-def _validated(path: Path) -> dict[str, Any]:
+def _validated(source: bytes | Path, path: str) -> dict[str, Any]:
     """The checkpoint's contents, checked before anything serves from them: one non-finite row would
-    otherwise leave every member who rates that movie without a state."""
+    otherwise leave every member who rates that movie without a state. ``path`` names it in errors."""
     try:
-        data = torch.load(path, weights_only=True)
+        data = torch.load(io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source,
+                          weights_only=True)
     except FileNotFoundError:
         raise
     except Exception as exc:  # pickle, zip and EOF errors all mean the same to an operator
@@ -107,10 +111,10 @@ def _validated(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
+def load_checkpoint(source: bytes | Path, items: ItemIndex, name: str | None = None) -> ModelArrays:
     """Model arrays aligned to the current catalog (movies added since training get zero rows); raises
     CheckpointError for a checkpoint that must not be served."""
-    data = _validated(path)
+    data = _validated(source, name or (str(source) if isinstance(source, Path) else "checkpoint"))
     trained_ids = data["movie_ids"].numpy()
     positions = items.positions(trained_ids)
     keep = positions >= 0
@@ -133,8 +137,19 @@ def load_checkpoint(path: Path, items: ItemIndex) -> ModelArrays:
                        calibrator, global_mean, means, sliders)
 
 
+def checkpoint_source(newest: Any, models_dir: Path | None) -> tuple[bytes | Path, str]:
+    """Where the registered model's checkpoint is: its bytes in the database, or (models registered before
+    migration 0006) the file of that name in this home's models folder, never another home's absolute path."""
+    label = f"model {newest['version']}"
+    stored = newest.get("checkpoint") if hasattr(newest, "get") else None
+    if stored is not None:
+        return bytes(stored), label
+    name = Path(newest["checkpoint_path"]).name
+    return (models_dir or Path.cwd()) / name, f"{label} ({name})"
+
+
 async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3, mode: str = "private",
-                       calibration: float = 0.0) -> EngineRuntime:
+                       calibration: float = 0.0, models_dir: Path | None = None) -> EngineRuntime:
     """Read the catalog, the newest model and the sliders; the CPU work (checkpoint, title index,
     slider fits) runs in a worker thread, so a running bot keeps answering while it reloads."""
     from bot.services.sliders import load_sliders
@@ -144,23 +159,31 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
         text = {r["movie_id"]: as_array(r["embedding"])
                 for r in await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)}
         newest = await model_repo.newest_model(conn)
+        newest = dict(newest) if newest is not None else None
         loved_rows = [dict(r) for r in await model_repo.loved_movies(conn)]
     sliders = await load_sliders(db)
     return await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode,
-                                   calibration)
+                                   calibration, models_dir)
+
+
+def loved_from_rows(rows: list[dict[str, Any]], items: ItemIndex) -> dict[int, set[int]]:
+    """user -> catalog positions of the movies they rated 4 stars or more."""
+    return {r["user_id"]: {int(i) for i in items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0} for r in rows}
 
 
 def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: Any, loved_rows: list[dict[str, Any]],
-              sliders: Any, blend: float, diversity: float, mode: str, calibration: float = 0.0) -> EngineRuntime:
+              sliders: Any, blend: float, diversity: float, mode: str, calibration: float = 0.0,
+              models_dir: Path | None = None) -> EngineRuntime:
     catalog = catalog_from_rows(rows, text)
     model = trainer = None
     if newest is not None:
+        source, label = checkpoint_source(newest, models_dir)
         try:
-            model = load_checkpoint(Path(newest["checkpoint_path"]), catalog.items)
+            model = load_checkpoint(source, catalog.items, label)
+            model.version = newest["version"]  # the registry names what is served
             trainer = PersonalizedTrainer(model.p_seen, model.p_val, mode, model.positive_counts)
         except (OSError, RuntimeError, KeyError) as exc:
-            log.error("model %s could not be loaded from %s (%s); recommendations fall back to popularity",
-                      newest["version"], newest["checkpoint_path"], exc)
+            log.error("%s could not be loaded (%s); recommendations fall back to popularity", label, exc)
     titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
                          "rating_count": r["rating_count"]} for r in rows)
     slider_fit = scorer = moods = None
@@ -172,8 +195,7 @@ def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: A
         scorer = SliderScorer(sliders, moods.probabilities, catalog.text_vectors, catalog.years,
                               calibrators=model.slider_calibrators if model is not None else None)
         slider_fit = scorer.item_fit
-    loved = {r["user_id"]: {int(i) for i in catalog.items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0}
-             for r in loved_rows}
+    loved = loved_from_rows(loved_rows, catalog.items)
     return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity, calibration), titles,
                          {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit, scorer,
                          moods)

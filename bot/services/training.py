@@ -1,8 +1,12 @@
 """`cinesync train` and `/admin retrain`: snapshot the ratings, fit, register, re-base every user.
 
-The fitting runs in a worker thread (the event loop keeps serving); the writes happen in one
-transaction: registry row, item vectors, and every user's state recomputed in the new
-model's basis, so online updates continue exactly from a batch refit.
+One retrain at a time per database (an advisory lock every process sees). The ratings and each
+member's state version are read in one snapshot; the fitting runs in a worker thread (the event
+loop keeps serving); the writes happen in one transaction: registry row with the checkpoint,
+item vectors, and every member's state recomputed in the new model's basis, so online updates
+continue exactly from a batch refit. A member whose state changed after the snapshot (feedback
+during the retrain) keeps it and is re-based on the new model at their next request; a member
+forgotten meanwhile is not written back.
 """
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ import numpy as np
 from bot.db.pool import Database, as_array
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
-from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, save_checkpoint
+from bot.services.jobs import RETRAIN_JOB
+from bot.services.periodic import exclusive_job
+from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, checkpoint_bytes
 from bot.services.sliders import load_sliders, reload_sliders
 from bot.services.moods import fit_catalog_moods
 from engine.sliders import SliderScorer, fit_slider_calibrators
@@ -43,7 +49,9 @@ class TrainReport:
     ratings: int
     metrics: dict[str, Any]
     seconds: float
-    checkpoint: str
+    checkpoint: str  # where it is stored, for the operator
+    written: int = 0  # member states written in the new basis
+    not_written: int = 0  # changed (re-based at their next request) or forgotten during the fit
 
 
 def histories_from_rows(rows: list[Any], index: dict[int, int]) -> dict[int, History]:
@@ -109,10 +117,19 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
 
 
 async def train_model(db: Database, settings: Settings, config: TrainConfig | None = None, progress: bool = True) -> TrainReport:
+    """Refuses (JobBusy) while another retrain runs on this database."""
+    async with exclusive_job(db.dsn, RETRAIN_JOB, "a retrain is already running on this database (another process "
+                             "or `cinesync train`); wait for it to finish"):
+        return await _train(db, settings, config, progress)
+
+
+async def _train(db: Database, settings: Settings, config: TrainConfig | None, progress: bool) -> TrainReport:
     started = time.perf_counter()
     async with db.acquire() as conn:
-        rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
-        feedback_rows = await feedback_repo.all_feedback(conn)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):  # ratings and versions agree
+            rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
+            feedback_rows = await feedback_repo.all_feedback(conn)
+            read = await model_repo.state_versions(conn)
     if not rows:
         raise RuntimeError("the catalog is empty: import movies first (cinesync import ... or cinesync demo)")
     text = await ensure_text_vectors(db, settings, rows, progress)
@@ -128,17 +145,20 @@ async def train_model(db: Database, settings: Settings, config: TrainConfig | No
     digest = data_hash(ordered)
     version = datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S-") + digest[:6]
     engine.model.version = version
-    checkpoint = settings.models_dir / f"{version}.pt"
-    save_checkpoint(checkpoint, engine.model, catalog.items.movie_ids,
-                    {"data_hash": digest, "config": config.as_dict(), "metrics": metrics})
+    stored = checkpoint_bytes(engine.model, catalog.items.movie_ids,
+                              {"data_hash": digest, "config": config.as_dict(), "metrics": metrics})
     states = []
     for user in sorted(histories):
         state = replay(engine.trainer, histories[user])
-        states.append((user, unit(state.vector), state.to_bytes(), state.ratings, state.feedback))
+        version_read, updated_read = read.get(user, (None, None))
+        states.append((user, unit(state.vector), state.to_bytes(), state.ratings, state.feedback, version_read, updated_read))
     async with db.transaction() as conn:
-        await model_repo.register_model(conn, version, digest, config.as_dict(), {**metrics, "weights": weights}, str(checkpoint))
+        await model_repo.register_model(conn, version, digest, config.as_dict(), {**metrics, "weights": weights},
+                                        f"{version}.pt", stored)
         await model_repo.store_item_vectors(conn, version, catalog.items.movie_ids, engine.model.q)
-        await model_repo.store_user_states(conn, version, states)
+        await model_repo.hold_member_writes(conn)  # a /forget_me in progress finishes first; its member is skipped
+        written, staged = await model_repo.store_user_states(conn, version, states)
     seconds = time.perf_counter() - started
-    log.info("trained %s on %d users in %.1f s", version, len(histories), seconds)
-    return TrainReport(version, len(histories), sum(len(h) for h in ordered), metrics, seconds, str(checkpoint))
+    log.info("trained %s on %d users in %.1f s (%d states left newer)", version, len(histories), seconds, staged - written)
+    return TrainReport(version, len(histories), sum(len(h) for h in ordered), metrics, seconds,
+                       f"model_registry.checkpoint ({len(stored) / 1e6:.1f} MB)", written, staged - written)

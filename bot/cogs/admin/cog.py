@@ -10,7 +10,7 @@ from discord import app_commands
 from bot.cogs.common import CineSyncCog
 from bot.render import cards
 from bot.render.embeds import embed
-from bot.services.admin import read_status
+from bot.services.admin import read_status, retrain_running
 from bot.services.jobs import run_cli
 from bot.tree import admin_only, is_owner, owner_only, reply_error
 
@@ -21,10 +21,6 @@ class AdminCog(CineSyncCog, name="Admin"):
     admin = app_commands.Group(name="admin", description="CineSync administration",
                                default_permissions=discord.Permissions(manage_guild=True))
     sliders = app_commands.Group(name="sliders", description="Mood sliders", parent=admin)
-
-    def __init__(self, bot) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(bot)
-        self.retraining = False
 
     @admin.command(name="status", description="Counts, model version, last learner run, pending migrations")
     @admin_only()
@@ -38,10 +34,10 @@ class AdminCog(CineSyncCog, name="Admin"):
     @admin.command(name="retrain", description="Retrain the base model in the background and load it (bot owners)")
     @owner_only()
     async def retrain(self, interaction: discord.Interaction) -> None:
-        if self.retraining:
-            await interaction.response.send_message("A retrain is already running; I'll report when it's done.", ephemeral=True)
+        if await retrain_running(self.app.db):  # in any process on this database
+            await interaction.response.send_message("A retrain is already running; the new model will be served "
+                                                    "as soon as it is done.", ephemeral=True)
             return
-        self.retraining = True
         await interaction.response.send_message("Retraining started in the background; members keep getting answers. "
                                                 "I'll report here when it is done.", ephemeral=True)
         self.bot.background(self._retrain(interaction), "admin-retrain")  # type: ignore[attr-defined]
@@ -55,13 +51,11 @@ class AdminCog(CineSyncCog, name="Admin"):
                 log.error("retrain failed:\n%s", result.output[-4000:])
                 await interaction.followup.send(f"❌ Retrain failed: {result.last_line()[:1500]}", ephemeral=True)
                 return
-            await app.reload()
+            await app.sync_model()  # every other process loads it too, on the notification
             await interaction.followup.send(f"✅ Retrain done in {time.perf_counter() - started:.0f} s: model "
                                             f"{app.runtime.version} is now serving.", ephemeral=True)
         except Exception as exc:  # reported to the admin with an error id, never lost
             await reply_error(interaction, exc)
-        finally:
-            self.retraining = False
 
     @admin.command(name="learn", description="Run the PreferenceLearner now for members with new ratings (bot owners)")
     @owner_only()

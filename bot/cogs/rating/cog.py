@@ -8,7 +8,7 @@ from discord import app_commands
 
 from bot.app import App
 from bot.catalog.titles import fold
-from bot.cogs.common import CineSyncCog
+from bot.cogs.common import CineSyncCog, in_time, reply
 from bot.cogs.rating.views import ChooseMovieView, QuickRatingView, start_quick_rating
 from bot.render import cards
 from bot.render.embeds import embed
@@ -77,9 +77,9 @@ class RatingCog(CineSyncCog, name="Rating"):
                 f"'{movie[:80]}' matches several movies: which one did you mean?", view=view, ephemeral=True)
             view.message = await interaction.original_response()
             return
-        result = await app.services.feedback.record(interaction.user.id, movie_id, kind, stars, "slash")
-        await interaction.response.send_message(embed=embed(cards.rating_saved(result, app.runtime.movies[movie_id])),
-                                                ephemeral=True)
+        # saved before the answer; deferred first if the database is slow, so the member always hears back
+        result = await in_time(interaction, app.services.feedback.record(interaction.user.id, movie_id, kind, stars, "slash"))
+        await reply(interaction, embed=embed(cards.rating_saved(result, app.runtime.movies[movie_id])))
 
     @rate.autocomplete("movie")
     async def movie_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -6,7 +6,7 @@ from typing import Any
 import discord
 
 from bot.app import App
-from bot.cogs.common import OwnedView
+from bot.cogs.common import OwnedView, in_time, reply
 from bot.render import cards
 from bot.render.embeds import embed
 from bot.services.feedback import parse_rating
@@ -45,22 +45,28 @@ class QuickRatingView(OwnedView):
                               color=cards.GOOD)
             await interaction.response.edit_message(embed=embed(done), view=None)
             return
+        kind, stars = parse_rating(action) if action != "skip" else (None, None)
+
+        async def save_and_pick() -> tuple[Any, Any]:
+            result = None
+            if kind is not None:
+                result = await self.app.services.feedback.record(self.owner_id, self.movie["movie_id"], kind, stars, "button")
+            return result, await self.app.services.quick_rating.next_movie(self.owner_id, self.shown, self.recent_genres[-6:])
+
+        result, following = await in_time(interaction, save_and_pick(), edit=True)  # deferred if the database is slow
         note = ""
-        if action != "skip":
-            kind, stars = parse_rating(action)
-            result = await self.app.services.feedback.record(self.owner_id, self.movie["movie_id"], kind, stars, "button")
+        if result is not None:
             self.rated += 1
             note = f"Saved {cards.feedback_label(kind, stars)} for {cards.movie_label(self.movie)} · {result.rating_count} rated"
-        following = await self.app.services.quick_rating.next_movie(self.owner_id, self.shown, self.recent_genres[-6:])
         if following is None:
             self.stop()
-            await interaction.response.edit_message(content=note or None, embed=embed(cards.Card(
+            await reply(interaction, edit=True, content=note or None, embed=embed(cards.Card(
                 "You have rated every movie we know!", "Nothing left for the quick round.")), view=None)
             return
         self.movie = following
         self.shown.append(following["movie_id"])
         self.recent_genres.extend(following["genres"])
-        await interaction.response.edit_message(content=note or None, embed=self.card(), view=self)
+        await reply(interaction, edit=True, content=note or None, embed=self.card(), view=self)
 
 
 class _QuickButton(discord.ui.Button["QuickRatingView"]):
@@ -105,10 +111,11 @@ class ChooseMovieView(OwnedView):
             self.add_item(_ChoiceButton(match.movie_id, match.label))
 
     async def choose(self, interaction: discord.Interaction, movie_id: int) -> None:
-        result = await self.app.services.feedback.record(self.owner_id, movie_id, self.kind, self.stars, "slash")
+        result = await in_time(interaction, self.app.services.feedback.record(
+            self.owner_id, movie_id, self.kind, self.stars, "slash"), edit=True)
         self.stop()
         card = cards.rating_saved(result, self.app.runtime.movies[movie_id])
-        await interaction.response.edit_message(content=None, embed=embed(card), view=None)
+        await reply(interaction, edit=True, content=None, embed=embed(card), view=None)
 
 
 class _ChoiceButton(discord.ui.Button["ChooseMovieView"]):

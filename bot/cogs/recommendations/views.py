@@ -4,7 +4,7 @@ from __future__ import annotations
 import discord
 
 from bot.app import App
-from bot.cogs.common import OwnedView
+from bot.cogs.common import OwnedView, in_time, reply
 from bot.cogs.dm_feedback.sender import DMsClosed, send_movie_dm
 from bot.render import cards
 from bot.render.embeds import embed
@@ -37,10 +37,11 @@ class RecommendationView(OwnedView):
     async def _rate(self, interaction: discord.Interaction, kind: str) -> None:
         movie = self._movie()
         stars = WORD_STARS.get(kind)
-        result = await self.app.services.feedback.record(self.owner_id, movie.movie_id, kind, stars, "button")
+        result = await in_time(interaction, self.app.services.feedback.record(
+            self.owner_id, movie.movie_id, kind, stars, "button"))
         text = (f"Got it: you're not interested in {movie.label}; it won't be suggested again." if kind == "not_interested"
                 else f"Saved {cards.feedback_label(kind, stars)} for {movie.label} · {result.rating_count} rated.")
-        await interaction.response.send_message(text, ephemeral=True)
+        await reply(interaction, content=text)
 
     @discord.ui.button(label="🔁 More like this", style=discord.ButtonStyle.secondary, custom_id="recs:more", row=2)
     async def more(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
