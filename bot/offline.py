@@ -287,7 +287,8 @@ class OfflineDiscord:
                     answer["resource"]["message"] = message
             return answer
         if route.path.endswith("/messages/@original"):
-            original = self._original.get(token or "")
+            # a component's interaction: its original message is the one the pressed button is on
+            original = self._original.get(token or "", self._component_message.get(token or ""))
             if route.method == "DELETE" or original is None:
                 return None
             current = self.messages.get(original, {})

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalog.readers import CatalogFormatError
 from bot.db.pool import Database
 from bot.repositories.catalog import catalog_summary
 from bot.services.catalog_import import import_bundled, import_catalog, import_movielens
@@ -123,11 +124,106 @@ async def test_operator_catalog_csv_and_jsonl(db: Database, tmp_path: Path) -> N
 async def test_failed_import_leaves_nothing_behind(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "catalog.jsonl"
     path.write_text(
-        json.dumps({"movie_id": 1, "title": "Fine"}) + "\n"
-        + json.dumps({"movie_id": 2, "title": "x" * 600}) + "\n", encoding="utf-8")  # passes the reader, fails a CHECK
-    with pytest.raises(Exception, match="check constraint"):
-        await import_catalog(db, path, progress=False)
+        json.dumps({"movie_id": 1, "title": "Fine", "imdb_id": "tt0000001"}) + "\n"
+        + json.dumps({"movie_id": 2, "title": "Fine too", "imdb_id": "tt0000002"}) + "\n", encoding="utf-8")
+    await import_catalog(db, path, progress=False)
+    clash = tmp_path / "clash.jsonl"  # passes the reader; the second row's IMDb id is movie 1's in the database
+    clash.write_text(json.dumps({"movie_id": 3, "title": "New"}) + "\n"
+                     + json.dumps({"movie_id": 2, "title": "Moved", "imdb_id": "tt0000001"}) + "\n", encoding="utf-8")
+    try:
+        report = await import_catalog(db, clash, progress=False)
+    except CatalogFormatError as exc:  # refused whole, in one line
+        assert "clash.jsonl" in str(exc) and "nothing was imported" in str(exc)
+    else:  # or the clashing row reported and skipped
+        assert any("tt0000001" in p.reason for p in report.problems)
+    async with db.acquire() as conn:
+        titles = dict(await conn.fetch("SELECT movie_id, title FROM movies ORDER BY movie_id"))
+    assert titles.get(2) == "Fine too"
+
+
+BAD_CATALOGS = [  # (file name, content, expected line, reason fragment): issue 11 #8, each reproduced first
+    ("latin1.csv", "title,year\nHeat,1995\nAm\xe9lie,2001\n".encode("latin-1"), 3, "not UTF-8"),
+    ("huge.csv", ("title,keywords\nHeat," + "k" * 128_000 + "\n").encode(), 2, "128,000 characters long"),
+    ("long.jsonl", json.dumps({"title": "T" * 500}).encode() + b"\n", 1, "title is 500 characters"),
+    ("tmdb.jsonl", json.dumps({"title": "Heat", "tmdb_id": 99999999999}).encode() + b"\n", 1, "tmdb_id"),
+    ("score.jsonl", json.dumps({"title": "Heat", "imdb_score": 1e300}).encode() + b"\n", 1, "imdb_score"),
+    ("nul.csv", b"title,year\nHe\x00at,1995\n", 2, "NUL"),
+    ("nul.jsonl", json.dumps({"title": "He\u0000at"}).encode() + b"\n", 1, "NUL"),
+    ("bool.jsonl", json.dumps({"movie_id": True, "title": "Replaces movie 1"}).encode() + b"\n", 1, "movie_id true"),
+    ("list.jsonl", json.dumps({"title": ["list", "title"]}).encode() + b"\n", 1, "title must be text"),
+    ("nullcast.jsonl", json.dumps({"title": "Heat", "cast": ["Al Pacino", None]}).encode() + b"\n", 1, "cast holds null"),
+    ("deep.jsonl", b"[" * 30_000 + b"\n", 1, "not valid JSON"),
+]
+
+
+@pytest.mark.parametrize("name, content, line, reason", BAD_CATALOGS, ids=[c[0] for c in BAD_CATALOGS])
+async def test_each_bad_catalog_input_is_reported_as_file_line_reason(db: Database, tmp_path: Path, name: str,
+                                                                      content: bytes, line: int, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    before = await _counts(db)
+    try:
+        report = await import_catalog(db, path, progress=False)
+    except CatalogFormatError as exc:  # the whole file refused: one line naming it (and the line)
+        message = str(exc)
+        assert "\n" not in message and f"{name}:{line}:" in message and reason in message, message
+    else:
+        assert [str(p) for p in report.problems if reason in p.reason] == [
+            str(p) for p in report.problems if p.line == line], report.problems
+        assert any(p.file == name and p.line == line and reason in p.reason for p in report.problems), report.problems
+        assert report.movies_written == 0
+    assert await _counts(db) == before  # nothing half-imported
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("movies.csv.gz", b"movieId,title,genres\n1,Heat (1995),Action\n", "not a gzip file"),
+    ("truncated.csv.gz", None, "truncated"),
+    ("empty.csv", b"", "empty"),
+])
+async def test_unreadable_files_are_refused_in_one_line(db: Database, tmp_path: Path, name: str, content: bytes | None,
+                                                        reason: str) -> None:
+    import gzip
+
+    path = tmp_path / name
+    if content is None:
+        whole = gzip.compress(("movieId,title,genres\n" + "".join(f"{i},Film {i} (2000),Drama\n" for i in range(1, 5000))).encode())
+        content = whole[: len(whole) // 2]
+    path.write_bytes(content)
+    for read in (lambda: import_catalog(db, path, progress=False),
+                 lambda: import_movielens_files(db, path)):
+        with pytest.raises(CatalogFormatError) as caught:
+            await read()
+        assert name in str(caught.value) and reason in str(caught.value) and "\n" not in str(caught.value)
     assert (await _counts(db))["movies"] == 0
+
+
+async def import_movielens_files(db: Database, movies: Path):  # type: ignore[no-untyped-def]
+    from bot.catalog.readers import read_movielens_files
+    from bot.services.catalog_import import import_data
+
+    return await import_data(db, read_movielens_files(movies), movies.name, progress=False)
+
+
+async def test_bad_ratings_are_reported_at_their_own_file_and_line(db: Database, tmp_path: Path) -> None:
+    movies = tmp_path / "catalog.jsonl"
+    movies.write_text(json.dumps({"movie_id": 1, "title": "Heat", "year": 1995}) + "\n", encoding="utf-8")
+    ratings = tmp_path / "my-ratings.csv"
+    ratings.write_text(
+        "userId,movieId,rating,timestamp\n"
+        "1,1,4.0,964982703\n"  # fine
+        "2,1,4.0,1000000000000\n"  # 1e12: year 33658
+        "3,1,4.0,1e20\n"
+        "1234567890123456789012,1,4.0,964982703\n"  # 22 digits
+        "4,77,4.0,964982703\n"  # unknown movie
+        "818989843397861396,1,3.5,964982703\n", encoding="utf-8")  # a Discord snowflake, kept exactly
+    report = await import_catalog(db, movies, ratings, progress=False)
+    found = {(p.file, p.line): p.reason for p in report.problems}
+    assert set(found) == {("my-ratings.csv", 3), ("my-ratings.csv", 4), ("my-ratings.csv", 5), ("my-ratings.csv", 6)}
+    assert "timestamp" in found[("my-ratings.csv", 3)] and "timestamp" in found[("my-ratings.csv", 4)]
+    assert "userId" in found[("my-ratings.csv", 5)] and "movieId 77 is not in the catalog" in found[("my-ratings.csv", 6)]
+    async with db.acquire() as conn:
+        users = sorted(r["user_id"] for r in await conn.fetch("SELECT user_id FROM user_ratings"))
+    assert users == [1, 818989843397861396]
 
 
 async def test_bundled_catalog_matches_the_shared_data(db: Database) -> None:
