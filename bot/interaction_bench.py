@@ -39,7 +39,7 @@ async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, pr
             rng = np.random.default_rng(user % 100_000)
             for _ in range(rounds):
                 for movie in rng.choice(popular, size=3, replace=False):
-                    exchange = await discord.command(user, "rate", movie=str(movie), rating=str(rng.integers(1, 11) / 2))
+                    exchange = await discord.command(user, "rate", movie=f"id:{movie}", rating=str(rng.integers(1, 11) / 2))
                     samples["rate"].append(exchange.first_response_seconds)
                 typed = await discord.command(user, "rate", movie=str(rng.choice(titles)).lower(), rating="love")
                 samples["rate (typed title)"].append(typed.first_response_seconds)

@@ -47,7 +47,7 @@ async def rows(app, sql: str, *args):  # type: ignore[no-untyped-def]
 
 async def rate_five(d: OfflineDiscord, user: int) -> None:
     for movie, value in ((HEAT, "5"), (SEVEN, "4.5"), (TOY_STORY, "like"), (USUAL_SUSPECTS, "love"), (BRAVEHEART, "2")):
-        exchange = await d.command(user, "rate", movie=str(movie), rating=value)
+        exchange = await d.command(user, "rate", movie=f"id:{movie}", rating=value)
         assert "Saved" in exchange.text()
 
 
@@ -103,12 +103,12 @@ async def test_autocomplete_offers_fuzzy_matches_with_ids(discord_bot) -> None: 
 
 async def test_rate_by_id_saves_before_replying(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
     user = member()
-    exchange = await discord_bot.command(user, "rate", movie=str(HEAT), rating="4.5")
+    exchange = await discord_bot.command(user, "rate", movie=f"id:{HEAT}", rating="4.5")
     callback = exchange.callback
     assert callback is not None and callback.json["type"] == 4 and callback.ephemeral
     embed = callback.embeds[0]
     assert "4.5★" in embed["description"] and "Heat (1995)" in embed["description"]
-    assert "rated 1 movie" in embed["description"]
+    assert "1 rated" in embed["description"] and "directed by Michael Mann" in embed["description"]
     saved = await rows(small_app, "SELECT movie_id, rating, kind, source FROM user_ratings WHERE user_id = $1", user)
     assert saved == [{"movie_id": HEAT, "rating": 4.5, "kind": "rating", "source": "slash"}]
     state = await rows(small_app, "SELECT rating_count FROM user_embeddings WHERE user_id = $1", user)
@@ -126,7 +126,7 @@ async def test_rate_by_typed_title_and_word(discord_bot, small_app) -> None:  # 
 async def test_ambiguous_title_asks_with_buttons(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
     user = member()
     exchange = await discord_bot.command(user, "rate", movie="sabrina", rating="4")
-    assert "which one did you mean" in exchange.text()
+    assert "Which film did you mean" in exchange.text()
     buttons = {b["label"]: b["custom_id"] for b in exchange.last.buttons()}
     assert {"Sabrina (1995)", "Sabrina (1954)"} <= set(buttons)
     assert await rows(small_app, "SELECT 1 FROM user_ratings WHERE user_id = $1", user) == []
@@ -140,16 +140,16 @@ async def test_ambiguous_title_asks_with_buttons(discord_bot, small_app) -> None
 async def test_fifth_rating_says_what_changed(discord_bot) -> None:  # type: ignore[no-untyped-def]
     user = member()
     await rate_five(discord_bot, user)
-    exchange = await discord_bot.command(user, "rate", movie=str(FARGO), rating="4")
+    exchange = await discord_bot.command(user, "rate", movie=f"id:{FARGO}", rating="4")
     text = exchange.text()
-    assert "rated 6 movies" in text and "taste profile moved" in text
+    assert "6 rated" in text and "taste profile moved" in text and "% change" not in text
 
 
 async def test_unknown_movie_and_bad_rating_write_nothing(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
     user = member()
     exchange = await discord_bot.command(user, "rate", movie="qqzzxx vvkkjj", rating="4")
-    assert exchange.callback.ephemeral and "no movie matches 'qqzzxx vvkkjj'" in exchange.text()
-    bad = await discord_bot.command(user, "rate", movie=str(HEAT), rating="11")
+    assert exchange.callback.ephemeral and "matches 'qqzzxx vvkkjj'" in exchange.text()
+    bad = await discord_bot.command(user, "rate", movie=f"id:{HEAT}", rating="11")
     assert bad.callback.ephemeral and "❌" in bad.text()
     assert await rows(small_app, "SELECT 1 FROM feedback_events WHERE user_id = $1", user) == []
 
@@ -158,8 +158,8 @@ async def test_rate_cooldown(small_app, test_settings) -> None:  # type: ignore[
     bot = create_bot(replace(test_settings, rate_cooldown_seconds=30.0), app=small_app, sync_commands=False)
     async with OfflineDiscord(bot) as d:
         user = member()
-        first = await d.command(user, "rate", movie=str(HEAT), rating="4")
-        second = await d.command(user, "rate", movie=str(SEVEN), rating="4")
+        first = await d.command(user, "rate", movie=f"id:{HEAT}", rating="4")
+        second = await d.command(user, "rate", movie=f"id:{SEVEN}", rating="4")
         assert "Saved" in first.text() and "Slow down" in second.text() and second.callback.ephemeral
         saved = await rows(small_app, "SELECT movie_id FROM user_ratings WHERE user_id = $1", user)
         assert saved == [{"movie_id": HEAT}]
@@ -207,7 +207,7 @@ async def test_quick_flow_times_out_cleanly(discord_bot) -> None:  # type: ignor
 
 async def test_recommendations_under_five_ratings_offer_the_quick_flow(discord_bot) -> None:  # type: ignore[no-untyped-def]
     user = member()
-    await discord_bot.command(user, "rate", movie=str(HEAT), rating="5")
+    await discord_bot.command(user, "rate", movie=f"id:{HEAT}", rating="5")
     exchange = await discord_bot.command(user, "my_recommendations")
     assert exchange.callback.json["type"] == 5  # deferred: ranking may take a while
     assert "Rate 4 more movies first" in exchange.text()
@@ -519,7 +519,7 @@ async def test_a_button_flood_is_limited_per_member(discord_bot, small_app) -> N
     message = discord_bot.message_for(round_)
     try:
         answers = [await discord_bot.click(user, message, "quick:love") for _ in range(40)]
-        fine = await discord_bot.command(other, "rate", movie="6", rating="4")  # while the flood is limited
+        fine = await discord_bot.command(other, "rate", movie="id:6", rating="4")  # while the flood is limited
     finally:
         feedback.limiter = unlimited
     refused = [a for a in answers if "going faster than CineSync can follow" in a.text()]

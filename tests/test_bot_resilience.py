@@ -91,13 +91,13 @@ async def test_database_dropping_mid_command_is_never_a_silent_loss(small_app, t
     user = 730000000000000001
     try:
         async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as d:
-            assert "Saved" in (await d.command(user, "rate", movie=str(HEAT), rating="5")).text()
+            assert "Saved" in (await d.command(user, "rate", movie=f"id:{HEAT}", rating="5")).text()
             proxy.cut_on_next_query = True  # the next query the bot sends kills the connection
-            lost = await d.command(user, "rate", movie=str(SEVEN), rating="4")
+            lost = await d.command(user, "rate", movie=f"id:{SEVEN}", rating="4")
             assert lost.callback.ephemeral
             assert "was not saved" in lost.text() and "try again" in lost.text() and "Seven" in lost.text()
             assert proxy.refusing
-            still_down = await d.command(user, "rate", movie=str(TOY_STORY), rating="3")
+            still_down = await d.command(user, "rate", movie=f"id:{TOY_STORY}", rating="3")
             assert "was not saved" in still_down.text()
             # a DM reaction while the database is down: the member is told in the DM
             async with small_app.db.transaction() as conn:
@@ -109,8 +109,8 @@ async def test_database_dropping_mid_command_is_never_a_silent_loss(small_app, t
                 saved = await conn.fetch("SELECT movie_id FROM user_ratings WHERE user_id = $1", user)
             assert [r["movie_id"] for r in saved] == [HEAT]
             proxy.restore()
-            again = await d.command(user, "rate", movie=str(SEVEN), rating="4")
-            assert "Saved" in again.text() and "rated 2 movies" in again.text()
+            again = await d.command(user, "rate", movie=f"id:{SEVEN}", rating="4")
+            assert "Saved" in again.text() and "2 rated" in again.text()
     finally:
         await db.close()
         await proxy.close()
@@ -134,7 +134,7 @@ async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(s
     try:
         async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as d:
             proxy.stall_next_query = 5.0
-            slow = await d.command(user, "rate", movie=str(HEAT), rating="5")
+            slow = await d.command(user, "rate", movie=f"id:{HEAT}", rating="5")
             assert slow.callback is not None and slow.callback.status == 200 and slow.callback.json["type"] == 5
             assert slow.first_response_seconds < 3.0  # deferred in time ...
             assert "Saved" in slow.last.text() and slow.last.ephemeral and await saved() == [HEAT]  # ... then told
@@ -147,7 +147,7 @@ async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(s
             assert len(await saved()) == 2
             # longer than the command timeout: deferred in time, then told it was not saved
             proxy.stall_next_query = 12.0
-            lost = await d.command(user, "rate", movie=str(SEVEN), rating="4")
+            lost = await d.command(user, "rate", movie=f"id:{SEVEN}", rating="4")
             assert lost.first_response_seconds < 3.0 and lost.callback.status == 200
             assert "was not saved" in lost.text() and "Seven" in lost.text()
             await asyncio.sleep(5.0)  # the held query reaches the database late: still nothing half-written
@@ -177,7 +177,7 @@ async def test_loop_stays_responsive_during_retrain_and_learner(busy_app, test_s
         while not any(r.token == token and until in r.text() for r in d.requests):
             assert time.perf_counter() < deadline, f"never saw '{until}'"
             member += 1
-            answers.append((await d.command(member, "rate", movie=str(movie), rating="4")).first_response_seconds)
+            answers.append((await d.command(member, "rate", movie=f"id:{movie}", rating="4")).first_response_seconds)
             await asyncio.sleep(pause)
 
     async with OfflineDiscord(create_bot(settings, app=busy_app, sync_commands=False)) as d:

@@ -47,41 +47,76 @@ def movie_label(movie: dict[str, Any]) -> str:
     return f"{title} ({movie['year']})" if movie.get("year") else title
 
 
+def button_label(movie: dict[str, Any], width: int = 80) -> str:
+    """A title for a button or a choice list, shortened before the year so the year always shows."""
+    year = f" ({movie['year']})" if movie.get("year") else ""
+    title = short_title(str(movie["title"]))
+    room = width - len(year)
+    return (title if len(title) <= room else title[: room - 1].rstrip() + "…") + year
+
+
+def identity(movie: dict[str, Any]) -> str:
+    """Title, year and director: enough to see at once that the right film was saved."""
+    directors = ", ".join((movie.get("directors") or [])[:2])
+    return movie_label(movie) + (f", directed by {directors}" if directors else "")
+
+
+def saved_line(result: FeedbackResult, movie: dict[str, Any]) -> str:
+    """The one way every path says a feedback was saved (a card's first line, or a line above the next film)."""
+    if result.kind == "not_interested":
+        return f"✅ Saved: not interested in {identity(movie)}; it won't be suggested again."
+    return f"✅ Saved {feedback_label(result.kind, result.rating)} for {identity(movie)} · {result.rating_count} rated."
+
+
 def rating_saved(result: FeedbackResult, movie: dict[str, Any]) -> Card:
-    """The `/rate` answer: what was saved, the count and, from the 5th rating, what changed."""
-    label = movie_label(movie)
+    """Every "saved" answer (slash, buttons): what was saved on which film, the count and, from the
+    5th rating, what changed."""
+    label = identity(movie)
     if result.duplicate:
         return Card(f"Already saved: {label}", f"You had already said {feedback_label(result.kind, result.rating)}.",
                     color=GOOD)
-    lines = [f"Saved **{feedback_label(result.kind, result.rating)}** for **{label}**."]
+    lines = [saved_line(result, movie)]
     if result.previous_kind is not None and result.kind is not None:
         lines.append(f"(was {feedback_label(result.previous_kind, result.previous_rating)})")
     if result.kind is None:
-        lines = [f"Removed your feedback on **{label}**."]
+        lines = [f"Removed your feedback on {label}."]
     count = result.rating_count
-    lines.append(f"You have rated {count} movie{'s' if count != 1 else ''}.")
+    if result.kind is None:
+        lines.append(f"You have rated {count} movie{'s' if count != 1 else ''}.")
     if count >= 5:
-        lines.append(_what_changed(result))
+        changed = _what_changed(result)
+        if changed:
+            lines.append(changed)
     else:
         lines.append(f"Rate {5 - count} more to unlock personal recommendations.")
     return Card("Rating saved", "\n".join(lines), color=GOOD)
 
 
-def _what_changed(result: FeedbackResult) -> str:
+def _what_changed(result: FeedbackResult) -> str | None:
     if not result.embedding_updated:
         return "Your taste profile will catch up after the next model update."
     shift = max(0.0, result.embedding_shift)
+    if shift < 0.0005 or result.kind is None:
+        return None  # nothing worth a line ("0.0% change")
     size = "a big step" if shift > 0.05 else ("a small step" if shift > 0.005 else "a nudge")
-    direction = "towards" if (result.rating or 0) >= 3.5 and result.kind != "not_interested" else "away from"
-    return f"Your taste profile moved {size} {direction} movies like this one ({shift * 100:.1f}% change)."
+    stars_given = result.rating
+    if result.kind == "not_interested" or (stars_given is not None and stars_given <= 2.5):
+        direction = "away from movies like this one"
+    elif stars_given is not None and stars_given < 3.5:
+        direction = "to know you liked this one only so-so"
+    else:
+        direction = "towards movies like this one"
+    return f"Your taste profile moved {size} {direction}."
 
 
-def quick_movie(movie: dict[str, Any], rated_so_far: int) -> Card:
+def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
+    """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"
     directors = ", ".join((movie.get("directors") or [])[:2])
     text = genres + (f"\ndirected by {directors}" if directors else "")
-    return Card(movie_label(movie), text, footer=f"Quick rating: {rated_so_far} rated in this round. "
-                                                 "Pick how you felt, or Haven't seen.")
+    footer = ("Pick how you felt." if rated_so_far is None else
+              f"Quick rating: {rated_so_far} rated in this round. Pick how you felt, or Haven't seen.")
+    return Card(movie_label(movie), text, footer=footer)
 
 
 def recommendations(recs: Recommendations, mood: str | None = None, genre: str | None = None) -> Card:

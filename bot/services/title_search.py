@@ -27,6 +27,10 @@ _BRACKETED = re.compile(r"\s*\([^)]*\)")
 _QUERY_YEAR = re.compile(r"\s*\(?((?:18|19|20)\d{2})\)?\s*$")
 CANDIDATES = 300
 MIN_SCORE = 60.0
+ROMAN = {"ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "viii": "8", "ix": "9", "x": "10"}
+NUMBER_WORDS = {"part", "chapter", "episode", "vol", "volume"}  # "Part II" and "2" are the same sequel
+CLEAR_MARGIN = 5.0  # among films of the same title, one is meant without asking only with this many times the ratings
+WORD_MATCH = 85.0  # a typed word matches a title word this similar (typos: "matrx")
 
 
 def _trigrams(text: str) -> set[str]:
@@ -56,9 +60,32 @@ class TitleMatch:
         return f"{self.title} ({self.year})" if self.year else self.title
 
 
+def canonical(text: str) -> str:
+    """What a person means by a title: folded, no leading article, sequel numbers as digits
+    ("The Godfather: Part II" and "godfather 2" are both "godfather 2")."""
+    words = _LEADING_ARTICLE.sub("", fold(text)).split()
+    words = [ROMAN.get(w, w) for w in words]
+    words = [w for i, w in enumerate(words) if not (w in NUMBER_WORDS and i + 1 < len(words) and words[i + 1].isdigit())]
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A typed title: ``movie_id`` when one film is clearly meant; otherwise ``candidates`` to choose
+    from (possibly none: nothing is close enough to offer)."""
+
+    movie_id: int | None
+    candidates: list["TitleMatch"]
+
+
+_AKA = re.compile(r"^(a\.?k\.?a\.?|also known as)\s+", re.I)
+
+
 def _keys(title: str) -> set[str]:
     main = _BRACKETED.sub("", title)
     keys = {fold(title), fold(main)}
+    # an alternative title in brackets is a title too: "Seven (a.k.a. Se7en)", "Solaris (Solyaris)"
+    keys |= {fold(natural_title(_AKA.sub("", alias.strip()))) for alias in re.findall(r"\(([^()]*[^\d()][^()]*)\)", title)}
     keys |= {_LEADING_ARTICLE.sub("", k) for k in list(keys)}
     return {k for k in keys if k}
 
@@ -93,6 +120,11 @@ class TitleIndex:
             (np.ones(len(rows_idx), dtype=np.float32), (rows_idx, cols_idx)), shape=(len(self._keys), max(1, len(vocabulary)))
         )
         self._by_popularity = sorted(range(len(self._movies)), key=lambda i: (-self._movies[i][3], self._movies[i][0]))
+        self._canonical: dict[str, set[int]] = {}  # canonical title (and its spaceless form) -> movies
+        for key, position in zip(self._keys, self._owner):
+            for form in {canonical(key), canonical(key).replace(" ", "")}:
+                if form:
+                    self._canonical.setdefault(form, set()).add(position)
 
     def __len__(self) -> int:
         return len(self._movies)
@@ -111,6 +143,11 @@ class TitleIndex:
         if count == 0:
             return np.empty(0, dtype=np.int64)
         return np.argpartition(-shared, count - 1)[:count]
+
+    def resolve(self, text: str) -> Resolution:
+        """A typed title, never guessed: saved directly only for an exact title (with its year, when
+        typed), or the clearly better-known of several films of that title."""
+        return _resolve(self, text)
 
     def search(self, query: str, limit: int = 25) -> list[TitleMatch]:
         """Best matches for ``query``; an empty query lists the most popular movies."""
@@ -135,6 +172,35 @@ class TitleIndex:
                 best[position] = score
         ranked = sorted(best, key=lambda p: (-round(best[p]), -math.log1p(self._movies[p][3]), self._movies[p][0]))
         return [self._match(p, best[p]) for p in ranked[:limit]]
+
+
+def _words_match(query: str, key: str) -> bool:
+    """Every word typed is (nearly) a word of the title: "joker" is in "Return of the Joker",
+    "drop table movies" is not in "The Drop", "hereditary" is not "Secretary"."""
+    title_words = canonical(key).split()
+    return all(any(w == t or (len(w) > 3 and fuzz.ratio(w, t) >= WORD_MATCH) for t in title_words)
+               for w in canonical(query).split())
+
+
+def _resolve(index: "TitleIndex", text: str) -> Resolution:
+    year = None
+    found = _QUERY_YEAR.search(text)
+    if found and found.start() > 0:
+        year, text = int(found.group(1)), text[: found.start()]
+    wanted = canonical(text)
+    if not wanted:
+        return Resolution(None, [])
+    exact = index._canonical.get(wanted, set()) | index._canonical.get(wanted.replace(" ", ""), set())
+    if year is not None:
+        exact = {p for p in exact if index._movies[p][2] == year}
+    ranked = sorted(exact, key=lambda p: (-index._movies[p][3], index._movies[p][0]))
+    if len(ranked) == 1 or (ranked and index._movies[ranked[0]][3] >= CLEAR_MARGIN * max(1, index._movies[ranked[1]][3])):
+        return Resolution(index._movies[ranked[0]][0], [])
+    if ranked:  # remakes and namesakes without a clear favourite: the member says which
+        return Resolution(None, [index._match(p, 100.0) for p in ranked[:5]])
+    close = [m for m in index.search(text + (f" ({year})" if year else ""), 25) if _words_match(text, m.title)
+             or fuzz.ratio(canonical(text), canonical(m.title)) >= WORD_MATCH]
+    return Resolution(None, close[:5])
 
 
 async def load_title_index(db: "Database") -> TitleIndex:

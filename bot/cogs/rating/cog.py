@@ -7,7 +7,6 @@ import discord
 from discord import app_commands
 
 from bot.app import App
-from bot.catalog.titles import fold
 from bot.cogs.common import CineSyncCog, in_time, reply
 from bot.cogs.rating.views import ChooseMovieView, QuickRatingView, start_quick_rating
 from bot.render import cards
@@ -20,8 +19,7 @@ RATING_CHOICES = [app_commands.Choice(name=f"{s / 2:g} ★", value=f"{s / 2:g}")
     app_commands.Choice(name=label, value=word) for word, label in (
         ("love", "love ❤️ (5★)"), ("like", "like 👍 (4★)"), ("meh", "meh 😐 (3★)"),
         ("dislike", "dislike 👎 (2★)"), ("hate", "hate 💀 (1★)"))]
-CLEAR_LEAD = 8.0  # a typed title resolves on its own when the best match leads the next by this much
-POPULAR_LEAD = 5.0  # ... or when, among close matches, one has this many times the ratings of the next
+AUTOCOMPLETE_PREFIX = "id:"  # a value picked from the list; anything else, digits included, is a typed title
 
 
 def rating_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
@@ -31,23 +29,16 @@ def rating_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 
 
 def resolve(app: App, text: str) -> tuple[int | None, list]:
-    """(movie id, []) when ``text`` names one movie; (None, candidates) when it is ambiguous."""
+    """(movie id, []) when ``text`` names one film; (None, candidates) to ask; UnknownMovie when nothing is close."""
     value = text.strip()
-    if value.isdigit() and int(value) in app.runtime.movies:  # picked from the autocomplete list
-        return int(value), []
-    matches = app.runtime.titles.search(value, 5)
-    if not matches:
-        raise UnknownMovie(f"no movie matches '{value[:80]}'. Check the spelling, or pick one from the list as you type.")
-    if len(matches) == 1 or matches[0].score - matches[1].score >= CLEAR_LEAD:
-        return matches[0].movie_id, []
-    close = sorted((m for m in matches if matches[0].score - m.score < CLEAR_LEAD), key=lambda m: -m.rating_count)
-    exact = [m for m in close if fold(m.title) == fold(value)]
-    if len(exact) == 1:  # "toy story" is Toy Story, not Toy Story 2
-        return exact[0].movie_id, []
-    # among equally good matches, a far better known movie is what people mean ("heat": Heat (1995))
-    if close[0].rating_count >= POPULAR_LEAD * max(1, close[1].rating_count):
-        return close[0].movie_id, []
-    return None, close
+    if value.startswith(AUTOCOMPLETE_PREFIX) and value[len(AUTOCOMPLETE_PREFIX):].isdigit() \
+            and int(value[len(AUTOCOMPLETE_PREFIX):]) in app.runtime.movies:
+        return int(value[len(AUTOCOMPLETE_PREFIX):]), []
+    found = app.runtime.titles.resolve(value)
+    if found.movie_id is None and not found.candidates:
+        raise UnknownMovie(f"no movie in the catalog matches '{value[:80]}'. Check the spelling, or pick the film "
+                           "from the list that appears as you type.")
+    return found.movie_id, found.candidates
 
 
 class RatingCog(CineSyncCog, name="Rating"):
@@ -61,20 +52,17 @@ class RatingCog(CineSyncCog, name="Rating"):
         if movie is None:
             await start_quick_rating(interaction, app)
             return
-        if rating is None:
-            movie_id, matches = resolve(app, movie)
-            if movie_id is None:
-                movie_id = matches[0].movie_id
-            view = QuickRatingView(app, interaction.user.id, app.runtime.movies[movie_id])
-            await interaction.response.send_message("How did you like it?", embed=view.card(), view=view, ephemeral=True)
-            view.message = await interaction.original_response()
-            return
-        kind, stars = parse_rating(rating.value)
+        kind, stars = parse_rating(rating.value) if rating is not None else (None, None)
         movie_id, matches = resolve(app, movie)
         if movie_id is None:
             view = ChooseMovieView(app, interaction.user.id, matches, kind, stars)
             await interaction.response.send_message(
-                f"'{movie[:80]}' matches several movies: which one did you mean?", view=view, ephemeral=True)
+                f"Which film did you mean by '{movie[:80]}'?", view=view, ephemeral=True)
+            view.message = await interaction.original_response()
+            return
+        if kind is None:  # just this film: its rating buttons, no quick round after it
+            view = QuickRatingView(app, interaction.user.id, app.runtime.movies[movie_id], single=True)
+            await interaction.response.send_message("How did you like it?", embed=view.card(), view=view, ephemeral=True)
             view.message = await interaction.original_response()
             return
         # saved before the answer; deferred first if the database is slow, so the member always hears back
@@ -83,5 +71,6 @@ class RatingCog(CineSyncCog, name="Rating"):
 
     @rate.autocomplete("movie")
     async def movie_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=m.label[:100], value=str(m.movie_id))
+        return [app_commands.Choice(name=cards.button_label(self.app.runtime.movies[m.movie_id], 100),
+                                    value=f"{AUTOCOMPLETE_PREFIX}{m.movie_id}")
                 for m in self.app.runtime.titles.search(current, 25)]

@@ -19,15 +19,18 @@ QUICK_BUTTONS = (("love", "❤️ Love", discord.ButtonStyle.success), ("like", 
 class QuickRatingView(OwnedView):
     """One movie at a time; each press records and shows the next. Times out after 5 idle minutes."""
 
-    def __init__(self, app: App, owner_id: int, movie: dict[str, Any], timeout: float = 300.0) -> None:
+    def __init__(self, app: App, owner_id: int, movie: dict[str, Any], timeout: float = 300.0, *,
+                 single: bool = False) -> None:
+        """``single``: rate just this movie (`/rate title` with no rating), no round after it."""
         super().__init__(owner_id, timeout)
-        self.app, self.movie = app, movie
+        self.app, self.movie, self.single = app, movie, single
         self.rated, self.shown = 0, [movie["movie_id"]]
         self.recent_genres: list[str] = list(movie["genres"])
         for kind, label, style in QUICK_BUTTONS:
             self.add_item(_QuickButton(kind, label, style))
-        self.add_item(_QuickButton("skip", "Haven't seen", discord.ButtonStyle.secondary, row=1))
-        self.add_item(_QuickButton("stop", "Stop", discord.ButtonStyle.danger, row=1))
+        if not single:
+            self.add_item(_QuickButton("skip", "Haven't seen", discord.ButtonStyle.secondary, row=1))
+            self.add_item(_QuickButton("stop", "Stop", discord.ButtonStyle.danger, row=1))
 
     @classmethod
     async def start(cls, app: App, owner_id: int) -> "QuickRatingView | None":
@@ -35,7 +38,7 @@ class QuickRatingView(OwnedView):
         return cls(app, owner_id, movie) if movie else None
 
     def card(self) -> discord.Embed:
-        return embed(cards.quick_movie(self.movie, self.rated))
+        return embed(cards.quick_movie(self.movie, None if self.single else self.rated))
 
     async def press(self, interaction: discord.Interaction, action: str) -> None:
         if action == "stop":
@@ -46,6 +49,12 @@ class QuickRatingView(OwnedView):
             await interaction.response.edit_message(embed=embed(done), view=None)
             return
         kind, stars = parse_rating(action) if action != "skip" else (None, None)
+        if self.single:
+            result = await in_time(interaction, self.app.services.feedback.record(
+                self.owner_id, self.movie["movie_id"], kind, stars, "button"), edit=True)
+            self.stop()
+            await reply(interaction, edit=True, content=None, embed=embed(cards.rating_saved(result, self.movie)), view=None)
+            return
 
         async def save_and_pick() -> tuple[Any, Any]:
             result = None
@@ -57,7 +66,7 @@ class QuickRatingView(OwnedView):
         note = ""
         if result is not None:
             self.rated += 1
-            note = f"Saved {cards.feedback_label(kind, stars)} for {cards.movie_label(self.movie)} · {result.rating_count} rated"
+            note = cards.saved_line(result, self.movie)
         if following is None:
             self.stop()
             await reply(interaction, edit=True, content=note or None, embed=embed(cards.Card(
@@ -102,27 +111,49 @@ class StartRatingView(OwnedView):
 
 
 class ChooseMovieView(OwnedView):
-    """A typed title matched several movies: one button per candidate records the rating on it."""
+    """A typed title that did not name one film: a button per candidate (year kept), and "None of these".
+    With a rating, choosing records it; without one, choosing shows that film's rating buttons."""
 
-    def __init__(self, app: App, owner_id: int, matches: list[Any], kind: str, stars: float | None) -> None:
+    def __init__(self, app: App, owner_id: int, matches: list[Any], kind: str | None, stars: float | None) -> None:
         super().__init__(owner_id, timeout=120.0)
         self.app, self.kind, self.stars = app, kind, stars
         for match in matches[:5]:
-            self.add_item(_ChoiceButton(match.movie_id, match.label))
+            self.add_item(_ChoiceButton(match.movie_id, cards.button_label(app.runtime.movies[match.movie_id])))
+        self.add_item(_NoneButton())
 
     async def choose(self, interaction: discord.Interaction, movie_id: int) -> None:
+        self.stop()
+        movie = self.app.runtime.movies[movie_id]
+        if self.kind is None:
+            view = QuickRatingView(self.app, self.owner_id, movie, single=True)
+            await interaction.response.edit_message(content="How did you like it?", embed=view.card(), view=view)
+            view.message = await interaction.original_response()
+            return
         result = await in_time(interaction, self.app.services.feedback.record(
             self.owner_id, movie_id, self.kind, self.stars, "slash"), edit=True)
+        await reply(interaction, edit=True, content=None, embed=embed(cards.rating_saved(result, movie)), view=None)
+
+    async def none_of_these(self, interaction: discord.Interaction) -> None:
         self.stop()
-        card = cards.rating_saved(result, self.app.runtime.movies[movie_id])
-        await reply(interaction, edit=True, content=None, embed=embed(card), view=None)
+        await interaction.response.edit_message(
+            content="Nothing was saved. Try the title with its year (\"solaris 1972\"), or pick the film from the "
+                    "list that appears as you type.", embed=None, view=None)
 
 
 class _ChoiceButton(discord.ui.Button["ChooseMovieView"]):
     def __init__(self, movie_id: int, label: str) -> None:
-        super().__init__(label=label[:80], style=discord.ButtonStyle.primary, custom_id=f"choose:{movie_id}")
+        super().__init__(label=label, style=discord.ButtonStyle.primary, custom_id=f"choose:{movie_id}")
         self.movie_id = movie_id
 
     async def callback(self, interaction: discord.Interaction) -> None:
         assert self.view is not None
         await self.view.choose(interaction, self.movie_id)
+
+
+class _NoneButton(discord.ui.Button["ChooseMovieView"]):
+    def __init__(self) -> None:
+        super().__init__(label="None of these", style=discord.ButtonStyle.secondary, custom_id="choose:none", row=1)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        await self.view.none_of_these(interaction)

@@ -39,8 +39,7 @@ class RecommendationView(OwnedView):
         stars = WORD_STARS.get(kind)
         result = await in_time(interaction, self.app.services.feedback.record(
             self.owner_id, movie.movie_id, kind, stars, "button"))
-        text = (f"Got it: you're not interested in {movie.label}; it won't be suggested again." if kind == "not_interested"
-                else f"Saved {cards.feedback_label(kind, stars)} for {movie.label} · {result.rating_count} rated.")
+        text = cards.saved_line(result, self.app.runtime.movies[movie.movie_id])
         await reply(interaction, content=text)
 
     @discord.ui.button(label="🔁 More like this", style=discord.ButtonStyle.secondary, custom_id="recs:more", row=2)
