@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.db.pool import Database, open_database
 from bot.repositories.models import newest_model_version
+from bot.services.diary import DiaryService, WatchlistService
 from bot.services.digest import DigestService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
@@ -34,6 +35,8 @@ class Services:
     dm_feedback: DMFeedbackService
     digest: DigestService
     privacy: PrivacyService
+    diary: DiaryService
+    watchlist: WatchlistService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
@@ -42,7 +45,8 @@ class Services:
         feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit))
         recommendations = RecommendationService(db, runtime, cache, phrases)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
-                   DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache))
+                   DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
+                   DiaryService(db, runtime), WatchlistService(db, runtime))
 
 
 @dataclass

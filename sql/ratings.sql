@@ -30,6 +30,10 @@ WITH event AS (
     DELETE FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'withdraw'
        AND EXISTS (SELECT 1 FROM event)
     RETURNING 1
+), watched AS (  -- a film rated or marked seen is off the watchlist
+    DELETE FROM watchlist WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'set'
+       AND :kind <> 'not_interested' AND EXISTS (SELECT 1 FROM event)
+    RETURNING 1
 ), state AS (
     UPDATE user_embeddings
        SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,

@@ -8,11 +8,15 @@ from typing import Any, Awaitable, TypeVar
 import discord
 from discord.ext import commands
 
+from discord import app_commands
+
 from bot.app import App
+from bot.services.errors import UnknownMovie
 from bot.tree import reply_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+AUTOCOMPLETE_PREFIX = "id:"  # a value picked from the list; anything else, digits included, is a typed title
 QUICK_REPLY_SECONDS = 2.0  # Discord drops an interaction that is not answered within 3 s
 
 
@@ -51,6 +55,33 @@ def app_of(client: Any) -> App:
     if app is None:
         raise RuntimeError("the bot has no CineSync app: create it with bot.create_bot() or set bot.app (INTEGRATION_GUIDE.md)")
     return app
+
+
+def resolve(app: App, text: str) -> tuple[int | None, list[Any]]:
+    """(movie id, []) when ``text`` names one film (an autocomplete pick, or a title clearly meant);
+    (None, candidates) to ask the member; UnknownMovie when nothing is close."""
+    value = text.strip()
+    picked = value[len(AUTOCOMPLETE_PREFIX):] if value.startswith(AUTOCOMPLETE_PREFIX) else ""
+    if picked.isdigit() and int(picked) in app.runtime.movies:
+        return int(picked), []
+    found = app.runtime.titles.resolve(value)
+    if found.movie_id is None and not found.candidates:
+        raise UnknownMovie(f"no movie in the catalog matches '{value[:80]}'. Check the spelling, or pick the film "
+                           "from the list that appears as you type.")
+    return found.movie_id, found.candidates
+
+
+def movie_choices(app: App, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a film option: title and year shown, the id carried in the value."""
+    from bot.render.cards import button_label
+
+    return [app_commands.Choice(name=button_label(app.runtime.movies[m.movie_id], 100), value=f"{AUTOCOMPLETE_PREFIX}{m.movie_id}")
+            for m in app.runtime.titles.search(current, 25)]
+
+
+def genre_choices(app: App, current: str) -> list[app_commands.Choice[str]]:
+    names = app.runtime.catalog.genre_names
+    return [app_commands.Choice(name=g, value=g) for g in names if current.lower() in g.lower()][:25]
 
 
 class CineSyncCog(commands.Cog):

@@ -109,6 +109,26 @@ def _what_changed(result: FeedbackResult) -> str | None:
     return f"Your taste profile moved {size} {direction}."
 
 
+def diary(page: Any) -> Card:
+    """`/my_ratings`: a page of the member's diary (bot.services.diary.DiaryPage)."""
+    filters = " · ".join(x for x in (page.stars is not None and f"{page.stars:g}★", page.genre) if x)
+    title = "Your ratings" + (f" ({filters})" if filters else "")
+    if not page.entries:
+        return Card(title, "Nothing here yet: `/rate` a film, or change the filters.")
+    lines = [f"**{movie_label(e.movie)}** · {feedback_label(e.kind, e.rating)} · {e.updated_at:%d %b %Y}"
+             for e in page.entries]
+    return Card(title, "\n".join(lines), footer=f"Page {page.page + 1} of {page.pages} · {page.total} entries, newest first")
+
+
+def watchlist(movies: list[dict[str, Any]]) -> Card:
+    if not movies:
+        return Card("Your watchlist", "Empty: add films with `/watchlist add` or the 🔖 button under a recommendation.")
+    lines = [f"🔖 **{movie_label(m)}** · {', '.join(m['genres'][:3])}" for m in movies[:50]]
+    more = f"\n... and {len(movies) - 50} more" if len(movies) > 50 else ""
+    return Card("Your watchlist", "\n".join(lines) + more,
+                footer=f"{len(movies)} film{'s' if len(movies) != 1 else ''} · rating one takes it off the list")
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"

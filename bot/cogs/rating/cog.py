@@ -6,12 +6,10 @@ from typing import Optional
 import discord
 from discord import app_commands
 
-from bot.app import App
-from bot.cogs.common import CineSyncCog, in_time, reply
-from bot.cogs.rating.views import ChooseMovieView, QuickRatingView, start_quick_rating
+from bot.cogs.common import CineSyncCog, in_time, movie_choices, reply, resolve
+from bot.cogs.rating_views import ChooseMovieView, QuickRatingView, start_quick_rating
 from bot.render import cards
 from bot.render.embeds import embed
-from bot.services.errors import UnknownMovie
 from bot.services.feedback import parse_rating
 
 # stars 5 ... 0.5, then the words (love = 5★, like = 4★, meh = 3★, dislike = 2★, hate = 1★)
@@ -19,26 +17,10 @@ RATING_CHOICES = [app_commands.Choice(name=f"{s / 2:g} ★", value=f"{s / 2:g}")
     app_commands.Choice(name=label, value=word) for word, label in (
         ("love", "love ❤️ (5★)"), ("like", "like 👍 (4★)"), ("meh", "meh 😐 (3★)"),
         ("dislike", "dislike 👎 (2★)"), ("hate", "hate 💀 (1★)"))]
-AUTOCOMPLETE_PREFIX = "id:"  # a value picked from the list; anything else, digits included, is a typed title
-
-
 def rating_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
     """Per member, from CINESYNC_RATE_COOLDOWN_SECONDS (0 turns it off)."""
     seconds = interaction.client.settings.rate_cooldown_seconds  # type: ignore[attr-defined]
     return app_commands.Cooldown(1, seconds) if seconds > 0 else None
-
-
-def resolve(app: App, text: str) -> tuple[int | None, list]:
-    """(movie id, []) when ``text`` names one film; (None, candidates) to ask; UnknownMovie when nothing is close."""
-    value = text.strip()
-    if value.startswith(AUTOCOMPLETE_PREFIX) and value[len(AUTOCOMPLETE_PREFIX):].isdigit() \
-            and int(value[len(AUTOCOMPLETE_PREFIX):]) in app.runtime.movies:
-        return int(value[len(AUTOCOMPLETE_PREFIX):]), []
-    found = app.runtime.titles.resolve(value)
-    if found.movie_id is None and not found.candidates:
-        raise UnknownMovie(f"no movie in the catalog matches '{value[:80]}'. Check the spelling, or pick the film "
-                           "from the list that appears as you type.")
-    return found.movie_id, found.candidates
 
 
 class RatingCog(CineSyncCog, name="Rating"):
@@ -71,6 +53,4 @@ class RatingCog(CineSyncCog, name="Rating"):
 
     @rate.autocomplete("movie")
     async def movie_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=cards.button_label(self.app.runtime.movies[m.movie_id], 100),
-                                    value=f"{AUTOCOMPLETE_PREFIX}{m.movie_id}")
-                for m in self.app.runtime.titles.search(current, 25)]
+        return movie_choices(self.app, current)

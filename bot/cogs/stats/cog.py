@@ -7,7 +7,7 @@ import discord
 from discord import app_commands
 
 from bot.cogs.common import CineSyncCog
-from bot.cogs.rating.views import StartRatingView
+from bot.cogs.rating_views import StartRatingView
 from bot.render import cards
 from bot.render.chart import taste_chart
 from bot.render.embeds import embed
