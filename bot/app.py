@@ -15,6 +15,7 @@ from bot.services.digest import DigestService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.moods import PhraseEncoder
+from bot.services.movie_info import MembershipService, MovieInfoService
 from bot.services.privacy import PrivacyService
 from bot.services.quick_rating import QuickRatingService
 from bot.services.recommendations import PhraseEncoder as EncodePhrase, RecommendationService
@@ -37,6 +38,8 @@ class Services:
     privacy: PrivacyService
     diary: DiaryService
     watchlist: WatchlistService
+    movie_info: MovieInfoService
+    membership: MembershipService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
@@ -46,7 +49,8 @@ class Services:
         recommendations = RecommendationService(db, runtime, cache, phrases)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
-                   DiaryService(db, runtime), WatchlistService(db, runtime))
+                   DiaryService(db, runtime), WatchlistService(db, runtime),
+                   MovieInfoService(db, runtime, recommendations), MembershipService(db))
 
 
 @dataclass

@@ -24,6 +24,8 @@ DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 
                    "popularity": 0.0}
 # one match % per member and movie: a movie under LOW is not shown while ENOUGH candidates reach HIGH
 MATCH_LOW, MATCH_HIGH, MATCH_ENOUGH = 0.30, 0.50, 10
+SHOWN_DROP = 0.5  # standard deviations a film shown recently and ignored drops by
+GENRE_SHARE = 0.4  # popular lists: at most this share of the list in one genre
 HATED_VALENCE = -0.75  # 1.5 stars or less (a "hate" is -1.5)
 HATED_NEIGHBOUR_COSINE = 0.7  # as close as the other parts of a trilogy are to each other
 WEIGHT_KEYS = tuple(DEFAULT_WEIGHTS)
@@ -176,40 +178,65 @@ class HybridRanker:
 
     # ------------------------------------------------------------------ ranking
     def popular(self, candidates: np.ndarray, k: int, *, fallback: bool, reason: str,
-                mood: np.ndarray | None = None) -> Ranking:
-        """The most popular candidates; under a mood, those that fit it best, popularity breaking near-ties."""
+                mood: np.ndarray | None = None, shown: np.ndarray | None = None) -> Ranking:
+        """The most popular candidates, spread over genres (no genre in more than ~40% of the list); under a
+        mood, those that fit it best, popularity breaking near-ties. ``shown`` (recently shown, ignored) go last."""
         if mood is not None:
             order = moods.neutral_order(mood, np.expm1(self._log_pop))
-            order = order[candidates[order]][:k]
+            order = order[candidates[order]]
         else:
             order = np.flatnonzero(candidates)
-            order = order[np.argsort(-self._log_pop[order], kind="stable")][:k]
+            order = order[np.argsort(-self._log_pop[order], kind="stable")]
+        if shown is not None and len(shown):
+            seen = np.isin(order, shown)
+            order = np.concatenate([order[~seen], order[seen]])
+        order = order[: k * 20] if mood is not None else self._spread_genres(order[: k * 20], k)
+        order = order[:k]
         items = [Recommendation(int(i), float(self._log_pop[i]), {"popularity": float(self._log_pop[i])}, reason) for i in order]
         return Ranking(items, cold_start=not fallback, fallback=fallback)
+
+    def _spread_genres(self, order: np.ndarray, k: int) -> np.ndarray:
+        """``order`` re-picked so that no genre fills more than ~40% of the first ``k`` (then the rest as it was)."""
+        cap = max(2, int(np.ceil(GENRE_SHARE * k)))
+        genres = self.catalog.genre_matrix
+        used = np.zeros(genres.shape[1])
+        chosen: list[int] = []
+        for index in order:
+            row = genres[index] > 0
+            if len(chosen) < k and not np.any(used[row] >= cap):
+                chosen.append(int(index))
+                used[row] += 1
+        rest = [int(i) for i in order if int(i) not in set(chosen)]
+        return np.array(chosen + rest, dtype=np.int64)
 
     def rank(self, user: UserFeedback | None, neighbours: sig.Neighbours | None, k: int = 10,
              excluded: np.ndarray | None = None, allowed: np.ndarray | None = None,
              user_weights: dict[str, float] | None = None, boost: np.ndarray | None = None,
              mood: np.ndarray | None = None, mood_weight: float = moods.MOOD_STEER,
-             taste: "reasons.TasteFacts | None" = None) -> Ranking:
+             taste: "reasons.TasteFacts | None" = None, shown: np.ndarray | None = None) -> Ranking:
         """Top ``k`` recommendations with score breakdowns and one-line reasons; never raises for missing state.
         ``mood``: each movie's probability of fitting a mood; the list is then this member's ranking among
-        the movies that fit it, steered by how well they fit (`engine.moods.steer`)."""
+        the movies that fit it, steered by how well they fit (`engine.moods.steer`). ``shown``: films shown
+        recently and ignored, which drop a little (SHOWN_DROP standard deviations) so a new request brings fresh picks."""
         excluded = excluded if excluded is not None else (user.items if user is not None else np.empty(0, dtype=np.int64))
         candidates = self.candidates(excluded, allowed)
         if mood is not None:
             candidates &= moods.mood_pool(mood)
         if self.model is None or user is None:
             return self.popular(candidates, k, fallback=True, reason="popular with members (personal model unavailable)",
-                                mood=mood)
+                                mood=mood, shown=shown)
         if len(user.items) == 0:
             return self.popular(candidates, k, fallback=False, reason="popular with members; rate a few movies to personalise",
-                                mood=mood)
+                                mood=mood, shown=shown)
         weights = self.weights_for(user.n_ratings, user_weights)
         raw = self.signal_matrix(user, neighbours)
         total, parts = self.combine(raw, candidates, weights)
         if boost is not None:
             total = total + boost
+        if shown is not None and len(shown):
+            spread = float(np.std(total[candidates & np.isfinite(total)])) if candidates.any() else 0.0
+            total = total.copy()
+            total[shown] -= SHOWN_DROP * spread
         if mood is not None:
             total = moods.steer(total, mood, mood_weight, where=candidates, log_popularity=self._log_pop)
         match = self.match_all(raw, user)
@@ -218,8 +245,9 @@ class HybridRanker:
             eligible = eligible & (match >= MATCH_LOW)
         target = sig.taste_distribution(self._attributes, self._groups, user.items, user.valence)
         chosen = self._diversify(total, eligible, k, target)
-        if match is not None:  # shown in match order: the same number for a movie in every list
-            chosen = sorted(chosen, key=lambda i: -match[i])
+        recent = set(shown.tolist()) if shown is not None else set()
+        if match is not None:  # shown in match order: the same number for a movie in every list; fresh picks first
+            chosen = sorted(chosen, key=lambda i: (i in recent, -match[i]))
         items = []
         for index, reason in zip(chosen, self.reasons_for(chosen, user, parts, taste)):
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}

@@ -21,3 +21,19 @@ DELETE FROM watchlist WHERE user_id = :user_id AND movie_id = :movie_id RETURNIN
 
 -- name: watchlist(user_id)
 SELECT movie_id, added_at FROM watchlist WHERE user_id = :user_id ORDER BY added_at DESC, movie_id;
+
+-- name: seen_in_guild(user_id, guild_id)!
+INSERT INTO member_guilds (user_id, guild_id) VALUES (:user_id, :guild_id)
+ON CONFLICT (guild_id, user_id) DO UPDATE SET last_seen = now();
+
+-- name: server_rating(movie_id, guild_id)^
+-- The film's average among this server's members only, and how many of them rated it.
+SELECT avg(r.rating)::real AS mean, count(r.rating) AS n
+  FROM user_ratings r JOIN member_guilds g ON g.user_id = r.user_id AND g.guild_id = :guild_id
+ WHERE r.movie_id = :movie_id AND r.rating IS NOT NULL;
+
+-- name: member_feedback_on(user_id, movie_id)^
+SELECT kind, rating, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
+
+-- name: on_watchlist(user_id, movie_id)$
+SELECT EXISTS (SELECT 1 FROM watchlist WHERE user_id = :user_id AND movie_id = :movie_id);

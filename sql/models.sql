@@ -35,7 +35,7 @@ ON CONFLICT (movie_id, model_name) DO UPDATE
 
 -- name: catalog_rows()
 SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count,
-       language, content_rating, runtime_minutes
+       language, content_rating, runtime_minutes, imdb_id, tmdb_id
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)
@@ -52,6 +52,10 @@ SELECT user_id, array_agg(movie_id) AS movies FROM user_ratings WHERE rating >= 
 
 -- name: user_weights(user_id)^
 SELECT weights, fitted_on, updated_at FROM user_model_weights WHERE user_id = :user_id;
+
+-- name: recently_shown(user_id)
+-- Films shown to the member in the last day (a new request brings fresh picks first).
+SELECT DISTINCT movie_id FROM recommendation_log WHERE user_id = :user_id AND shown_at > now() - interval '1 day';
 
 -- name: log_recommendations(user_id, movie_id, position, score, scores, surface, mood, model_version)*!
 INSERT INTO recommendation_log (user_id, movie_id, position, score, scores, surface, mood, model_version)

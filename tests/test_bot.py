@@ -205,14 +205,20 @@ async def test_quick_flow_times_out_cleanly(discord_bot) -> None:  # type: ignor
 # ---------------------------------------------------------------------------- recommendations
 
 
-async def test_recommendations_under_five_ratings_offer_the_quick_flow(discord_bot) -> None:  # type: ignore[no-untyped-def]
+async def test_under_five_ratings_starter_picks_to_rate_right_there(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 #4: labelled popular picks spread over genres, rating buttons under them, how many more to go."""
     user = member()
     await discord_bot.command(user, "rate", movie=f"id:{HEAT}", rating="5")
     exchange = await discord_bot.command(user, "my_recommendations")
     assert exchange.callback.json["type"] == 5  # deferred: ranking may take a while
-    assert "Rate 4 more movies first" in exchange.text()
-    start = await discord_bot.click(user, discord_bot.message_for(exchange), "quick:start")
-    assert start.last.embeds and len(start.last.buttons()) == 7
+    shown = exchange.last.embeds[0]
+    assert shown["title"] == "Starter picks" and "rate 4 more" in shown["description"]
+    options = exchange.last.components[0]["components"][0]["options"]
+    assert len(options) == 10 and str(HEAT) not in [o["value"] for o in options]
+    genres = [small_app.runtime.movies[int(o["value"])]["genres"] for o in options]
+    assert max(sum(g in gs for gs in genres) for g in {x for gs in genres for x in gs}) <= 4  # no genre fills the list
+    loved = await discord_bot.click(user, discord_bot.message_for(exchange), "recs:love")
+    assert "Saved ❤️ love" in loved.text() and "2 rated" in loved.text()
 
 
 async def test_recommendations_list_with_match_reasons_and_buttons(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
@@ -224,7 +230,8 @@ async def test_recommendations_list_with_match_reasons_and_buttons(discord_bot, 
     lines = [line for line in shown.embeds[0]["description"].splitlines() if line.startswith("**")]
     assert len(lines) == 7 and all("% match" in line for line in lines)
     ids = [c["custom_id"] for row in shown.components for c in row["components"]]
-    assert ids == ["recs:pick", "recs:love", "recs:like", "recs:dislike", "recs:not_interested", "recs:more", "recs:dm"]
+    assert ids == ["recs:pick", "recs:love", "recs:like", "recs:dislike", "recs:not_interested", "recs:more", "recs:dm",
+                   "recs:watch", "recs:seen", "recs:next"]
     options = shown.components[0]["components"][0]["options"]
     assert len(options) == 7
     message = discord_bot.message_for(exchange)

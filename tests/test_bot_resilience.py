@@ -133,6 +133,7 @@ async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(s
 
     try:
         async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as d:
+            await d.command(user, "my_ratings")  # the member's first command here (its server is noted once)
             proxy.stall_next_query = 5.0
             slow = await d.command(user, "rate", movie=f"id:{HEAT}", rating="5")
             assert slow.callback is not None and slow.callback.status == 200 and slow.callback.json["type"] == 5

@@ -1,7 +1,7 @@
 """The quick rating flow and the "which one did you mean?" buttons."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import discord
 
@@ -114,15 +114,20 @@ class ChooseMovieView(OwnedView):
     """A typed title that did not name one film: a button per candidate (year kept), and "None of these".
     With a rating, choosing records it; without one, choosing shows that film's rating buttons."""
 
-    def __init__(self, app: App, owner_id: int, matches: list[Any], kind: str | None, stars: float | None) -> None:
+    def __init__(self, app: App, owner_id: int, matches: list[Any], kind: str | None, stars: float | None, *,
+                 then: Callable[[discord.Interaction, int], Awaitable[None]] | None = None) -> None:
+        """``then``: what choosing does instead of rating (e.g. show the film's card)."""
         super().__init__(owner_id, timeout=120.0)
-        self.app, self.kind, self.stars = app, kind, stars
+        self.app, self.kind, self.stars, self.then = app, kind, stars, then
         for match in matches[:5]:
             self.add_item(_ChoiceButton(match.movie_id, cards.button_label(app.runtime.movies[match.movie_id])))
         self.add_item(_NoneButton())
 
     async def choose(self, interaction: discord.Interaction, movie_id: int) -> None:
         self.stop()
+        if self.then is not None:
+            await self.then(interaction, movie_id)
+            return
         movie = self.app.runtime.movies[movie_id]
         if self.kind is None:
             view = QuickRatingView(self.app, self.owner_id, movie, single=True)

@@ -129,6 +129,32 @@ def watchlist(movies: list[dict[str, Any]]) -> Card:
                 footer=f"{len(movies)} film{'s' if len(movies) != 1 else ''} · rating one takes it off the list")
 
 
+def movie_card(info: Any) -> Card:
+    """`/movie`: what the film is, what this member and this server think of it, where to read more
+    (bot.services.movie_info.MovieInfo)."""
+    movie = info.movie
+    facts = " · ".join(x for x in (
+        f"{movie['runtime_minutes']} min" if movie.get("runtime_minutes") else None,
+        ", ".join(movie["genres"]) or None, movie.get("content_rating")) if x)
+    fields: list[tuple[str, str]] = []
+    if movie.get("directors"):
+        fields.append(("Directed by", ", ".join(movie["directors"][:3])))
+    if movie.get("cast_members"):
+        fields.append(("Starring", ", ".join(movie["cast_members"][:4])))
+    if info.kind is not None:
+        fields.append(("You", feedback_label(info.kind, info.rating)))
+    elif info.match is not None:
+        fields.append(("Your match", f"{info.match:.0%} chance you'd rate it 4★ or more"))
+    if info.on_watchlist:
+        fields.append(("Watchlist", "🔖 on your watchlist"))
+    fields.append(("This server", f"{info.server_mean:.1f}★ average from {info.server_count} member"
+                   f"{'s' if info.server_count != 1 else ''}" if info.server_count else "no member here has rated it yet"))
+    links = " · ".join(f"[{name}]({url})" for name, url in (("IMDb", info.imdb_url), ("TMDB", info.tmdb_url)) if url)
+    if links:
+        fields.append(("Links", links))
+    return Card(movie_label(movie), facts, fields=fields)
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"
@@ -139,20 +165,35 @@ def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     return Card(movie_label(movie), text, footer=footer)
 
 
-def recommendations(recs: Recommendations, mood: str | None = None, genre: str | None = None) -> Card:
+def recommendations(recs: Recommendations, mood: str | None = None, genre: str | None = None, first: int = 1) -> Card:
+    """A page of picks (numbered from ``first``). Under 5 ratings they are starter picks, labelled as such,
+    with how many more ratings unlock personal ones."""
     filters = " · ".join(x for x in (mood and f"mood: {mood}", genre and f"genre: {genre}") if x)
-    title = "Your recommendations" + (f" ({filters})" if filters else "")
+    starter = recs.ratings_needed > 0 and not recs.fallback
+    title = ("Starter picks" if starter else "Your recommendations") + (f" ({filters})" if filters else "")
     lines = []
-    for i, movie in enumerate(recs.movies, 1):
-        match = f" · **{movie.match:.0%} match**" if movie.match is not None else ""
-        genres = ", ".join(movie.genres[:3])
-        lines.append(f"**{i}. {movie.label}** · {genres}{match}\n   {movie.reason}")
-    if not lines:
+    if starter:
+        needed = recs.ratings_needed
+        lines.append(f"Popular films across genres while I learn your taste: rate {needed} more "
+                     f"(buttons below, or `/rate`) to unlock personal picks.\n")
+    for i, movie in enumerate(recs.movies, first):
+        match = f" · **{movie.match:.0%} match**" if movie.match is not None and not starter else ""
+        mark = " · 🔖 on your watchlist" if movie.on_watchlist else ""
+        lines.append(f"**{i}. {movie.label}** · {', '.join(genres_shown(movie.genres, genre))}{match}{mark}\n   {movie.reason}")
+    if not recs.movies:
         lines.append("Nothing left to recommend with these filters; try another genre or mood.")
     footer = "Match % = how likely you rate it 4★ or more."
     if recs.fallback:
         footer = "Showing popular picks: personal recommendations are unavailable right now."
+    elif starter:
+        footer = "Rate what you have seen; 👁 Seen it or 🚫 Not interested hide a film."
     return Card(title, "\n".join(lines), footer=footer)
+
+
+def genres_shown(genres: list[str], first: str | None = None, limit: int = 3) -> list[str]:
+    """A film's genres in its own order, the genre the list is filtered on first."""
+    ordered = ([first] if first in genres else []) + [g for g in genres if g != first]
+    return ordered[:limit]
 
 
 def ratings_needed(count: int, needed: int, what: str) -> Card:

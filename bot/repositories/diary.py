@@ -23,3 +23,19 @@ async def remove_from_watchlist(conn: asyncpg.Connection, user_id: int, movie_id
 
 async def watchlist(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
     return await queries().watchlist(conn, user_id=user_id)
+
+
+async def seen_in_guild(conn: asyncpg.Connection, user_id: int, guild_id: int) -> None:
+    await queries().seen_in_guild(conn, user_id=user_id, guild_id=guild_id)
+
+
+async def server_rating(conn: asyncpg.Connection, movie_id: int, guild_id: int) -> asyncpg.Record:
+    return await queries().server_rating(conn, movie_id=movie_id, guild_id=guild_id)
+
+
+async def member_feedback_on(conn: asyncpg.Connection, user_id: int, movie_id: int) -> asyncpg.Record | None:
+    return await queries().member_feedback_on(conn, user_id=user_id, movie_id=movie_id)
+
+
+async def on_watchlist(conn: asyncpg.Connection, user_id: int, movie_id: int) -> bool:
+    return bool(await queries().on_watchlist(conn, user_id=user_id, movie_id=movie_id))

@@ -94,6 +94,10 @@ async def taste_vectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().taste_vectors(conn)
 
 
+async def recently_shown(conn: asyncpg.Connection, user_id: int) -> list[int]:
+    return [r["movie_id"] for r in await queries().recently_shown(conn, user_id=user_id)]
+
+
 async def log_recommendations(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
     """Inside the caller's transaction; the log is not worth a WAL flush wait on the reply path."""
     await queries().relaxed_commit(conn)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bot.db.pool import Database, as_array
+from bot.repositories import diary as diary_repo
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import learner as learner_repo
 from bot.repositories import models as model_repo
@@ -47,6 +48,7 @@ class RecommendedMovie:
     reason: str
     signals: dict[str, float]
     match: float | None = None  # calibrated probability that the member rates it 4 stars or more
+    on_watchlist: bool = False
 
     @property
     def label(self) -> str:
@@ -116,29 +118,51 @@ class RecommendationService:
                                                     state.ratings, state.feedback, self.runtime.version)
         return state, (stored if stored is not None else -1)
 
+    async def _inputs(self, conn: Any, user_id: int) -> tuple[Any, list[Action], Neighbours | None, dict | None]:
+        """(feedback, slider actions, similar members, learned signal weights) for ranking this member."""
+        runtime = self.runtime
+        user, _state, embedding, actions = await self._user(conn, user_id)
+        neighbours = weights = None
+        if embedding is not None and user is not None and len(user.items):
+            similar = await model_repo.similar_users(conn, user_id, embedding, NEIGHBOURS)
+            if similar:
+                neighbours = Neighbours.from_lists(
+                    np.array([r["similarity"] for r in similar]),
+                    [np.fromiter(runtime.loved.get(r["user_id"], ()), dtype=np.int64) for r in similar],
+                    len(runtime.catalog))
+            stored = await model_repo.user_weights(conn, user_id)
+            weights = stored["weights"] if stored else None
+        return user, actions, neighbours, weights
+
+    async def match(self, user_id: int, movie_id: int) -> float | None:
+        """The calibrated chance this member rates the film 4 stars or more (None without a personal model)."""
+        index = self.runtime.catalog.items.get(movie_id)
+        if index is None or self.runtime.model is None:
+            return None
+        async with self.db.acquire() as conn:
+            user, _actions, neighbours, _weights = await self._inputs(conn, user_id)
+        if user is None or user.n_ratings < MIN_PERSONAL_RATINGS:
+            return None
+        ranker = self.runtime.ranker
+        match = await asyncio.to_thread(lambda: ranker.match_all(ranker.signal_matrix(user, neighbours), user))
+        return None if match is None else float(match[index])
+
     async def recommend(self, user_id: int, count: int = 10, genre: str | None = None,
                         boost: np.ndarray | None = None, surface: str = "slash", mood: str | None = None,
-                        context: dict | None = None, like: int | None = None) -> Recommendations:
-        """``like``: the catalog index of the film a "More like this" list is pulled towards (named in reasons)."""
+                        context: dict | None = None, like: int | None = None,
+                        exclude: list[int] | None = None) -> Recommendations:
+        """``like``: the catalog index of the film a "More like this" list is pulled towards (named in reasons).
+        ``exclude``: movie ids already on earlier pages of this list ("More")."""
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
             raise UserError(f"ask for 1 to {MAX_COUNT} recommendations (got {count!r})")
         runtime = self.runtime
         mood = " ".join(mood.split()).lower() if mood is not None else None
         fit = await self.mood_fit(mood) if mood is not None else None
         async with self.db.acquire() as conn:
-            user, state, embedding, actions = await self._user(conn, user_id)
-            neighbours = None
-            weights = None
-            if embedding is not None and user is not None and len(user.items):
-                similar = await model_repo.similar_users(conn, user_id, embedding, NEIGHBOURS)
-                if similar:
-                    neighbours = Neighbours.from_lists(
-                        np.array([r["similarity"] for r in similar]),
-                        [np.fromiter(runtime.loved.get(r["user_id"], ()), dtype=np.int64) for r in similar],
-                        len(runtime.catalog))
-                stored = await model_repo.user_weights(conn, user_id)
-                weights = stored["weights"] if stored else None
+            user, actions, neighbours, weights = await self._inputs(conn, user_id)
             profile = await learner_repo.user_preferences(conn, user_id)
+            recent = await model_repo.recently_shown(conn, user_id) if not exclude else []
+            watchlist = {r["movie_id"] for r in await diary_repo.watchlist(conn, user_id)}
         taste = TasteFacts.from_profile(profile["patterns"] if profile else None)
         mood_weight = MOOD_STEER
         if fit is not None and runtime.sliders.index(mood) is not None:
@@ -148,12 +172,19 @@ class RecommendationService:
         if genre:
             column = runtime.catalog.genre_names.index(genre) if genre in runtime.catalog.genre_names else None
             allowed = runtime.catalog.genre_matrix[:, column] > 0 if column is not None else np.zeros(len(runtime.catalog), bool)
+        index = runtime.catalog.items
+        excluded = user.items if user is not None else np.empty(0, dtype=np.int64)
+        if exclude:
+            positions = index.positions(np.array(exclude, dtype=np.int64))
+            excluded = np.union1d(excluded, positions[positions >= 0])
+        shown = index.positions(np.array(recent, dtype=np.int64)) if recent else np.empty(0, dtype=np.int64)
+        shown = shown[shown >= 0]
         try:
             ranking: Ranking = await asyncio.to_thread(
-                runtime.ranker.rank, user, neighbours, count, None, allowed, weights, boost, fit, mood_weight, taste)
+                runtime.ranker.rank, user, neighbours, count, excluded, allowed, weights, boost, fit, mood_weight, taste,
+                shown)
         except Exception:  # a broken model must never take recommendations down
             log.exception("ranking failed for user %s; serving the popularity fallback", user_id)
-            excluded = user.items if user is not None else np.empty(0, dtype=np.int64)
             ranking = runtime.ranker.popular(runtime.ranker.candidates(excluded, allowed), count, fallback=True,
                                              reason="popular with members (personal ranking unavailable)", mood=fit)
         movies = []
@@ -165,7 +196,7 @@ class RecommendationService:
             if like is not None:
                 reason = f"like {runtime.catalog.label(like)} · {reason}"
             movies.append(RecommendedMovie(movie["movie_id"], movie["title"], movie["year"], list(movie["genres"]),
-                                           rec.score, reason, rec.signals, rec.match))
+                                           rec.score, reason, rec.signals, rec.match, movie["movie_id"] in watchlist))
         result = Recommendations(user_id, movies, user.n_ratings if user is not None else 0, ranking.cold_start,
                                  ranking.fallback, ranking.weights, runtime.version)
         await self._log(result, surface, mood)

@@ -7,39 +7,30 @@ from zoneinfo import ZoneInfo
 import discord
 from discord import app_commands
 
-from bot.cogs.common import CineSyncCog
-from bot.cogs.rating_views import StartRatingView
-from bot.cogs.recommendations.views import RecommendationView
-from bot.render import cards
+from bot.cogs.common import CineSyncCog, genre_choices
+from bot.cogs.recommendations.views import ListRequest, RecommendationView
 from bot.render.embeds import embed
-from bot.services.errors import UserError
+from bot.services.genres import genre_named
 
 
 class RecommendationsCog(CineSyncCog, name="Recommendations"):
     @app_commands.command(name="my_recommendations", description="Movies picked for you, with reasons")
-    @app_commands.describe(count="How many (1 to 20)", mood="A mood (dark, feel-good, ...) or any phrase, e.g. cosy rainy-day films",
+    @app_commands.describe(count="How many per page (1 to 20); More shows further pages, up to 50 in all", mood="A mood (dark, feel-good, ...) or any phrase, e.g. cosy rainy-day films",
                            genre="Only this genre")
     async def my_recommendations(self, interaction: discord.Interaction,
                                  count: app_commands.Range[int, 1, 20] = 10,
                                  mood: Optional[str] = None, genre: Optional[str] = None) -> None:
         app = self.app
-        runtime = app.runtime
-        if genre is not None and genre not in runtime.catalog.genre_names:
-            raise UserError(f"unknown genre '{genre[:40]}': pick one from the list ({', '.join(runtime.catalog.genre_names[:6])}, ...)")
+        genre = genre_named(app.runtime.catalog.genre_names, genre) if genre else None  # "animation" is Animation
         # ranking over the whole catalog can take longer than Discord's 3 s on a busy machine
         await interaction.response.defer(ephemeral=True, thinking=True)
         local = interaction.created_at.astimezone(ZoneInfo(app.settings.timezone))
-        context = {"hour": local.hour, "weekend": local.weekday() >= 5, "server": interaction.guild_id}
+        request = ListRequest(count, mood, genre, {"hour": local.hour, "weekend": local.weekday() >= 5,
+                                                   "server": interaction.guild_id})
         recs = await app.services.recommendations.recommend(interaction.user.id, count, genre=genre, mood=mood,
-                                                            context=context)
-        if recs.ratings_needed:
-            view = StartRatingView(app, interaction.user.id)
-            card = cards.ratings_needed(recs.rating_count, recs.ratings_needed, "Personal recommendations need")
-            view.message = await interaction.followup.send(embed=embed(card), view=view, ephemeral=True, wait=True)
-            return
-        view = RecommendationView(app, interaction.user.id, recs)
-        view.message = await interaction.followup.send(embed=embed(cards.recommendations(recs, mood, genre)), view=view,
-                                                       ephemeral=True, wait=True)
+                                                            context=request.context)
+        view = RecommendationView(app, interaction.user.id, recs, request)
+        view.message = await interaction.followup.send(embed=embed(view.card()), view=view, ephemeral=True, wait=True)
 
     @my_recommendations.autocomplete("mood")
     async def mood_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -53,5 +44,4 @@ class RecommendationsCog(CineSyncCog, name="Recommendations"):
 
     @my_recommendations.autocomplete("genre")
     async def genre_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        names = self.app.runtime.catalog.genre_names
-        return [app_commands.Choice(name=g, value=g) for g in names if current.lower() in g.lower()][:25]
+        return genre_choices(self.app, current)

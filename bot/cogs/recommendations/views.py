@@ -1,6 +1,9 @@
 """Buttons under a recommendation list: pick a movie, then rate it, hide it, get more like it, or DM it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import discord
 
 from bot.app import App
@@ -18,10 +21,26 @@ DMS_CLOSED = ("I can't DM you: Discord refused the message. Allow direct message
               "(server menu → Privacy Settings), then press the button again.")
 
 
+MAX_LISTED = 50  # "More" pages through at most this many picks in all
+
+
+@dataclass
+class ListRequest:
+    """What the member asked for, so "More" can ask again for the next page."""
+
+    count: int = 10
+    mood: str | None = None
+    genre: str | None = None
+    context: dict[str, Any] | None = None
+
+
 class RecommendationView(OwnedView):
-    def __init__(self, app: App, owner_id: int, recs: Recommendations) -> None:
+    def __init__(self, app: App, owner_id: int, recs: Recommendations, request: ListRequest | None = None,
+                 listed: list[int] | None = None) -> None:
         super().__init__(owner_id, timeout=600.0)
         self.app, self.recs = app, recs
+        self.request = request or ListRequest(len(recs.movies))
+        self.listed = (listed or []) + [m.movie_id for m in recs.movies]  # every page so far
         self.selected = recs.movies[0].movie_id if recs.movies else None
         if not recs.movies:  # nothing to act on: no buttons at all
             self.clear_items()
@@ -29,6 +48,12 @@ class RecommendationView(OwnedView):
         self.add_item(_MoviePicker(recs))
         for kind, label, style in RATE_BUTTONS:
             self.add_item(_RateButton(kind, label, style))
+        self.next_page.disabled = len(self.listed) >= MAX_LISTED or len(recs.movies) < self.request.count
+
+    def card(self) -> discord.Embed:
+        card = cards.recommendations(self.recs, self.request.mood, self.request.genre,
+                                     first=len(self.listed) - len(self.recs.movies) + 1)
+        return embed(card)
 
     def _movie(self) -> RecommendedMovie:
         """The movie chosen in the list (the first until another is picked)."""
@@ -41,6 +66,30 @@ class RecommendationView(OwnedView):
             self.owner_id, movie.movie_id, kind, stars, "button"))
         text = cards.saved_line(result, self.app.runtime.movies[movie.movie_id])
         await reply(interaction, content=text)
+
+    @discord.ui.button(label="🔖 Want to watch", style=discord.ButtonStyle.secondary, custom_id="recs:watch", row=3)
+    async def want(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        movie = self._movie()
+        added = await self.app.services.watchlist.add(self.owner_id, movie.movie_id)
+        film = cards.identity(self.app.runtime.movies[movie.movie_id])
+        await interaction.response.send_message(f"🔖 Added {film} to your watchlist." if added
+                                                else f"{film} is already on your watchlist.", ephemeral=True)
+
+    @discord.ui.button(label="👁 Seen it", style=discord.ButtonStyle.secondary, custom_id="recs:seen", row=3)
+    async def seen(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        await self._rate(interaction, "seen")
+
+    @discord.ui.button(label="More ▶", style=discord.ButtonStyle.primary, custom_id="recs:next", row=3)
+    async def next_page(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
+        request = self.request
+        count = min(request.count, MAX_LISTED - len(self.listed))
+        recs = await in_time(interaction, self.app.services.recommendations.recommend(
+            self.owner_id, count, genre=request.genre, mood=request.mood, context=request.context,
+            exclude=self.listed, surface="more"), edit=True)
+        view = RecommendationView(self.app, self.owner_id, recs, request, self.listed)
+        view.message = self.message
+        self.stop()
+        await reply(interaction, edit=True, content=None, embed=view.card(), view=view)
 
     @discord.ui.button(label="🔁 More like this", style=discord.ButtonStyle.secondary, custom_id="recs:more", row=2)
     async def more(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
