@@ -9,7 +9,6 @@ from discord import app_commands
 
 from bot.cogs.common import CineSyncCog, genre_choices
 from bot.cogs.recommendations.views import ListRequest, RecommendationView
-from bot.render.embeds import embed
 from bot.services.genres import genre_named
 
 
@@ -30,7 +29,7 @@ class RecommendationsCog(CineSyncCog, name="Recommendations"):
         recs = await app.services.recommendations.recommend(interaction.user.id, count, genre=genre, mood=mood,
                                                             context=request.context)
         view = RecommendationView(app, interaction.user.id, recs, request)
-        view.message = await interaction.followup.send(embed=embed(view.card()), view=view, ephemeral=True, wait=True)
+        view.message = await interaction.followup.send(embed=view.card(), view=view, ephemeral=True, wait=True)
 
     @my_recommendations.autocomplete("mood")
     async def mood_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
