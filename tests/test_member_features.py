@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.offline import GUILD_ID
+
 from bot.services.member_state import replay_feedback
 from engine.trainer import unit
 from tests.test_bot import BRAVEHEART, FARGO, HEAT, SEVEN, TOY_STORY, USUAL_SUSPECTS, discord_bot, member, rate_five, rows  # noqa: F401
@@ -129,7 +131,11 @@ async def test_movie_card_contents_and_buttons(discord_bot, small_app) -> None: 
     assert shown["title"] == "The Godfather (1972)" and "175 min" in shown["description"] and "Crime" in shown["description"]
     assert fields["Directed by"] == "Francis Ford Coppola" and "Marlon Brando" in fields["Starring"]
     assert "chance you'd rate it 4★" in fields["Your match"]
-    assert fields["This server"] == "4.0★ average from 1 member"  # only this server's members
+    here = await rows(small_app, "SELECT r.user_id, r.rating FROM user_ratings r JOIN member_guilds g USING (user_id) "
+                                 "WHERE r.movie_id = $1 AND g.guild_id = $2", GODFATHER, GUILD_ID)
+    assert neighbour in [r["user_id"] for r in here] and elsewhere not in [r["user_id"] for r in here]
+    mean = sum(r["rating"] for r in here) / len(here)
+    assert fields["This server"] == f"{mean:.1f}★ average from {len(here)} member{'s' if len(here) != 1 else ''}"
     assert "imdb.com/title/tt0068646" in fields["Links"] and "themoviedb.org/movie/238" in fields["Links"]
     assert [b["custom_id"] for b in card.last.buttons()] == ["card:rate", "card:watch", "card:not_interested"]
     message = discord_bot.message_for(card)
