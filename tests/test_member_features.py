@@ -143,7 +143,7 @@ async def test_movie_card_contents_and_buttons(discord_bot, small_app) -> None: 
     assert "Added The Godfather (1972)" in want.text()
     rate = await discord_bot.click(user, message, "card:rate")
     loved = await discord_bot.click(user, discord_bot.message_for(rate), "quick:love")
-    assert "Saved ❤️ love for The Godfather (1972), directed by Francis Ford Coppola" in loved.text()
+    assert "Saved ❤️ love (5★) for The Godfather (1972), directed by Francis Ford Coppola" in loved.text()
     again = await discord_bot.command(user, "movie", movie=f"id:{GODFATHER}")
     assert {f["name"]: f["value"] for f in again.last.embeds[0]["fields"]}["You"].startswith("❤️ love")
 
