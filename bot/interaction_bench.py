@@ -18,7 +18,7 @@ BENCH_MEMBER_BASE = 9_200_000_000_000_000_000
 RATE_TARGET_MS = 100.0  # /rate, by id or typed title
 TARGET_MS = 1000.0  # every other command (Discord's deadline is 3 s)
 COMMANDS = ("rate", "rate (typed title)", "autocomplete", "quick rating button", "my_recommendations",
-            "my_recommendations mood", "my_stats")
+            "my_recommendations mood", "my_stats", "my_ratings", "movie", "watchlist add", "watchlist list")
 
 
 async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, progress: bool = True) -> dict[str, Any]:
@@ -48,9 +48,14 @@ async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, pr
                 quick = await discord.command(user, "rate")
                 click = await discord.click(user, discord.message_for(quick), "quick:like")
                 samples["quick rating button"].append(click.first_response_seconds)
-                for name, options in (("my_recommendations", {}), ("my_recommendations mood", {"mood": "feel-good"}),
-                                      ("my_stats", {})):
-                    exchange = await discord.command(user, name.split()[0], **options)
+                film = f"id:{rng.choice(popular)}"
+                for name, command, options in (
+                        ("my_recommendations", "my_recommendations", {}),
+                        ("my_recommendations mood", "my_recommendations", {"mood": "feel-good"}),
+                        ("my_stats", "my_stats", {}), ("my_ratings", "my_ratings", {}),
+                        ("movie", "movie", {"movie": film}), ("watchlist add", "watchlist add", {"movie": film}),
+                        ("watchlist list", "watchlist list", {})):
+                    exchange = await discord.command(user, command, **options)
                     samples[name].append(exchange.first_response_seconds)
                 bar.update(1)
 

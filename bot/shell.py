@@ -93,6 +93,11 @@ class LocalShell:
                     values[key] = int(value)
                 except ValueError:
                     raise ShellError(f"{key} must be a whole number, not '{value}'") from None
+            elif parameters[key].type.value == 10:  # so do decimal ones
+                try:
+                    values[key] = float(value)
+                except ValueError:
+                    raise ShellError(f"{key} must be a number, not '{value}'") from None
         return values
 
     async def run_line(self, line: str) -> bool:
