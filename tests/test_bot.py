@@ -95,7 +95,7 @@ async def test_dev_guild_sync(small_app, test_settings) -> None:  # type: ignore
 
 async def test_autocomplete_offers_fuzzy_matches_with_ids(discord_bot) -> None:  # type: ignore[no-untyped-def]
     choices = await discord_bot.autocomplete(member(), "rate", "movie", movie="usual suspect")
-    assert choices[0] == {"name": "The Usual Suspects (1995)", "value": str(USUAL_SUSPECTS)}
+    assert choices[0] == {"name": "The Usual Suspects (1995)", "value": f"id:{USUAL_SUSPECTS}"}
     assert len(choices) <= 25
     popular = await discord_bot.autocomplete(member(), "rate", "movie", movie="")
     assert len(popular) == 25
