@@ -243,8 +243,13 @@ class HybridRanker:
         eligible = candidates & ~self.hated_neighbours(user)
         if match is not None and np.count_nonzero(match[eligible] >= MATCH_HIGH) >= MATCH_ENOUGH:
             eligible = eligible & (match >= MATCH_LOW)
-        target = sig.taste_distribution(self._attributes, self._groups, user.items, user.valence)
-        chosen = self._diversify(total, eligible, k, target)
+        if user.n_ratings < MIN_PERSONAL_RATINGS and mood is None:  # starter picks: spread over genres
+            order = np.flatnonzero(eligible & np.isfinite(total))
+            order = order[np.argsort(-total[order], kind="stable")][: k * 20]
+            chosen = [int(i) for i in self._spread_genres(order, k)[:k]]
+        else:
+            target = sig.taste_distribution(self._attributes, self._groups, user.items, user.valence)
+            chosen = self._diversify(total, eligible, k, target)
         recent = set(shown.tolist()) if shown is not None else set()
         if match is not None:  # shown in match order: the same number for a movie in every list; fresh picks first
             chosen = sorted(chosen, key=lambda i: (i in recent, -match[i]))

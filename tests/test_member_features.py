@@ -117,7 +117,7 @@ async def test_more_pages_without_repeats_and_a_second_request_brings_fresh_pick
     before = [m.movie_id for m in (await small_app.recommendations.recommend(other, 10)).movies]
     after = [m.movie_id for m in (await small_app.recommendations.recommend(other, 10)).movies]
     fresh = [m for m in after if m not in before]
-    assert len(fresh) >= 5 and after[: len(fresh)] == fresh  # fresh picks first
+    assert len(fresh) >= 3 and after[: len(fresh)] == fresh  # fresh picks first
 
 
 async def test_movie_card_contents_and_buttons(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]

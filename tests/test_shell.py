@@ -9,7 +9,7 @@ import sys
 async def test_shell_through_stdin(small_app, test_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     user = 760000000000000001
     script = "\n".join([
-        "/rate heat 5", "/rate se7en 4.5", "/rate usual suspect love", "/rate toy story like", "/rate braveheart 2",
+        "/rate heat 5", "/rate se7en 4.5", "/rate the usual suspects love", "/rate toy story like", "/rate braveheart 2",
         "/rate qqzzxx vvkkjj 4",            # unknown movie: a clear message
         "/rate",                             # quick rating flow
         "1",                                 # Love the first movie shown
