@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.db.pool import Database, open_database
 from bot.repositories.models import newest_model_version
+from bot.services.compare import CompareService
 from bot.services.diary import DiaryService, WatchlistService
 from bot.services.digest import DigestService
 from bot.services.dm_feedback import DMFeedbackService
@@ -40,6 +41,7 @@ class Services:
     watchlist: WatchlistService
     movie_info: MovieInfoService
     membership: MembershipService
+    compare: CompareService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
@@ -50,7 +52,8 @@ class Services:
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
                    DiaryService(db, runtime), WatchlistService(db, runtime),
-                   MovieInfoService(db, runtime, recommendations), MembershipService(db))
+                   MovieInfoService(db, runtime, recommendations), MembershipService(db),
+                   CompareService(db, runtime, recommendations))
 
 
 @dataclass

@@ -24,7 +24,8 @@ from bot.tree import CineSyncTree
 log = logging.getLogger(__name__)
 
 COGS = ("bot.cogs.rating", "bot.cogs.recommendations", "bot.cogs.stats", "bot.cogs.dm_feedback",
-        "bot.cogs.admin", "bot.cogs.privacy", "bot.cogs.diary", "bot.cogs.watchlist", "bot.cogs.movies")
+        "bot.cogs.admin", "bot.cogs.privacy", "bot.cogs.diary", "bot.cogs.watchlist", "bot.cogs.movies",
+        "bot.cogs.compare")
 
 
 class MigrationsPending(RuntimeError):

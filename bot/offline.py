@@ -352,6 +352,8 @@ class OfflineDiscord:
             parameter = command.get_parameter(name)
             if parameter is None:
                 raise ValueError(f"/{command.qualified_name} has no option '{name}'")
+            if parameter.type == discord.AppCommandOptionType.user:
+                value = str(value)  # a member mention arrives as their id
             option = {"name": name, "type": parameter.type.value, "value": value}
             if name == focused:
                 option["focused"] = True
@@ -371,9 +373,16 @@ class OfflineDiscord:
                 raise ValueError(f"no slash command /{name}")
             nested.append((part, 2 if isinstance(command, app_commands.Group) else 1))
         options = self._options(command, values, focused)
+        mentioned = [int(o["value"]) for o in options if o["type"] == discord.AppCommandOptionType.user.value]
         for part, kind in reversed(nested):
             options = [{"name": part, "type": kind, "options": options}]
-        return {"id": str(snowflake()), "name": parts[0], "type": 1, "options": options}
+        data: dict[str, Any] = {"id": str(snowflake()), "name": parts[0], "type": 1, "options": options}
+        if mentioned:  # as Discord sends a user option: the id, with the user and member resolved beside it
+            data["resolved"] = {
+                "users": {str(u): user_payload(u) for u in mentioned},
+                "members": {str(u): {"roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
+                                     "permissions": "0"} for u in mentioned}}
+        return data
 
     async def _feed(self, event: str, payload: dict[str, Any], *, wait: bool = True, timeout: float = 60.0) -> Exchange:
         before = set(asyncio.all_tasks())

@@ -155,6 +155,23 @@ def movie_card(info: Any) -> Card:
     return Card(movie_label(movie), facts, fields=fields)
 
 
+def comparison(result: Any, other: str) -> Card:
+    """`/compare` (bot.services.compare.Comparison)."""
+    match = result.match
+    lines = [f"**{match.percent:.0f}% taste match** ({match.confidence} confidence: {match.overlap} film"
+             f"{'s' if match.overlap != 1 else ''} you both rated)"]
+    fields: list[tuple[str, str]] = []
+    if result.both_loved:
+        fields.append(("Both loved", "\n".join(movie_label(m) for m in result.both_loved)))
+    if result.disagreements:
+        fields.append(("Where you differ", "\n".join(f"{movie_label(m)}: you {a:g}★, {other} {b:g}★"
+                                                     for m, a, b in result.disagreements)))
+    if result.pick is not None and result.pick_chances is not None:
+        you, them = result.pick_chances
+        fields.append(("Watch together", f"{identity(result.pick)}: {you:.0%} for you, {them:.0%} for {other}"))
+    return Card(f"You and {other}", "\n".join(lines), fields=fields)
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"

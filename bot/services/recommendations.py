@@ -134,17 +134,21 @@ class RecommendationService:
             weights = stored["weights"] if stored else None
         return user, actions, neighbours, weights
 
-    async def match(self, user_id: int, movie_id: int) -> float | None:
-        """The calibrated chance this member rates the film 4 stars or more (None without a personal model)."""
-        index = self.runtime.catalog.items.get(movie_id)
-        if index is None or self.runtime.model is None:
+    async def match_vector(self, user_id: int) -> np.ndarray | None:
+        """Each film's calibrated chance that this member rates it 4 stars or more (None without a personal model)."""
+        if self.runtime.model is None:
             return None
         async with self.db.acquire() as conn:
             user, _actions, neighbours, _weights = await self._inputs(conn, user_id)
         if user is None or user.n_ratings < MIN_PERSONAL_RATINGS:
             return None
         ranker = self.runtime.ranker
-        match = await asyncio.to_thread(lambda: ranker.match_all(ranker.signal_matrix(user, neighbours), user))
+        return await asyncio.to_thread(lambda: ranker.match_all(ranker.signal_matrix(user, neighbours), user))
+
+    async def match(self, user_id: int, movie_id: int) -> float | None:
+        """The calibrated chance this member rates the film 4 stars or more (None without a personal model)."""
+        index = self.runtime.catalog.items.get(movie_id)
+        match = await self.match_vector(user_id) if index is not None else None
         return None if match is None else float(match[index])
 
     async def recommend(self, user_id: int, count: int = 10, genre: str | None = None,
