@@ -13,6 +13,7 @@ from bot.repositories.models import newest_model_version
 from bot.services.compare import CompareService
 from bot.services.diary import DiaryService, WatchlistService
 from bot.services.digest import DigestService
+from bot.services.history import HistoryService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.moods import PhraseEncoder
@@ -42,6 +43,7 @@ class Services:
     movie_info: MovieInfoService
     membership: MembershipService
     compare: CompareService
+    history: HistoryService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
@@ -53,7 +55,7 @@ class Services:
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
                    DiaryService(db, runtime), WatchlistService(db, runtime),
                    MovieInfoService(db, runtime, recommendations), MembershipService(db),
-                   CompareService(db, runtime, recommendations))
+                   CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback))
 
 
 @dataclass

@@ -144,6 +144,39 @@ def import_catalog(
     _run(work)
 
 
+@import_app.command("history")
+def import_history(
+    file: Path = typer.Argument(..., help="A Letterboxd export (zip, ratings.csv, watched.csv, watchlist.csv) or IMDb ratings.csv."),
+    user: int = typer.Option(..., "--user", min=1, help="The member's Discord id."),
+    undo: bool = typer.Option(False, "--undo", help="Undo the member's latest import instead."),
+) -> None:
+    """Import a member's film history (as /import does), or undo their latest import."""
+    from bot.app import build_app
+    from bot.services.errors import UserError
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        try:
+            app = await build_app(settings, db)
+            try:
+                if undo:
+                    typer.echo(f"undone: {await app.services.history.undo(user)} films back as they were")
+                    return
+                report = await app.services.history.import_file(user, file.name, file.read_bytes())
+            except UserError as exc:
+                raise UserFacingError(str(exc)) from None
+            for problem in report.problems[:20]:
+                typer.echo(f"skipped  {problem}", err=True)
+            typer.echo(f"{report.read} entries read: {report.imported} imported, {report.already} already there, "
+                       f"{report.watchlisted} added to the watchlist, {len(report.unmatched)} not in the catalog "
+                       f"({', '.join(report.unmatched[:5])}{' ...' if len(report.unmatched) > 5 else ''}); "
+                       f"{report.seconds:.1f} s")
+        finally:
+            await db.close()
+
+    _run(work)
+
+
 # --------------------------------------------------------------------------- search, demo
 
 @app.command()

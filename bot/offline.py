@@ -160,6 +160,8 @@ class OfflineDiscord:
         # and follow-ups of an interaction never answered have no webhook to go to (404, code 10015)
         self.response_deadline = response_deadline
         self._created: dict[str, float] = {}  # interaction token -> when the payload was sent
+        self.uploads: dict[str, dict[str, Any]] = {}  # attachment id -> what Discord describes
+        self.cdn: dict[str, bytes] = {}  # attachment URL -> its bytes
         self._answered: set[str] = set()
         self.requests: list[Captured] = []
         self.messages: dict[int, dict[str, Any]] = {}
@@ -174,6 +176,7 @@ class OfflineDiscord:
     async def start(self) -> "OfflineDiscord":
         """Log in (runs the bot's setup_hook) with both HTTP layers answered here."""
         self.bot.http.request = self._http_request
+        self.bot.http.get_from_cdn = self._cdn_get
         offline = self
 
         async def webhook_request(adapter: Any, route: Route, session: Any = None, **kwargs: Any) -> Any:
@@ -354,6 +357,8 @@ class OfflineDiscord:
                 raise ValueError(f"/{command.qualified_name} has no option '{name}'")
             if parameter.type == discord.AppCommandOptionType.user:
                 value = str(value)  # a member mention arrives as their id
+            if parameter.type == discord.AppCommandOptionType.attachment:
+                value = self._upload(*value)  # (file name, bytes): uploaded, then referred to by id
             option = {"name": name, "type": parameter.type.value, "value": value}
             if name == focused:
                 option["focused"] = True
@@ -374,15 +379,31 @@ class OfflineDiscord:
             nested.append((part, 2 if isinstance(command, app_commands.Group) else 1))
         options = self._options(command, values, focused)
         mentioned = [int(o["value"]) for o in options if o["type"] == discord.AppCommandOptionType.user.value]
+        uploaded = [o["value"] for o in options if o["type"] == discord.AppCommandOptionType.attachment.value]
         for part, kind in reversed(nested):
             options = [{"name": part, "type": kind, "options": options}]
         data: dict[str, Any] = {"id": str(snowflake()), "name": parts[0], "type": 1, "options": options}
+        if uploaded:  # an attachment option: its id, the file described beside it, its bytes on the CDN
+            data.setdefault("resolved", {})["attachments"] = {a: self.uploads[a] for a in uploaded}
         if mentioned:  # as Discord sends a user option: the id, with the user and member resolved beside it
-            data["resolved"] = {
+            data.setdefault("resolved", {}).update({
                 "users": {str(u): user_payload(u) for u in mentioned},
                 "members": {str(u): {"roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0,
-                                     "permissions": "0"} for u in mentioned}}
+                                     "permissions": "0"} for u in mentioned}})
         return data
+
+    def _upload(self, filename: str, data: bytes) -> str:
+        attachment_id = str(snowflake())
+        url = f"https://cdn.invalid/attachments/{attachment_id}/{filename}"
+        self.uploads[attachment_id] = {"id": attachment_id, "filename": filename, "size": len(data), "url": url,
+                                       "proxy_url": url, "content_type": "application/octet-stream"}
+        self.cdn[url] = data
+        return attachment_id
+
+    async def _cdn_get(self, url: str) -> bytes:
+        if url not in self.cdn:
+            raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "asset not found")
+        return self.cdn[url]
 
     async def _feed(self, event: str, payload: dict[str, Any], *, wait: bool = True, timeout: float = 60.0) -> Exchange:
         before = set(asyncio.all_tasks())

@@ -172,6 +172,20 @@ def comparison(result: Any, other: str) -> Card:
     return Card(f"You and {other}", "\n".join(lines), fields=fields)
 
 
+def history_report(report: Any, name: str) -> Card:
+    """`/import` (bot.services.history.HistoryReport)."""
+    lines = [f"**{report.imported}** imported · **{report.already}** already here · **{report.watchlisted}** added to "
+             f"your watchlist · **{len(report.unmatched)}** not found in the catalog"]
+    fields: list[tuple[str, str]] = []
+    if report.unmatched:
+        shown = ", ".join(report.unmatched[:5]) + (f" and {len(report.unmatched) - 5} more" if len(report.unmatched) > 5 else "")
+        fields.append(("Not found", shown[:1000]))
+    if report.problems:
+        fields.append(("Skipped rows", "\n".join(report.problems[:5])[:1000]))
+    return Card(f"Imported {name}", "\n".join(lines), fields=fields, color=GOOD,
+                footer=f"{report.read} entries read in {report.seconds:.1f} s · Undo puts everything back as it was")
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"

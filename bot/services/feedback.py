@@ -11,6 +11,7 @@ import math
 
 import logging
 from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 import numpy as np
@@ -102,6 +103,22 @@ class FeedbackService:
         one (a re-sent reaction event). ``withdraw_kind``: withdraw only if the current feedback
         is of that kind (removing a 👍 must not delete the ❤️ given after it).
         """
+        rating = self._checked(kind, rating, source)
+        movie = self.runtime.movies.get(movie_id)
+        if movie is None:
+            raise UnknownMovie(f"there is no movie with id {movie_id} in the catalog; search for it by title")
+        if source not in UNLIMITED_SOURCES and not self.limiter.allow(user_id):
+            raise SlowDown(f"You're going faster than CineSync can follow: your feedback on {movie['title']} was "
+                           "not saved. Wait a few seconds, then try again.")
+        try:
+            return await self._record(user_id, movie_id, movie["title"], kind, rating, source, dedupe_key,
+                                      unless_same, withdraw_kind)
+        except (DatabaseUnavailable, asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
+            raise NotSaved(f"your feedback on {movie['title']} was not saved (database unavailable); please try again") from exc
+
+    @staticmethod
+    def _checked(kind: str | None, rating: float | None, source: str) -> float | None:
+        """The stars to store for this feedback; UserError for anything contradictory or out of range."""
         if kind is not None and kind not in KINDS:
             raise UserError(f"unknown feedback kind {kind!r}")
         if source not in SOURCES:
@@ -123,64 +140,95 @@ class FeedbackService:
                 raise UserError(f"{rating} is not a rating: use 0.5 to 5 stars in half steps")
         else:
             rating = None
-        movie = self.runtime.movies.get(movie_id)
-        if movie is None:
-            raise UnknownMovie(f"there is no movie with id {movie_id} in the catalog; search for it by title")
-        if source not in UNLIMITED_SOURCES and not self.limiter.allow(user_id):
-            raise SlowDown(f"You're going faster than CineSync can follow: your feedback on {movie['title']} was "
-                           "not saved. Wait a few seconds, then try again.")
+        return rating
+
+    async def record_batch(self, user_id: int, items: list[tuple[int, str | None, float | None]], source: str,
+                           also: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> list[FeedbackResult]:
+        """Many feedbacks of one member in one transaction (an imported history, or its undo), each applied
+        as an online update exactly as `record` would (so the taste vector equals a refit). A feedback the
+        member already gave is left as it is. ``also`` runs in the same transaction before it commits."""
+        checked = []
+        for movie_id, kind, rating in items:
+            if movie_id not in self.runtime.movies:
+                raise UnknownMovie(f"there is no movie with id {movie_id} in the catalog; search for it by title")
+            checked.append((movie_id, kind, self._checked(kind, rating, source)))
+        results = []
         try:
-            return await self._record(user_id, movie_id, movie["title"], kind, rating, source, dedupe_key,
-                                      unless_same, withdraw_kind)
+            async with self.db.transaction() as conn:
+                row = dict(await repo.lock_user_state(conn, user_id))
+                for movie_id, kind, rating in checked:
+                    result, row = await self._apply(conn, row, user_id, movie_id, self.runtime.movies[movie_id]["title"],
+                                                    kind, rating, source, None, True, None)
+                    results.append(result)
+                if also is not None:
+                    await also(conn)
         except (DatabaseUnavailable, asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
-            raise NotSaved(f"your feedback on {movie['title']} was not saved (database unavailable); please try again") from exc
+            raise NotSaved(f"your {len(items)} feedbacks were not saved (database unavailable); nothing changed") from exc
+        self.cache.invalidate(user_id)
+        for result in results:
+            if not result.duplicate:
+                self.on_feedback(user_id, self.runtime.catalog.items.get(result.movie_id), result.kind, result.rating,
+                                 result.previous_rating)
+        return results
 
     async def _record(self, user_id: int, movie_id: int, title: str, kind: str | None, rating: float | None,
                       source: str, dedupe_key: str | None, unless_same: bool = False,
                       withdraw_kind: str | None = None) -> FeedbackResult:
+        async with self.db.transaction() as conn:
+            row = dict(await repo.lock_user_state(conn, user_id))
+            result, _row = await self._apply(conn, row, user_id, movie_id, title, kind, rating, source, dedupe_key,
+                                             unless_same, withdraw_kind)
+        if not result.duplicate:
+            self.cache.invalidate(user_id)
+            self.on_feedback(user_id, self.runtime.catalog.items.get(movie_id), kind, rating, result.previous_rating)
+        return result
+
+    async def _apply(self, conn: asyncpg.Connection, row: dict[str, Any], user_id: int, movie_id: int, title: str,
+                     kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
+                     unless_same: bool = False, withdraw_kind: str | None = None) -> tuple[FeedbackResult, dict[str, Any]]:
+        """One feedback inside the caller's transaction, the member's state row locked and given as ``row``;
+        returns the result and the row as it now is."""
         trainer = self.runtime.trainer
         item = self.runtime.catalog.items.get(movie_id)
-        async with self.db.transaction() as conn:
-            row = await repo.lock_user_state(conn, user_id)
-            previous = await repo.current_rating(conn, user_id, movie_id)
-            prev_kind = previous["kind"] if previous else None
-            prev_rating = previous["rating"] if previous else None
-            unchanged = ((kind is None and (previous is None or (withdraw_kind is not None and prev_kind != withdraw_kind)))
-                         or (unless_same and kind == prev_kind and rating == prev_rating))
-            if unchanged:  # withdrawing what was not said, or repeating what was
-                return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, row["rating_count"],
-                                      duplicate=True)
-            rating_count = row["rating_count"] + int(rating is not None) - int(prev_rating is not None)
-            feedback_count = row["feedback_count"] + 1
-            embedding, solver_state, model_version = as_array(row["embedding"]), row["solver_state"], row["model_version"]
-            shift, updated = 0.0, False
-            if trainer is not None and item is not None:
-                state = self._state_from_row(row)
-                if state is None:  # new user, or state from another model: rebuild from current feedback first
-                    state = await self._rebase(conn, user_id)
-                try:
-                    new_state = trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
-                    if np.any(state.vector) and np.any(new_state.vector):
-                        shift = 1.0 - float(unit(state.vector) @ unit(new_state.vector))
-                    embedding, solver_state, model_version = unit(new_state.vector), new_state.to_bytes(), self.runtime.version
-                    rating_count, feedback_count, updated = new_state.ratings, new_state.feedback, True
-                except NonFiniteUpdate:
-                    log.warning("non-finite update for user %s on movie %s refused; previous vector kept", user_id, movie_id)
-            event = await repo.write_feedback(
-                conn, user_id=user_id, movie_id=movie_id, action="set" if kind else "withdraw", rating=rating,
-                kind=kind or prev_kind, source=source, dedupe_key=dedupe_key, embedding=embedding,
-                solver_state=solver_state, rating_count=rating_count, feedback_count=feedback_count,
-                version=row["version"] + 1, model_version=model_version)
-            if event is None:  # the same event arrived before (gateway re-send, double click): nothing written
-                return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
-                                      row["rating_count"], duplicate=True)
-            was_loved, loved = prev_rating is not None and prev_rating >= 4.0, rating is not None and rating >= 4.0
-            if loved != was_loved:  # other processes' collaborative snapshots follow on commit
-                await repo.announce_loved(conn, user_id, movie_id, loved)
-        self.cache.invalidate(user_id)
-        self.on_feedback(user_id, item, kind, rating, prev_rating)
+        previous = await repo.current_rating(conn, user_id, movie_id)
+        prev_kind = previous["kind"] if previous else None
+        prev_rating = previous["rating"] if previous else None
+        unchanged = ((kind is None and (previous is None or (withdraw_kind is not None and prev_kind != withdraw_kind)))
+                     or (unless_same and kind == prev_kind and rating == prev_rating))
+        if unchanged:  # withdrawing what was not said, or repeating what was
+            return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, row["rating_count"],
+                                  duplicate=True), row
+        rating_count = row["rating_count"] + int(rating is not None) - int(prev_rating is not None)
+        feedback_count = row["feedback_count"] + 1
+        embedding, solver_state, model_version = as_array(row["embedding"]), row["solver_state"], row["model_version"]
+        shift, updated = 0.0, False
+        if trainer is not None and item is not None:
+            state = self._state_from_row(row)
+            if state is None:  # new user, or state from another model: rebuild from current feedback first
+                state = await self._rebase(conn, user_id)
+            try:
+                new_state = trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
+                if np.any(state.vector) and np.any(new_state.vector):
+                    shift = 1.0 - float(unit(state.vector) @ unit(new_state.vector))
+                embedding, solver_state, model_version = unit(new_state.vector), new_state.to_bytes(), self.runtime.version
+                rating_count, feedback_count, updated = new_state.ratings, new_state.feedback, True
+            except NonFiniteUpdate:
+                log.warning("non-finite update for user %s on movie %s refused; previous vector kept", user_id, movie_id)
+        event = await repo.write_feedback(
+            conn, user_id=user_id, movie_id=movie_id, action="set" if kind else "withdraw", rating=rating,
+            kind=kind or prev_kind, source=source, dedupe_key=dedupe_key, embedding=embedding,
+            solver_state=solver_state, rating_count=rating_count, feedback_count=feedback_count,
+            version=row["version"] + 1, model_version=model_version)
+        if event is None:  # the same event arrived before (gateway re-send, double click): nothing written
+            return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
+                                  row["rating_count"], duplicate=True), row
+        was_loved, loved = prev_rating is not None and prev_rating >= 4.0, rating is not None and rating >= 4.0
+        if loved != was_loved:  # other processes' collaborative snapshots follow on commit
+            await repo.announce_loved(conn, user_id, movie_id, loved)
+        row = dict(row, embedding=embedding, solver_state=solver_state, rating_count=rating_count,
+                   feedback_count=feedback_count, version=row["version"] + 1, model_version=model_version)
         return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, rating_count,
-                              embedding_shift=shift, embedding_updated=updated)
+                              embedding_shift=shift, embedding_updated=updated), row
 
     def on_feedback(self, user_id: int, item: int | None, kind: str | None, rating: float | None,
                     previous_rating: float | None) -> None:
