@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from typing import Optional
 
 import discord
 from discord import app_commands
@@ -52,9 +53,19 @@ class PrivacyCog(CineSyncCog, name="Privacy"):
                 await hook(user_id)
         return deleted
 
-    @app_commands.command(name="export_my_data", description="Download your ratings and taste profile as a file")
-    async def export_my_data(self, interaction: discord.Interaction) -> None:
+    @app_commands.command(name="export_my_data", description="Download everything held about you, or your ratings for another site")
+    @app_commands.describe(format="json: everything; letterboxd or imdb: your ratings in that site's import layout")
+    @app_commands.choices(format=[app_commands.Choice(name=n, value=n) for n in ("json", "letterboxd", "imdb")])
+    async def export_my_data(self, interaction: discord.Interaction,
+                             format: Optional[app_commands.Choice[str]] = None) -> None:  # noqa: A002 (Discord's option name)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await self.app.services.privacy.export(interaction.user.id)
-        await interaction.followup.send("Everything CineSync holds about you:",
-                                        file=discord.File(io.BytesIO(data), filename="cinesync-my-data.json"), ephemeral=True)
+        layout = format.value if format is not None else "json"
+        if layout == "json":
+            data = await self.app.services.privacy.export(interaction.user.id)
+            await interaction.followup.send("Everything CineSync holds about you:", ephemeral=True,
+                                            file=discord.File(io.BytesIO(data), filename="cinesync-my-data.json"))
+            return
+        name, data = await self.app.services.privacy.export_ratings(interaction.user.id, layout)
+        await interaction.followup.send(f"Your ratings in {layout.title() if layout != 'imdb' else 'IMDb'}'s layout "
+                                        "(`/import` reads it back):", ephemeral=True,
+                                        file=discord.File(io.BytesIO(data), filename=name))
