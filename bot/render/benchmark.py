@@ -26,6 +26,11 @@ def benchmark_table(result: dict[str, Any]) -> str:
         l = result["learner"]
         lines.append(f"  PreferenceLearner over {l['users']:,} users: {l['seconds']} s, {l['ms_per_user']} ms per user "
                      f"({l['weights_seconds']} s of it refitting signal weights)")
+    if "history_import" in result:
+        h = result["history_import"]
+        lines.append(f"  history import, {h['rows']:,}-row Letterboxd file end to end: {h['seconds']} s "
+                     f"({h['imported']:,} imported, {h['unmatched']} not matched; target < {h['target_s']:g} s: "
+                     f"{'met' if h['met'] else 'MISSED'})")
     if "interactions" in result:
         i = result["interactions"]
         lines.append(f"  Discord interactions, {i['members']} members at once ({i['rounds']} rounds each, {i['seconds']} s; "
