@@ -22,6 +22,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.quick_rating import QuickRatingService
 from bot.services.recommendations import PhraseEncoder as EncodePhrase, RecommendationService
 from bot.services.runtime import EngineRuntime, load_runtime
+from bot.services.server import ServerService
 from bot.services.state_cache import StateCache
 from bot.services.stats import StatsService
 from bot.settings import Settings
@@ -44,18 +45,20 @@ class Services:
     membership: MembershipService
     compare: CompareService
     history: HistoryService
+    server: ServerService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
               feedback_limit: str | None = None) -> "Services":
         cache = StateCache()
         feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit))
-        recommendations = RecommendationService(db, runtime, cache, phrases)
+        server = ServerService(db, runtime)
+        recommendations = RecommendationService(db, runtime, cache, phrases, server)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
                    DiaryService(db, runtime), WatchlistService(db, runtime),
                    MovieInfoService(db, runtime, recommendations), MembershipService(db),
-                   CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback))
+                   CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server)
 
 
 @dataclass

@@ -213,11 +213,13 @@ class HybridRanker:
              excluded: np.ndarray | None = None, allowed: np.ndarray | None = None,
              user_weights: dict[str, float] | None = None, boost: np.ndarray | None = None,
              mood: np.ndarray | None = None, mood_weight: float = moods.MOOD_STEER,
-             taste: "reasons.TasteFacts | None" = None, shown: np.ndarray | None = None) -> Ranking:
+             taste: "reasons.TasteFacts | None" = None, shown: np.ndarray | None = None,
+             nudge: np.ndarray | None = None) -> Ranking:
         """Top ``k`` recommendations with score breakdowns and one-line reasons; never raises for missing state.
         ``mood``: each movie's probability of fitting a mood; the list is then this member's ranking among
         the movies that fit it, steered by how well they fit (`engine.moods.steer`). ``shown``: films shown
-        recently and ignored, which drop a little (SHOWN_DROP standard deviations) so a new request brings fresh picks."""
+        recently and ignored, which drop a little (SHOWN_DROP standard deviations) so a new request brings fresh picks.
+        ``nudge``: per-film additions in standard deviations of this member's scores (a server's favourites)."""
         excluded = excluded if excluded is not None else (user.items if user is not None else np.empty(0, dtype=np.int64))
         candidates = self.candidates(excluded, allowed)
         if mood is not None:
@@ -233,10 +235,13 @@ class HybridRanker:
         total, parts = self.combine(raw, candidates, weights)
         if boost is not None:
             total = total + boost
-        if shown is not None and len(shown):
+        if (shown is not None and len(shown)) or nudge is not None:
             spread = float(np.std(total[candidates & np.isfinite(total)])) if candidates.any() else 0.0
             total = total.copy()
-            total[shown] -= SHOWN_DROP * spread
+            if shown is not None and len(shown):
+                total[shown] -= SHOWN_DROP * spread
+            if nudge is not None:
+                total = total + nudge * spread
         if mood is not None:
             total = moods.steer(total, mood, mood_weight, where=candidates, log_popularity=self._log_pop)
         match = self.match_all(raw, user)

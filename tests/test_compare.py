@@ -66,3 +66,32 @@ async def test_compare_with_and_without_overlap_and_opt_out(discord_bot, small_a
     assert "pick another member" in itself.text()
     in_dm = await discord_bot.command(you, "compare", member=twin, dm=True)
     assert "server" in in_dm.text()
+
+
+async def test_server_favourites_and_their_weight(discord_bot, small_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 #5: /server top shows what this server's members loved; its weight (admins only) moves picks."""
+    from bot.offline import GUILD_ID
+    from tests.test_bot import MANAGE_GUILD, rate_five
+
+    by_popularity = sorted(small_app.runtime.movies.values(), key=lambda m: -m["rating_count"])
+    favourite = by_popularity[150]["movie_id"]
+    for fan in [member() for _ in range(5)]:
+        await discord_bot.command(fan, "rate", movie=f"id:{favourite}", rating="5")
+    top = await discord_bot.command(member(), "server top")
+    first = top.last.embeds[0]["description"].splitlines()[0]
+    assert small_app.runtime.movies[favourite]["title"].split(" (")[0] in first and "loved by 5 members" in first
+
+    refused = await discord_bot.command(member(), "server settings", weight=1.0)
+    assert "Admin commands" in refused.text()
+
+    async def position(weight: float) -> int:
+        done = await discord_bot.command(member(), "server settings", weight=weight, permissions=MANAGE_GUILD)
+        assert f"now weighs {weight:g}" in done.text()
+        user = member()
+        await rate_five(discord_bot, user)
+        picks = await small_app.recommendations.recommend(user, 20, context={"server": GUILD_ID})
+        ids = [m.movie_id for m in picks.movies]
+        return ids.index(favourite) if favourite in ids else 10**6
+
+    assert await position(1.0) < await position(0.0)
+    await discord_bot.command(member(), "server settings", weight=0.2, permissions=MANAGE_GUILD)  # as others expect

@@ -186,6 +186,16 @@ def history_report(report: Any, name: str) -> Card:
                 footer=f"{report.read} entries read in {report.seconds:.1f} s · Undo puts everything back as it was")
 
 
+def server_top(result: Any) -> Card:
+    """`/server top` (bot.services.server.ServerTop)."""
+    if not result.films:
+        return Card("This server's favourites", "Nobody here has loved a film in the last 30 days yet: `/rate` away.")
+    lines = [f"**{i}. {movie_label(m)}** · loved by {n} member{'s' if n != 1 else ''} · {mean:.1f}★"
+             for i, (m, n, mean) in enumerate(result.films, 1)]
+    return Card("This server's favourites (30 days)", "\n".join(lines),
+                footer=f"'Popular in this server' weighs {result.weight:g} in picks here (/server settings)")
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"

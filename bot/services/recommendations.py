@@ -19,6 +19,7 @@ from bot.repositories import models as model_repo
 from bot.services.errors import UserError
 from bot.services.member_state import replay_feedback
 from bot.services.runtime import EngineRuntime
+from bot.services.server import ServerService
 from bot.services.state_cache import StateCache
 from engine.feedback import signal
 from engine.moods import MOOD_STEER, phrase_probability, text_fit
@@ -73,10 +74,11 @@ class Recommendations:
 
 class RecommendationService:
     def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None,
-                 phrases: PhraseEncoder | None = None) -> None:
+                 phrases: PhraseEncoder | None = None, server: "ServerService | None" = None) -> None:
         self.db, self.runtime = db, runtime
         self.cache = cache or StateCache()
         self.phrases = phrases
+        self.server = server
 
     async def _user(self, conn: Any, user_id: int) -> tuple[Any, ...]:
         """(feedback, state, unit embedding, slider actions); state None when the user has none in this model's basis."""
@@ -183,10 +185,12 @@ class RecommendationService:
             excluded = np.union1d(excluded, positions[positions >= 0])
         shown = index.positions(np.array(recent, dtype=np.int64)) if recent else np.empty(0, dtype=np.int64)
         shown = shown[shown >= 0]
+        guild = (context or {}).get("server")
+        nudge = await self.server.boost(guild) if self.server is not None and guild is not None else None
         try:
             ranking: Ranking = await asyncio.to_thread(
                 runtime.ranker.rank, user, neighbours, count, excluded, allowed, weights, boost, fit, mood_weight, taste,
-                shown)
+                shown, nudge)
         except Exception:  # a broken model must never take recommendations down
             log.exception("ranking failed for user %s; serving the popularity fallback", user_id)
             ranking = runtime.ranker.popular(runtime.ranker.candidates(excluded, allowed), count, fallback=True,
