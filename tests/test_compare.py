@@ -73,25 +73,27 @@ async def test_server_favourites_and_their_weight(discord_bot, small_app) -> Non
     from bot.offline import GUILD_ID
     from tests.test_bot import MANAGE_GUILD, rate_five
 
-    by_popularity = sorted(small_app.runtime.movies.values(), key=lambda m: -m["rating_count"])
-    favourite = by_popularity[150]["movie_id"]
-    for fan in [member() for _ in range(5)]:
-        await discord_bot.command(fan, "rate", movie=f"id:{favourite}", rating="5")
-    top = await discord_bot.command(member(), "server top")
-    first = top.last.embeds[0]["description"].splitlines()[0]
-    assert small_app.runtime.movies[favourite]["title"].split(" (")[0] in first and "loved by 5 members" in first
-
-    refused = await discord_bot.command(member(), "server settings", weight=1.0)
-    assert "Admin commands" in refused.text()
-
-    async def position(weight: float) -> int:
+    async def picks(weight: float, pages: int = 1) -> list[int]:
         done = await discord_bot.command(member(), "server settings", weight=weight, permissions=MANAGE_GUILD)
         assert f"now weighs {weight:g}" in done.text()
         user = member()
         await rate_five(discord_bot, user)
-        picks = await small_app.recommendations.recommend(user, 20, context={"server": GUILD_ID})
-        ids = [m.movie_id for m in picks.movies]
-        return ids.index(favourite) if favourite in ids else 10**6
+        ids: list[int] = []
+        for _ in range(pages):
+            page = await small_app.recommendations.recommend(user, 20, context={"server": GUILD_ID}, exclude=ids or None)
+            ids += [m.movie_id for m in page.movies]
+        return ids
 
-    assert await position(1.0) < await position(0.0)
+    favourite = (await picks(0.0, pages=2))[20]  # just below a member's first page
+    for fan in [member() for _ in range(5)]:
+        await discord_bot.command(fan, "rate", movie=f"id:{favourite}", rating="5")
+    top = await discord_bot.command(member(), "server top")
+    title = small_app.runtime.movies[favourite]["title"].split(" (")[0]
+    line = next(x for x in top.last.embeds[0]["description"].splitlines() if title in x)
+    assert "loved by" in line and int(line.split("loved by ")[1].split(" ")[0]) >= 5
+
+    refused = await discord_bot.command(member(), "server settings", weight=1.0)
+    assert "Admin commands" in refused.text()
+    assert favourite not in await picks(0.0)  # off: not on the first page
+    assert favourite in await picks(1.0)  # weighed fully: the server's love lifts it onto the first page
     await discord_bot.command(member(), "server settings", weight=0.2, permissions=MANAGE_GUILD)  # as others expect
