@@ -17,6 +17,7 @@ from bot.services.history import HistoryService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.moods import PhraseEncoder
+from bot.services.movienight import MovieNightService
 from bot.services.movie_info import MembershipService, MovieInfoService
 from bot.services.privacy import PrivacyService
 from bot.services.quick_rating import QuickRatingService
@@ -46,6 +47,7 @@ class Services:
     compare: CompareService
     history: HistoryService
     server: ServerService
+    movienight: MovieNightService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
@@ -58,7 +60,8 @@ class Services:
                    DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
                    DiaryService(db, runtime), WatchlistService(db, runtime),
                    MovieInfoService(db, runtime, recommendations), MembershipService(db),
-                   CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server)
+                   CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server,
+                   MovieNightService(db, runtime, recommendations, feedback))
 
 
 @dataclass

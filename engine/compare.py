@@ -68,3 +68,30 @@ def group_pick(matches: np.ndarray, candidates: np.ndarray, k: int = 1, fairness
     scores = np.where(candidates, group_scores(matches, fairness), -np.inf)
     order = np.argsort(-scores, kind="stable")[:k]
     return [int(i) for i in order if np.isfinite(scores[i])]
+
+
+MISERY_FLOOR = 0.30  # a film any member has less than this chance of rating 4 stars or more is never offered
+FAIRNESS_SPREAD = 0.2  # at most this much extra weight for whoever got their way least last time
+
+
+def fairness_weights(last: list[float | None]) -> np.ndarray:
+    """One weight per member from how much each liked the last winner (None: no past night): below the
+    group's mean counts more this time, above it less, within 1 ± FAIRNESS_SPREAD."""
+    known = [s for s in last if s is not None]
+    if len(known) < 2:
+        return np.ones(len(last))
+    mean = float(np.mean(known))
+    return np.array([1.0 if s is None else 1.0 + float(np.clip(mean - s, -FAIRNESS_SPREAD, FAIRNESS_SPREAD))
+                     for s in last])
+
+
+def night_options(matches: np.ndarray, candidates: np.ndarray, k: int, fairness: np.ndarray | None = None,
+                  per_member: int = 50) -> list[int]:
+    """Up to ``k`` films for a group: drawn from each member's own top ``per_member`` (by chance of liking),
+    none that any member would likely not enjoy (MISERY_FLOOR), best group score first."""
+    pool = np.zeros(matches.shape[1], dtype=bool)
+    for row in matches:
+        ranked = np.argsort(-np.where(candidates, row, -np.inf), kind="stable")[:per_member]
+        pool[ranked] = True
+    pool &= candidates & (matches.min(axis=0) >= MISERY_FLOOR)
+    return group_pick(matches, pool, k, fairness)

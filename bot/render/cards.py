@@ -196,6 +196,23 @@ def server_top(result: Any) -> Card:
                 footer=f"'Popular in this server' weighs {result.weight:g} in picks here (/server settings)")
 
 
+def movie_night(night: Any, votes: dict[int, int] | None = None, winner: dict[str, Any] | None = None) -> Card:
+    """The movie night's message (bot.services.movienight.Night): options with each member's match, votes, winner."""
+    votes = votes or {}
+    lines = []
+    for k, option in enumerate(night.options, 1):
+        count = sum(v == option.movie["movie_id"] for v in votes.values())
+        chances = " · ".join(f"<@{m}> {option.chances[m]:.0%}" for m in night.members)
+        crown = "🏆 " if winner is not None and winner["movie_id"] == option.movie["movie_id"] else ""
+        lines.append(f"**{crown}{k}. {identity(option.movie)}** · {count} vote{'s' if count != 1 else ''}\n   {chances}")
+    if winner is not None:
+        return Card(f"Movie night: {movie_label(winner)} wins", "\n".join(lines), color=GOOD,
+                    footer="Press 🎬 We watched it afterwards: each of you gets a DM to rate it.")
+    head = f"{len(votes)} of {len(night.members)} voted · voting closes <t:{int(night.deadline.timestamp())}:R>\n"
+    return Card("Movie night: vote", head + "\n".join(lines),
+                footer="% = each member's chance of rating it 4★ or more; no film where anyone's is low")
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"
