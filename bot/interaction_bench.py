@@ -18,7 +18,7 @@ BENCH_MEMBER_BASE = 9_200_000_000_000_000_000
 RATE_TARGET_MS = 100.0  # /rate, by id or typed title
 TARGET_MS = 1000.0  # every other command (Discord's deadline is 3 s)
 COMMANDS = ("rate", "rate (typed title)", "autocomplete", "quick rating button", "my_recommendations",
-            "my_recommendations mood", "my_stats", "my_ratings", "movie", "watchlist add", "watchlist list", "compare")
+            "my_recommendations mood", "my_stats", "my_ratings", "movie", "watchlist add", "watchlist list", "compare", "movienight")
 
 
 async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, progress: bool = True) -> dict[str, Any]:
@@ -55,7 +55,10 @@ async def interaction_latencies(app: App, members: int = 50, rounds: int = 3, pr
                         ("my_stats", "my_stats", {}), ("my_ratings", "my_ratings", {}),
                         ("movie", "movie", {"movie": film}), ("watchlist add", "watchlist add", {"movie": film}),
                         ("watchlist list", "watchlist list", {}),
-                        ("compare", "compare", {"member": users[(users.index(user) + 1) % len(users)]})):
+                        ("compare", "compare", {"member": users[(users.index(user) + 1) % len(users)]}),
+                        ("movienight", "movienight", {"member1": users[(users.index(user) + 1) % len(users)],
+                                                      "member2": users[(users.index(user) + 2) % len(users)],
+                                                      "minutes": 0.05})):
                     exchange = await discord.command(user, command, **options)
                     samples[name].append(exchange.first_response_seconds)
                 bar.update(1)

@@ -22,10 +22,16 @@ HELP = """commands (as on Discord):
   /rate                         quick rating round (press the numbers)
   /my_recommendations [count:N] [mood:dark] [genre:Comedy]
   /my_stats                     your taste profile (chart saved as a PNG)
-  /digest on|off   /export_my_data   /forget_me
+  /my_ratings [stars:4] [genre:drama]   /unrate <title>   /movie <title>
+  /watchlist add|list|remove <title>
+  /import <path to a Letterboxd zip/CSV or IMDb ratings.csv>   /export_my_data [format:letterboxd|imdb|json]
+  /compare <member id>   /movienight <member id> <member id> [options:3] [minutes:30]
+  /server top   /server settings weight:0.5   /privacy compare on|off
+  /digest on|off   /forget_me
   /admin status | retrain | learn | sliders reload
 then: a number presses that button, `pick N` chooses item N in a list,
-`react <love|like|meh|dislike|hate|not_interested>` reacts to the last DM, `help`, `quit`."""
+`react <love|like|meh|dislike|hate|not_interested>` reacts to the last DM,
+`as <member id> <line>` does one line as another member (votes at a movie night), `help`, `quit`."""
 REACTION_WORDS = {"love": "❤️", "like": "👍", "meh": "😐", "dislike": "👎", "hate": "💀", "not_interested": "🚫"}
 
 
@@ -93,6 +99,16 @@ class LocalShell:
                     values[key] = int(value)
                 except ValueError:
                     raise ShellError(f"{key} must be a whole number, not '{value}'") from None
+            elif parameters[key].type.value == 6:  # a member: their id (a mention <@id> works too)
+                digits = value.strip("<@!>")
+                if not digits.isdigit():
+                    raise ShellError(f"{key} must be a member id, not '{value}'")
+                values[key] = int(digits)
+            elif parameters[key].type.value == 11:  # a file to attach: read from this disk
+                path = Path(value).expanduser()
+                if not path.is_file():
+                    raise ShellError(f"no file at {path}")
+                values[key] = (path.name, path.read_bytes())
             elif parameters[key].type.value == 10:  # so do decimal ones
                 try:
                     values[key] = float(value)
@@ -117,6 +133,16 @@ class LocalShell:
         return True
 
     async def _dispatch(self, line: str) -> None:
+        if line.startswith("as "):
+            _as, who, rest = (line.split(maxsplit=2) + ["", ""])[:3]
+            if not who.isdigit() or int(who) <= 0 or not rest:
+                raise ShellError("as <member id> <line>, e.g. as 1000000000000000002 /rate heat 5")
+            me, self.user_id = self.user_id, int(who)
+            try:
+                await self._dispatch(rest)
+            finally:
+                self.user_id = me
+            return
         if line.isdigit():
             await self._press(int(line))
         elif line.startswith("pick "):

@@ -61,3 +61,35 @@ def test_shell_refuses_a_member_id_that_is_not_positive() -> None:
     for value in ("0", "-5"):
         result = CliRunner().invoke(app, ["shell", "--user", value])
         assert result.exit_code == 2 and "--user" in result.output and "Traceback" not in result.output, result.output
+
+
+async def test_shell_import_compare_and_movie_night_with_votes(small_app, test_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13's walk-through without Discord: an import, a compare, and a movie night where others vote (`as`)."""
+    from tests.test_history_import import letterboxd_zip
+
+    me, friend, third = 760000000000000101, 760000000000000102, 760000000000000103
+    export = tmp_path / "letterboxd.zip"
+    export.write_bytes(letterboxd_zip())
+    script = "\n".join([
+        f"/import {export}",
+        *(f"as {who} /rate {title} {stars}" for who in (friend, third) for title, stars in (
+            ("the usual suspects", 5), ("heat", 4.5), ("toy story", 2), ("braveheart", 4), ("fargo", 5), ("jumanji", 1))),
+        "/rate braveheart 4", "/rate fargo 4.5",
+        f"/compare {friend}",
+        f"/movienight {friend} {third} options:3",
+        "1", f"as {friend} 1", f"as {third} 2",
+        "quit",
+    ]) + "\n"
+    env = dict(os.environ, DATABASE_URL=small_app.db.dsn, CINESYNC_HOME=str(test_settings.home), CINESYNC_LOG_LEVEL="WARNING",
+               CINESYNC_RATE_COOLDOWN_SECONDS="0")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "shell", "--user", str(me), "--files", str(tmp_path),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+    out, err = await asyncio.wait_for(process.communicate(script.encode()), timeout=300)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert "Imported letterboxd.zip" in text and "3 imported" in text and "Barbie (2023)" in text
+    assert "% taste match" in text and "Both loved" in text
+    assert "Movie night: vote" in text and "1 of 3 voted" in text and "wins" in text
+    for who in (me, friend, third):
+        await small_app.services.privacy.forget(who)
