@@ -74,7 +74,7 @@ async def test_shell_import_compare_and_movie_night_with_votes(small_app, test_s
         f"/import {export}",
         *(f"as {who} /rate {title} {stars}" for who in (friend, third) for title, stars in (
             ("the usual suspects", 5), ("heat", 4.5), ("toy story", 2), ("braveheart", 4), ("fargo", 5), ("jumanji", 1))),
-        "/rate braveheart 4", "/rate fargo 4.5",
+        "/rate braveheart 4", "/rate fargo 4.5", "/rate jumanji 2", "/rate the usual suspects 5",
         f"/compare {friend}",
         f"/movienight {friend} {third} options:3",
         "1", f"as {friend} 1", f"as {third} 2",
@@ -90,6 +90,6 @@ async def test_shell_import_compare_and_movie_night_with_votes(small_app, test_s
     assert process.returncode == 0, err.decode()[-2000:]
     assert "Imported letterboxd.zip" in text and "3 imported" in text and "Barbie (2023)" in text
     assert "% taste match" in text and "Both loved" in text
-    assert "Movie night: vote" in text and "1 of 3 voted" in text and "wins" in text
+    assert "Movie night: vote" in text and "1 of 3 voted" in text and "wins" in text, text[-3000:]
     for who in (me, friend, third):
         await small_app.services.privacy.forget(who)
