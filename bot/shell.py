@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable
 
@@ -40,7 +41,10 @@ class ShellError(ValueError):
 
 
 def plain(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"\1", text).replace("`", "")
+    """Discord's markup as a terminal shows it: no bold, mentions as @member, timestamps as a time."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"\1", text).replace("`", "")
+    text = re.sub(r"<@!?(\d+)>", lambda m: f"@member{int(m.group(1)) % 10000}", text)
+    return re.sub(r"<t:(\d+):\w>", lambda m: datetime.fromtimestamp(int(m.group(1)), timezone.utc).strftime("%H:%M UTC"), text)
 
 
 def render(message: Captured) -> list[str]:

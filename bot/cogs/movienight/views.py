@@ -35,20 +35,25 @@ class MovieNightView(discord.ui.View):
         tally = await self.app.services.movienight.vote(self.night.night_id, interaction.user.id, movie_id)
         self.votes = tally.votes
         if tally.all_voted:
-            await interaction.response.defer()
-            await self.finish()
+            await self.finish(interaction)
             return
         await interaction.response.edit_message(embed=embed(cards.movie_night(self.night, self.votes)), view=self)
 
-    async def finish(self) -> None:
-        """Close the vote (everyone voted, or the deadline passed) and announce the winner."""
+    async def finish(self, interaction: discord.Interaction | None = None) -> None:
+        """Close the vote (everyone voted: answering that last vote; or the deadline passed) and announce the winner."""
         self.stop()
         closed = await self.app.services.movienight.close(self.night.night_id)
-        if closed is None or self.message is None:
+        if closed is None:
+            if interaction is not None:
+                await interaction.response.send_message("Voting has closed already.", ephemeral=True)
             return
         winner, votes = closed
         view = WatchedView(self.app, self.night, winner)
-        await self.message.edit(embed=embed(cards.movie_night(self.night, votes, winner)), view=view)
+        shown = embed(cards.movie_night(self.night, votes, winner))
+        if interaction is not None:
+            await interaction.response.edit_message(embed=shown, view=view)
+        elif self.message is not None:
+            await self.message.edit(embed=shown, view=view)
         view.message = self.message
 
     async def on_timeout(self) -> None:
