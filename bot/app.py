@@ -56,10 +56,12 @@ class Services:
         feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit))
         server = ServerService(db, runtime)
         recommendations = RecommendationService(db, runtime, cache, phrases, server)
+        membership = MembershipService(db)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
-                   DMFeedbackService(db, feedback), DigestService(db, recommendations), PrivacyService(db, runtime, cache),
+                   DMFeedbackService(db, feedback), DigestService(db, recommendations),
+                   PrivacyService(db, runtime, cache, membership),
                    DiaryService(db, runtime), WatchlistService(db, runtime),
-                   MovieInfoService(db, runtime, recommendations), MembershipService(db),
+                   MovieInfoService(db, runtime, recommendations), membership,
                    CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server,
                    MovieNightService(db, runtime, recommendations, feedback))
 

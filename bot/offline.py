@@ -30,7 +30,7 @@ BOT_USER_ID = 900000000000000001
 GUILD_ID = 910000000000000001
 CHANNEL_ID = 920000000000000001
 EPHEMERAL = 64
-HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord.py: on_")
+HANDLER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch-", "discord.py: on_", "cinesync-note-")
 _snowflakes = itertools.count(int(time.time() * 1000 - 1420070400000) << 22)
 
 

@@ -6,7 +6,6 @@ logged with its traceback, so a member can quote it and an operator can find it.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -64,21 +63,13 @@ class CineSyncTree(app_commands.CommandTree):
         await reply_error(interaction, error)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Remember which servers a member uses CineSync in (a server's figures count only its members).
-        Awaited, so it can never land after a /forget_me; bounded, so a slow database never delays a
-        command by more than NOTE_SECONDS; and a failure never stops the command."""
+        """Remember which servers a member uses CineSync in (a server's figures count only its members),
+        in the background: no command waits for it (/forget_me settles it first)."""
         app = getattr(interaction.client, "app", None)
         command = interaction.command.qualified_name if interaction.command else ""
         if interaction.guild_id is not None and app is not None and command not in ("forget_me", "export_my_data"):
-            try:
-                await asyncio.wait_for(app.services.membership.seen(interaction.user.id, interaction.guild_id,
-                                                                    time.monotonic()), NOTE_SECONDS)
-            except Exception as exc:  # a missed note only narrows a server's figures for a while
-                log.warning("could not record a member's server (%s)", exc.__class__.__name__)
+            app.services.membership.note(interaction.user.id, interaction.guild_id, time.monotonic())
         return True
-
-
-NOTE_SECONDS = 0.5
 
 
 def is_owner(interaction: discord.Interaction[Any]) -> bool:

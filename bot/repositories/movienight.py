@@ -31,12 +31,13 @@ async def night_votes(conn: asyncpg.Connection, night_id: int) -> dict[int, int]
     return {r["user_id"]: r["movie_id"] for r in await queries().night_votes(conn, night_id=night_id)}
 
 
-async def close_night(conn: asyncpg.Connection, night_id: int, winner: int, satisfaction: dict[int, float]) -> bool:
+async def close_night(conn: asyncpg.Connection, night_id: int, winner: int | None, satisfaction: dict[int, float]) -> bool:
     """False when it was already closed (a vote and the deadline at once)."""
     if await queries().close_night(conn, night_id=night_id, winner=winner) is None:
         return False
-    await queries().set_satisfaction(conn, rows=[{"night_id": night_id, "user_id": u, "satisfaction": s}
-                                                 for u, s in satisfaction.items()])
+    if satisfaction:
+        await queries().set_satisfaction(conn, rows=[{"night_id": night_id, "user_id": u, "satisfaction": s}
+                                                     for u, s in satisfaction.items()])
     return True
 
 

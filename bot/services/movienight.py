@@ -114,6 +114,9 @@ class MovieNightService:
                 return None
             members = await repo.night_members(conn, night_id)
             votes = await repo.night_votes(conn, night_id)
+            if not members:  # everyone invited has since deleted their data: nothing to announce
+                await repo.close_night(conn, night_id, None, {})
+                return None
             chances = self._chances.get(night_id) or {m: {u: 0.5 for u in members} for m in night["options"]}
             counts = {m: sum(v == m for v in votes.values()) for m in night["options"]}
             scores = {m: float(group_scores(np.array([[chances[m].get(u, 0.5)] for u in members]))[0])

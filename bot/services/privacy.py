@@ -12,17 +12,21 @@ from bot.repositories import feedback as feedback_repo
 from bot.repositories import members as repo
 from bot.services.errors import UserError
 from bot.repositories.privacy import export_user, forget_user
+from bot.services.movie_info import MembershipService
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.snapshot import short_title
 
 
 class PrivacyService:
-    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache) -> None:
-        self.db, self.runtime, self.cache = db, runtime, cache
+    def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache,
+                 membership: "MembershipService | None" = None) -> None:
+        self.db, self.runtime, self.cache, self.membership = db, runtime, cache, membership
 
     async def forget(self, user_id: int) -> dict[str, int]:
         """Delete every row about the member, in every table with a user_id column (rows per table)."""
+        if self.membership is not None:  # a note of their server still in flight lands first, then goes too
+            await self.membership.settle(user_id)
         async with self.db.transaction() as conn:
             deleted = await forget_user(conn, user_id)
         self.cache.invalidate(user_id)
