@@ -1,6 +1,8 @@
 """The movie night's buttons: one vote per option (invited members only), then "We watched it"."""
 from __future__ import annotations
 
+import logging
+
 import discord
 
 from bot.app import App
@@ -10,6 +12,8 @@ from bot.render.embeds import embed
 from bot.services.errors import UserError
 from bot.services.movienight import Night
 from bot.tree import reply_error
+
+log = logging.getLogger(__name__)
 
 
 class MovieNightView(discord.ui.View):
@@ -57,7 +61,11 @@ class MovieNightView(discord.ui.View):
         view.message = self.message
 
     async def on_timeout(self) -> None:
-        await self.finish()
+        """The deadline: close and announce; if Discord cannot be reached now, the vote is still closed."""
+        try:
+            await self.finish()
+        except (discord.HTTPException, RuntimeError) as exc:  # RuntimeError: the client is shutting down
+            log.warning("movie night %s closed, but its message could not be updated (%s)", self.night.night_id, exc)
 
 
 class _VoteButton(discord.ui.Button["MovieNightView"]):
