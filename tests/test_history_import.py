@@ -54,6 +54,7 @@ async def test_letterboxd_zip_import_reimport_and_undo(discord_bot, small_app) -
     imported = await discord_bot.command(user, "import", file=("letterboxd.zip", letterboxd_zip()))
     text = imported.text()
     assert imported.callback.json["type"] == 5
+    assert any("Importing your Letterboxd export" in r.text() for r in imported.requests)  # progress for a zip
     assert "**3** imported" in text and "**1** added to your watchlist" in text and "**1** not found" in text
     assert "Barbie (2023)" in text
     ratings, watch = await state(small_app, user)

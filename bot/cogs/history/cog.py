@@ -11,6 +11,9 @@ from bot.render.embeds import embed
 from bot.services.errors import UserError
 
 
+PROGRESS_FROM = 200  # rows from which the member is told the import is under way
+
+
 class UndoImportView(OwnedView):
     def __init__(self, cog: "HistoryCog", owner_id: int) -> None:
         super().__init__(owner_id, timeout=900.0)
@@ -33,6 +36,11 @@ class HistoryCog(CineSyncCog, name="History"):
             raise UserError(f"{file.filename} is larger than {MAX_BYTES // 1024 // 1024} MB; export only your ratings")
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
+        lines = data.count(b"\n") if not data.startswith(b"PK") else 0
+        if lines > PROGRESS_FROM or data.startswith(b"PK"):  # a long history: say what is happening meanwhile
+            what = f"{lines:,} rows" if lines else "your Letterboxd export"
+            await interaction.edit_original_response(content=f"⏳ Importing {what}: matching films, then saving them "
+                                                             "in one go…")
         report = await self.app.services.history.import_file(interaction.user.id, file.filename, data)
         view = UndoImportView(self, interaction.user.id) if report.imported or report.watchlisted else None
         message = await interaction.followup.send(embed=embed(cards.history_report(report, file.filename)),
