@@ -18,7 +18,8 @@ from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.moods import PhraseEncoder
 from bot.services.movienight import MovieNightService
-from bot.services.movie_info import MembershipService, MovieInfoService
+from bot.services.membership import MembershipService
+from bot.services.movie_info import MovieInfoService
 from bot.services.privacy import PrivacyService
 from bot.services.quick_rating import QuickRatingService
 from bot.services.recommendations import PhraseEncoder as EncodePhrase, RecommendationService

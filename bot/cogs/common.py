@@ -11,7 +11,7 @@ from discord.ext import commands
 from discord import app_commands
 
 from bot.app import App
-from bot.services.errors import UnknownMovie
+from bot.services.errors import UnknownMovie, UserError
 from bot.tree import reply_error
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,19 @@ def resolve(app: App, text: str) -> tuple[int | None, list[Any]]:
         raise UnknownMovie(f"no movie in the catalog matches '{value[:80]}'. Check the spelling, or pick the film "
                            "from the list that appears as you type.")
     return found.movie_id, found.candidates
+
+
+def resolve_one(app: App, text: str) -> int:
+    """The one film ``text`` names, for commands that cannot ask back (remove, watchlist): otherwise a clear
+    UserError listing what it could be."""
+    from bot.render.cards import button_label
+
+    movie_id, matches = resolve(app, text)
+    if movie_id is None:
+        raise UserError(f"'{text[:80]}' could be {len(matches)} films ("
+                        + ", ".join(button_label(app.runtime.movies[m.movie_id]) for m in matches[:3])
+                        + "): pick it from the list as you type")
+    return movie_id
 
 
 def movie_choices(app: App, current: str) -> list[app_commands.Choice[str]]:

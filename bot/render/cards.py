@@ -120,6 +120,11 @@ def diary(page: Any) -> Card:
     return Card(title, "\n".join(lines), footer=f"Page {page.page + 1} of {page.pages} · {page.total} entries, newest first")
 
 
+def watchlist_added(movie: dict[str, Any], added: bool) -> str:
+    film = identity(movie)
+    return f"🔖 Added {film} to your watchlist." if added else f"{film} is already on your watchlist."
+
+
 def watchlist(movies: list[dict[str, Any]]) -> Card:
     if not movies:
         return Card("Your watchlist", "Empty: add films with `/watchlist add` or the 🔖 button under a recommendation.")

@@ -12,7 +12,7 @@ from bot.repositories import feedback as feedback_repo
 from bot.repositories import members as repo
 from bot.services.errors import UserError
 from bot.repositories.privacy import export_user, forget_user
-from bot.services.movie_info import MembershipService
+from bot.services.membership import MembershipService
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from engine.snapshot import short_title

@@ -6,11 +6,10 @@ from typing import Optional
 import discord
 from discord import app_commands
 
-from bot.cogs.common import CineSyncCog, genre_choices, in_time, movie_choices, reply, resolve
+from bot.cogs.common import CineSyncCog, genre_choices, in_time, movie_choices, reply, resolve_one
 from bot.cogs.diary.views import DiaryView
 from bot.render import cards
 from bot.render.embeds import embed
-from bot.services.errors import UserError
 
 
 class DiaryCog(CineSyncCog, name="Diary"):
@@ -30,11 +29,7 @@ class DiaryCog(CineSyncCog, name="Diary"):
     @app_commands.command(name="unrate", description="Remove what you said about a film")
     @app_commands.describe(movie="Start typing a title")
     async def unrate(self, interaction: discord.Interaction, movie: str) -> None:
-        movie_id, matches = resolve(self.app, movie)
-        if movie_id is None:
-            raise UserError(f"'{movie[:80]}' could be {len(matches)} films ("
-                            + ", ".join(cards.button_label(self.app.runtime.movies[m.movie_id]) for m in matches[:3])
-                            + "): pick it from the list as you type")
+        movie_id = resolve_one(self.app, movie)
         result = await in_time(interaction, self.app.services.feedback.record(interaction.user.id, movie_id, None, None,
                                                                               "slash"))
         film = self.app.runtime.movies[movie_id]

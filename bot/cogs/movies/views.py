@@ -26,9 +26,7 @@ class MovieCardView(OwnedView):
     @discord.ui.button(label="🔖 Want to watch", style=discord.ButtonStyle.secondary, custom_id="card:watch")
     async def want(self, interaction: discord.Interaction, _b: discord.ui.Button["MovieCardView"]) -> None:
         added = await self.app.services.watchlist.add(self.owner_id, self.movie["movie_id"])
-        film = cards.identity(self.movie)
-        await interaction.response.send_message(f"🔖 Added {film} to your watchlist." if added
-                                                else f"{film} is already on your watchlist.", ephemeral=True)
+        await interaction.response.send_message(cards.watchlist_added(self.movie, added), ephemeral=True)
 
     @discord.ui.button(label="🚫 Not interested", style=discord.ButtonStyle.danger, custom_id="card:not_interested")
     async def not_interested(self, interaction: discord.Interaction, _b: discord.ui.Button["MovieCardView"]) -> None:

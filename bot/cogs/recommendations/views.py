@@ -71,9 +71,8 @@ class RecommendationView(OwnedView):
     async def want(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
         movie = self._movie()
         added = await self.app.services.watchlist.add(self.owner_id, movie.movie_id)
-        film = cards.identity(self.app.runtime.movies[movie.movie_id])
-        await interaction.response.send_message(f"🔖 Added {film} to your watchlist." if added
-                                                else f"{film} is already on your watchlist.", ephemeral=True)
+        await interaction.response.send_message(cards.watchlist_added(self.app.runtime.movies[movie.movie_id], added),
+                                                ephemeral=True)
 
     @discord.ui.button(label="👁 Seen it", style=discord.ButtonStyle.secondary, custom_id="recs:seen", row=3)
     async def seen(self, interaction: discord.Interaction, _b: discord.ui.Button["RecommendationView"]) -> None:
