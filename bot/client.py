@@ -33,9 +33,11 @@ class MigrationsPending(RuntimeError):
 
 
 def intents() -> discord.Intents:
-    """Slash commands need no privileged intents; DM reactions need `dm_reactions`."""
+    """Slash commands need no privileged intents; DM reactions need `dm_reactions`; `/movienight` without
+    mentions reads who is in the caller's voice channel (`voice_states`, not privileged either)."""
     chosen = discord.Intents.none()
     chosen.guilds = True
+    chosen.voice_states = True
     chosen.dm_messages = True
     chosen.dm_reactions = True
     return chosen

@@ -156,6 +156,7 @@ class OfflineDiscord:
     def __init__(self, bot: Any, *, guild_id: int = GUILD_ID, channel_id: int = CHANNEL_ID,
                  response_deadline: float = 3.0) -> None:
         self.bot, self.guild_id, self.channel_id = bot, guild_id, channel_id
+        self.voice_channel_id = channel_id + 1
         # as Discord: an interaction not answered within this many seconds is gone (404, code 10062),
         # and follow-ups of an interaction never answered have no webhook to go to (404, code 10015)
         self.response_deadline = response_deadline
@@ -253,6 +254,16 @@ class OfflineDiscord:
             message = self._message(channel, body or {}, self.requests[-1].files)
             self.requests[-1].message_id = int(message["id"])
             return message
+        if key == ("PATCH", "/channels/{channel_id}/messages/{message_id}"):  # a message the bot posted, edited
+            message_id = self.requests[-1].message_id = int(route.url.rsplit("/", 1)[-1])
+            current = self.messages.get(message_id)
+            if current is None:
+                self.requests[-1].status = 404
+                raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"),
+                                       {"code": 10008, "message": "Unknown Message"})
+            merged = dict(current, **{k: v for k, v in (body or {}).items() if k in ("content", "embeds", "components")})
+            self.messages[message_id] = merged
+            return merged
         if route.method == "GET" and route.path == "/users/{user_id}":
             return user_payload(int(route.url.rsplit("/", 1)[-1]))
         return None  # reactions and other calls answer 204 No Content
@@ -477,6 +488,36 @@ class OfflineDiscord:
         if request.message_id is None or request.message_id not in self.messages:
             raise AssertionError(f"{request.method} {request.path} created no message")
         return self.messages[request.message_id]
+
+    async def join_voice(self, user_ids: Iterable[int], voice_channel_id: int | None = None) -> int:
+        """Members join a voice channel of the server, as the gateway tells a bot with the voice-states intent:
+        the server first (GUILD_CREATE, once, with a text and a voice channel), then one VOICE_STATE_UPDATE
+        per member. Returns the voice channel's id."""
+        voice = voice_channel_id or self.voice_channel_id
+        if self.bot.get_guild(self.guild_id) is None:
+            everyone = {"id": str(self.guild_id), "name": "@everyone", "permissions": str(discord.Permissions.general().value),
+                        "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
+            channels = [{"id": str(self.channel_id), "type": 0, "name": "movies", "position": 0, "permission_overwrites": [],
+                         "nsfw": False, "parent_id": None},
+                        {"id": str(voice), "type": 2, "name": "Cinema", "position": 1, "permission_overwrites": [],
+                         "nsfw": False, "parent_id": None, "bitrate": 64000, "user_limit": 0}]
+            bot_member = {"user": user_payload(BOT_USER_ID, "CineSync", bot=True), "roles": [], "joined_at": _now(),
+                          "deaf": False, "mute": False, "flags": 0}
+            await self._feed("GUILD_CREATE", {
+                "id": str(self.guild_id), "name": "Film club", "owner_id": "1", "roles": [everyone], "channels": channels,
+                "members": [bot_member], "voice_states": [], "emojis": [], "stickers": [], "features": [],
+                "member_count": 2, "large": False, "unavailable": False, "threads": [], "stage_instances": [],
+                "guild_scheduled_events": [], "soundboard_sounds": [], "verification_level": 0,
+                "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0,
+                "premium_tier": 0, "preferred_locale": "en-US", "system_channel_flags": 0, "joined_at": _now()})
+        for user_id in user_ids:
+            await self._feed("VOICE_STATE_UPDATE", {
+                "guild_id": str(self.guild_id), "channel_id": str(voice), "user_id": str(user_id),
+                "member": {"user": user_payload(user_id), "roles": [], "joined_at": _now(), "deaf": False, "mute": False,
+                           "flags": 0},
+                "session_id": f"session-{user_id}", "deaf": False, "mute": False, "self_deaf": False, "self_mute": False,
+                "self_video": False, "suppress": False, "request_to_speak_timestamp": None})
+        return voice
 
     def dms_to(self, user_id: int) -> list[dict[str, Any]]:
         channel = self.dm_channels.get(user_id)

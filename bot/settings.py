@@ -77,6 +77,7 @@ class Settings:
     owner_ids: tuple[int, ...] = ()
     timezone: str = "UTC"  # the server's clock for mood context rules (late at night, weekend)
     sync_poll_seconds: float = 30.0  # safety net under LISTEN/NOTIFY: how often a process checks for a new model
+    night_sweep_seconds: float = 30.0  # how often a process closes movie nights past their deadline (any process's)
 
     @property
     def embedded(self) -> bool:
@@ -191,6 +192,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", ()),
         timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", "UTC"),
         sync_poll_seconds=_read(env, "CINESYNC_SYNC_POLL_SECONDS", _positive(float), "a positive number of seconds", 30.0),
+        night_sweep_seconds=_read(env, "CINESYNC_NIGHT_SWEEP_SECONDS", _positive(float), "a positive number of seconds", 30.0),
     )
 
 

@@ -2,7 +2,9 @@
 
 20% of each user's star ratings (users with at least 10, `default_rng(0)`) are held out;
 the engine is fitted on the rest. The held-out users are split in two: the calibrator is
-fitted on one half's ratings and Brier score and ECE (15 bins) are measured on the other's.
+fitted on one half's ratings and Brier score and ECE (15 bins) are measured on the other's. The same
+features give a second calibrator, the chance of a rating under 3 stars (what a movie night must avoid
+for every member).
 Each held-out user is also asked as a member with only their first 5-9 ratings would be, so
 the calibration (and its measurement) covers members who are new.
 """
@@ -45,8 +47,8 @@ SHORT = (5, 10)  # a new member's history: their first 5..9 ratings
 def pair_features(engine: FittedEngine, train: dict[int, History], held: dict[int, History],
                   global_mean: float, means: np.ndarray, seed: int = 0
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features, labels, owner, rating count) of every held-out rating, asked once with the user's whole
-    training history and once with only its first 5-9 ratings."""
+    """(features, held-out stars, owner, rating count) of every held-out rating, asked once with the user's
+    whole training history and once with only its first 5-9 ratings."""
     rng = np.random.default_rng(seed)
     rows, labels, owners, counts = [], [], [], []
     reference = engine.ranker.reference
@@ -58,7 +60,7 @@ def pair_features(engine: FittedEngine, train: dict[int, History], held: dict[in
             stars = history.ratings[~np.isnan(history.ratings)]
             user_mean = float(stars.mean()) if len(stars) else global_mean
             rows.append(match_features(raw, answers.items, user_mean, global_mean, means, reference))
-            labels.append(labels_of(answers.ratings))
+            labels.append(np.asarray(answers.ratings, dtype=float))
             owners.append(np.full(len(answers), user))
             counts.append(np.full(len(answers), feedback.n_ratings))
     return np.vstack(rows), np.concatenate(labels), np.concatenate(owners), np.concatenate(counts)
@@ -76,22 +78,37 @@ def rating_stats(histories: dict[int, History], n_items: int) -> tuple[float, np
 
 
 def fit_calibrator(histories: dict[int, History], catalog: Catalog, config: TrainConfig = TrainConfig(),
-                   seed: int = 0) -> tuple[MatchCalibrator, dict[str, Any]]:
-    """Fit on half of the held-out users, measure on the other half; returns the calibrator and the figures."""
+                   seed: int = 0) -> tuple[MatchCalibrator, MatchCalibrator, dict[str, Any]]:
+    """Fit on half of the held-out users, measure on the other half. Returns the "4 stars or more"
+    calibrator (match %), the "under 3 stars" calibrator, and the figures of both."""
     train, held = held_out_ratings(histories, seed)
     engine = fit_engine(list(train.values()), catalog, config)
     global_mean, means = rating_stats(train, len(catalog))
-    features, labels, owners, counts = pair_features(engine, train, held, global_mean, means, seed)
+    features, stars, owners, counts = pair_features(engine, train, held, global_mean, means, seed)
     users = np.array(sorted(held))
     calib_users = set(np.random.default_rng(seed).permutation(users)[: len(users) // 2].tolist())
     in_calib = np.array([o in calib_users for o in owners])
-    calibrator = MatchCalibrator().fit(features[in_calib], labels[in_calib], seed, counts[in_calib])
-    measured = ~in_calib
+    fitted, figures = [], {}
+    for name, labels in (("like", labels_of(stars)), ("dislike", (stars < DISLIKE_BELOW).astype(float))):
+        calibrator = MatchCalibrator().fit(features[in_calib], labels[in_calib], seed, counts[in_calib])
+        fitted.append(calibrator)
+        figures[name] = _measured(calibrator, features, labels, counts, ~in_calib, float(labels[in_calib].mean()))
+    like, dislike = figures.pop("like"), figures.pop("dislike")
+    return fitted[0], fitted[1], {**like, "global_mean": global_mean, "under_3_stars": dislike}
+
+
+DISLIKE_BELOW = 3.0  # "would likely rate it under 3 stars"
+
+
+def _measured(calibrator: MatchCalibrator, features: np.ndarray, labels: np.ndarray, counts: np.ndarray,
+              measured: np.ndarray, base_rate: float) -> dict[str, Any]:
+    """Brier score and ECE of ``calibrator`` (and of the base rate) on the measured half, for members
+    with 10 ratings or more and for new members (5-9)."""
     probabilities = np.concatenate([calibrator.predict(features[measured & (counts == n)], int(n))
                                     for n in np.unique(counts[measured])])
     order = np.concatenate([np.flatnonzero(measured & (counts == n)) for n in np.unique(counts[measured])])
     truth, n_of = labels[order], counts[order]
-    base = np.full(len(truth), labels[in_calib].mean())
+    base = np.full(len(truth), base_rate)
 
     def figures_for(mask: np.ndarray) -> dict[str, Any]:
         out = {"ours": {"brier": brier(probabilities[mask], truth[mask]),
@@ -101,7 +118,4 @@ def fit_calibrator(histories: dict[int, History], catalog: Catalog, config: Trai
         out["brier_vs_base_rate"] = 1.0 - out["ours"]["brier"] / out["base_rate"]["brier"]
         return out
 
-    whole = n_of >= SHORT[1]
-    figures = {**figures_for(whole), "global_mean": global_mean,
-               "new_members_5_9": figures_for((n_of >= SHORT[0]) & (n_of < SHORT[1]))}
-    return calibrator, figures
+    return {**figures_for(n_of >= SHORT[1]), "new_members_5_9": figures_for((n_of >= SHORT[0]) & (n_of < SHORT[1]))}

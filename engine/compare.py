@@ -86,12 +86,18 @@ def fairness_weights(last: list[float | None]) -> np.ndarray:
 
 
 def night_options(matches: np.ndarray, candidates: np.ndarray, k: int, fairness: np.ndarray | None = None,
-                  per_member: int = 50) -> list[int]:
+                  per_member: int = 50, dislikes: np.ndarray | None = None) -> list[int]:
     """Up to ``k`` films for a group: drawn from each member's own top ``per_member`` (by chance of liking),
-    none that any member would likely not enjoy (MISERY_FLOOR), best group score first."""
+    none that any member would likely rate under 3 stars (``dislikes``: members x items chances of that,
+    at most LIKELY_UNDER_3) nor likely not enjoy (MISERY_FLOOR), best group score first."""
     pool = np.zeros(matches.shape[1], dtype=bool)
     for row in matches:
         ranked = np.argsort(-np.where(candidates, row, -np.inf), kind="stable")[:per_member]
         pool[ranked] = True
     pool &= candidates & (matches.min(axis=0) >= MISERY_FLOOR)
+    if dislikes is not None:
+        pool &= dislikes.max(axis=0) < LIKELY_UNDER_3
     return group_pick(matches, pool, k, fairness)
+
+
+LIKELY_UNDER_3 = 0.5  # "would likely rate it under 3 stars": a calibrated chance of one half or more

@@ -277,12 +277,14 @@ class HybridRanker:
             out |= (self._q_unit[hated] @ self._q_unit.T).max(axis=0) >= HATED_NEIGHBOUR_COSINE
         return out
 
-    def match_all(self, raw: dict[str, np.ndarray], user: UserFeedback) -> np.ndarray | None:
+    def match_all(self, raw: dict[str, np.ndarray], user: UserFeedback, dislike: bool = False) -> np.ndarray | None:
         """Calibrated match % of every movie for this member (None without a calibrator). It depends on
         the member's feedback and the movie only: signals are standardised over the fixed reference set,
-        never over the list, filter or mood being shown."""
+        never over the list, filter or mood being shown. ``dislike``: the chance of a rating under 3 stars
+        instead (None for a model trained before that calibrator existed)."""
         model = self.model
-        if model is None or model.calibrator is None or model.item_means is None:
+        calibrator = None if model is None else model.dislike_calibrator if dislike else model.calibrator
+        if model is None or calibrator is None or model.item_means is None:
             return None
         from engine.calibration import match_features
 
@@ -290,7 +292,7 @@ class HybridRanker:
         user_mean = float(stars.mean()) if len(stars) else model.global_mean
         features = match_features(raw, np.arange(len(self.catalog)), user_mean, model.global_mean, model.item_means,
                                   self.reference)
-        return model.calibrator.predict(features, user.n_ratings)
+        return calibrator.predict(features, user.n_ratings)
 
     def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int, target: np.ndarray | None = None) -> list[int]:
         """Greedy re-ranking of the best candidates: relevance, minus MMR's similarity to what is already

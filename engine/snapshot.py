@@ -111,3 +111,4 @@ class ModelArrays:
     global_mean: float = 3.5
     item_means: np.ndarray | None = None  # shrunk mean rating per item (training data)
     slider_calibrators: dict[str, Any] = field(default_factory=dict)  # slider name -> MatchCalibrator (1 feature)
+    dislike_calibrator: Any = None  # MatchCalibrator of the chance of a rating under 3 stars (same features)

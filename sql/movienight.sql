@@ -3,14 +3,30 @@
 -- name: create_night(guild_id, deadline, options)$
 INSERT INTO movie_nights (guild_id, deadline, options) VALUES (:guild_id, :deadline, :options::integer[]) RETURNING night_id;
 
--- name: add_night_members(night_id, user_id)*!
-INSERT INTO movie_night_members (night_id, user_id) VALUES (:night_id, :user_id) ON CONFLICT DO NOTHING;
+-- name: add_night_members(night_id, user_id, chances, fairness)*!
+-- chances: the member's chance of 4 stars or more for each option, in the order of movie_nights.options.
+INSERT INTO movie_night_members (night_id, user_id, chances, fairness)
+VALUES (:night_id, :user_id, :chances::real[], :fairness) ON CONFLICT DO NOTHING;
 
 -- name: night(night_id)^
-SELECT night_id, guild_id, deadline, options, winner, closed_at FROM movie_nights WHERE night_id = :night_id;
+SELECT night_id, guild_id, deadline, options, winner, closed_at, channel_id, message_id
+  FROM movie_nights WHERE night_id = :night_id;
 
 -- name: night_members(night_id)
-SELECT user_id, satisfaction FROM movie_night_members WHERE night_id = :night_id ORDER BY user_id;
+SELECT user_id, satisfaction, chances, fairness FROM movie_night_members WHERE night_id = :night_id ORDER BY user_id;
+
+-- name: set_night_message(night_id, channel_id, message_id)!
+UPDATE movie_nights SET channel_id = :channel_id, message_id = :message_id WHERE night_id = :night_id;
+
+-- name: due_nights(now)
+-- Open nights whose vote has ended, oldest first.
+SELECT night_id FROM movie_nights WHERE closed_at IS NULL AND deadline <= :now ORDER BY deadline;
+
+-- name: posted_nights(since)
+-- Nights whose message may still have live buttons: open ones, and those closed since ``since`` with a winner.
+SELECT night_id FROM movie_nights
+ WHERE message_id IS NOT NULL AND (closed_at IS NULL OR (winner IS NOT NULL AND closed_at >= :since))
+ ORDER BY night_id;
 
 -- name: cast_vote(night_id, user_id, movie_id)!
 INSERT INTO movie_night_votes (night_id, user_id, movie_id) VALUES (:night_id, :user_id, :movie_id)

@@ -1,12 +1,32 @@
 """Issue 13 #2: a movie night through gateway payloads: three members of planted tastes, options nobody
-would dislike, votes (invited members only), the winner when all have voted or at the deadline, "we watched
-it" with a DM to rate, and fairness over two nights."""
+would likely rate under 3 stars, votes (invited members only), the winner when all have voted or at the
+deadline, "we watched it" with a DM to rate, fairness over two nights; the members of a voice channel;
+a night that outlives the process that posted it."""
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import replace
 
-from engine.compare import MISERY_FLOOR
-from tests.test_bot import discord_bot, member, rows  # noqa: F401
+import numpy as np
+import pytest
+
+from bot.client import create_bot
+from bot.offline import OfflineDiscord
+from engine.compare import LIKELY_UNDER_3, MISERY_FLOOR, night_options
+from tests.test_bot import member, rows
+
+
+@pytest.fixture(scope="module")
+async def discord_bot(small_app, test_settings):  # type: ignore[no-untyped-def]
+    """This module's bot; its deadline sweep runs at start only, so a night another bot of these tests
+    posts is closed by that bot (each stand-in is its own Discord)."""
+    async with OfflineDiscord(create_bot(settings(test_settings), app=small_app)) as offline:
+        yield offline
+
+
+def settings(test_settings):  # type: ignore[no-untyped-def]
+    return replace(test_settings, rate_cooldown_seconds=0.0, night_sweep_seconds=3600.0)
 
 
 def films(app, genre: str, avoid: tuple[str, ...], count: int, skip: int = 0) -> list[int]:  # type: ignore[no-untyped-def]
@@ -34,10 +54,11 @@ async def test_movie_night_votes_winner_deadline_and_fairness(discord_bot, small
     buttons = [b["custom_id"] for b in night.last.buttons()]
     assert len(buttons) == 3 and all(b.startswith("night:vote:") for b in buttons)
     options = [int(b.rsplit(":", 1)[1]) for b in buttons]
-    for user in (action, comedy, drama):  # no option any member would likely not enjoy
-        chances = await small_app.recommendations.match_vector(user)
-        index = small_app.runtime.catalog.items
-        assert all(chances[index.get(m)] >= MISERY_FLOOR for m in options)
+    index = small_app.runtime.catalog.items
+    for user in (action, comedy, drama):  # no option any member would likely rate under 3 stars, or not enjoy
+        like, under_3 = await small_app.recommendations.chances(user)
+        assert under_3 is not None, "the trained model has an 'under 3 stars' calibrator"
+        assert all(under_3[index.get(m)] < LIKELY_UNDER_3 and like[index.get(m)] >= MISERY_FLOOR for m in options)
     assert "<@" in night.last.embeds[0]["description"] and "%" in night.last.embeds[0]["description"]
 
     stranger = await discord_bot.click(member(), message, buttons[0])
@@ -78,6 +99,48 @@ async def test_movie_night_votes_winner_deadline_and_fairness(discord_bot, small
     closed = discord_bot.messages[int(short_message["id"])]
     assert "wins" in closed["embeds"][0]["title"]
     assert small_app.runtime.movies[int(first.rsplit(":", 1)[1])]["title"].split(" (")[0] in closed["embeds"][0]["title"]
+
+
+def test_a_film_one_member_would_likely_rate_under_3_stars_is_never_offered() -> None:
+    like = np.array([[0.9, 0.8, 0.6, 0.5], [0.9, 0.7, 0.6, 0.5]])
+    under_3 = np.array([[0.1, 0.1, 0.2, 0.2], [0.7, 0.2, 0.3, 0.2]])  # member 2 would likely dislike film 0
+    everything = np.ones(4, dtype=bool)
+    assert night_options(like, everything, 3)[0] == 0  # without the dislike chances film 0 leads
+    assert night_options(like, everything, 3, dislikes=under_3) == [1, 2, 3]
+
+
+async def test_the_members_of_the_callers_voice_channel_and_a_night_that_outlives_its_process(
+        discord_bot, small_app, test_settings) -> None:  # type: ignore[no-untyped-def]
+    a, b, c = member(), member(), member()
+    await plant(discord_bot, small_app, a, films(small_app, "Action", ("Romance",), 8), films(small_app, "Romance", ("Action",), 4))
+    await plant(discord_bot, small_app, b, films(small_app, "Comedy", ("Horror",), 8), films(small_app, "Horror", ("Comedy",), 4))
+    await plant(discord_bot, small_app, c, films(small_app, "Drama", ("Comedy",), 8), films(small_app, "Children", (), 4))
+    first = OfflineDiscord(create_bot(settings(test_settings), app=small_app))
+    await first.start()
+    await first.join_voice([a, b, c])
+    lobby = await first.command(a, "movienight", options=3, minutes=0.05)  # nobody mentioned: the voice channel
+    shown = lobby.last.embeds[0]["description"]
+    assert all(f"<@{u}>" in shown for u in (a, b, c)), shown
+    long = await first.command(a, "movienight", member1=b, options=3, minutes=60.0)
+    ending, staying = first.message_for(lobby), first.message_for(long)
+    await first.close()  # the process stops before either deadline
+
+    await asyncio.sleep(3.5)  # the first night's deadline passes while no bot runs
+    second = OfflineDiscord(create_bot(settings(test_settings), app=small_app))
+    second.messages = first.messages  # the same Discord: the messages are still there
+    await second.start()
+    waited = time.perf_counter()
+    while "wins" not in second.messages[int(ending["id"])]["embeds"][0]["title"] and time.perf_counter() - waited < 20:
+        await asyncio.sleep(0.2)
+    closed = second.messages[int(ending["id"])]
+    assert "wins" in closed["embeds"][0]["title"], "the restarted bot closes a night whose deadline passed meanwhile"
+    assert any(r.method == "PATCH" and r.path == "/channels/{channel_id}/messages/{message_id}" for r in second.requests)
+    vote = second.messages[int(staying["id"])]["components"][0]["components"][0]["custom_id"]
+    tally = await second.click(b, staying, vote)  # the other night's buttons still work after the restart
+    assert "1 of 2 voted" in tally.text(), tally.text()
+    done = await second.click(a, staying, vote)
+    assert "wins" in second.messages[int(staying["id"])]["embeds"][0]["title"] and done.callback.status == 200
+    await second.close()
 
 
 def small_app_guild() -> int:

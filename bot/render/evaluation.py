@@ -47,6 +47,12 @@ def _calibration(cal: dict[str, Any]) -> list[str]:
             m = part[name]
             lines.append(f"    {name:<10} Brier {m['brier']:.4f}  ECE (15 bins) {m['ece']:.4f}")
         lines.append(f"    Brier {100 * part['brier_vs_base_rate']:.1f}% below the base rate's")
+    below = cal.get("under_3_stars")
+    if below:  # the movie night's "would likely rate it under 3 stars"
+        lines.append(f"  chance of a rating under 3 stars (members with 10+ ratings, {100 * below['positive_rate']:.1f}% of ratings):")
+        for name in ("ours", "base_rate"):
+            m = below[name]
+            lines.append(f"    {name:<10} Brier {m['brier']:.4f}  ECE (15 bins) {m['ece']:.4f}")
     return lines
 
 

@@ -9,10 +9,28 @@ from bot.db.queries import queries
 
 
 async def create_night(conn: asyncpg.Connection, guild_id: int, deadline: datetime, options: list[int],
-                       members: list[int]) -> int:
+                       chances: dict[int, list[float]], fairness: dict[int, float]) -> int:
+    """``chances``: member -> their chance of 4 stars or more for each option (in ``options`` order)."""
     night_id = await queries().create_night(conn, guild_id=guild_id, deadline=deadline, options=options)
-    await queries().add_night_members(conn, rows=[{"night_id": night_id, "user_id": u} for u in members])
+    await queries().add_night_members(conn, rows=[{"night_id": night_id, "user_id": u, "chances": c,
+                                                   "fairness": fairness.get(u, 1.0)} for u, c in chances.items()])
     return night_id
+
+
+async def set_message(conn: asyncpg.Connection, night_id: int, channel_id: int, message_id: int) -> None:
+    await queries().set_night_message(conn, night_id=night_id, channel_id=channel_id, message_id=message_id)
+
+
+async def member_rows(conn: asyncpg.Connection, night_id: int) -> list[asyncpg.Record]:
+    return await queries().night_members(conn, night_id=night_id)
+
+
+async def due_nights(conn: asyncpg.Connection, now: datetime) -> list[int]:
+    return [r["night_id"] for r in await queries().due_nights(conn, now=now)]
+
+
+async def posted_nights(conn: asyncpg.Connection, since: datetime) -> list[int]:
+    return [r["night_id"] for r in await queries().posted_nights(conn, since=since)]
 
 
 async def night(conn: asyncpg.Connection, night_id: int) -> asyncpg.Record | None:

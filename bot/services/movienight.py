@@ -1,9 +1,13 @@
 """`/movienight`: a group pick for members of one server, votes until a deadline, a winner, then "we
 watched it" (marked seen for those who came, each asked for a rating by DM).
 
-Candidates come from each member's own ranking; no film any member would likely not enjoy is offered
-(engine.compare.MISERY_FLOOR); the group score is the least happy member's chance of liking the film,
-and a member who liked the last winner less than the others counts more this time (fairness).
+Candidates come from each member's own ranking; no film any member would likely rate under 3 stars is
+offered, nor one any member has little chance of enjoying (engine.compare); the group score is the least
+happy member's chance of liking the film, and a member who liked the last winner less than the others
+counts more this time (fairness).
+
+Everything about a night is in the database (options, each member's chances, votes, where its message
+is), so its deadline closes it from any process, after a restart too (`due`, `load`).
 """
 from __future__ import annotations
 
@@ -39,6 +43,13 @@ class Night:
     options: list[NightOption]
     deadline: datetime
     fairness: dict[int, float]
+    winner: int | None = None
+    closed: bool = False
+    channel_id: int | None = None
+    message_id: int | None = None
+
+    def chances_of(self, movie_id: int) -> dict[int, float]:
+        return next((o.chances for o in self.options if o.movie["movie_id"] == movie_id), {})
 
 
 @dataclass
@@ -51,7 +62,6 @@ class MovieNightService:
     def __init__(self, db: Database, runtime: EngineRuntime, recommendations: RecommendationService,
                  feedback: FeedbackService) -> None:
         self.db, self.runtime, self.recommendations, self.feedback = db, runtime, recommendations, feedback
-        self._chances: dict[int, dict[int, dict[int, float]]] = {}  # night -> movie -> member -> chance
 
     async def propose(self, guild_id: int | None, members: list[int], count: int = 3, minutes: float = 30.0) -> Night:
         if guild_id is None:
@@ -63,7 +73,7 @@ class MovieNightService:
             raise UserError("offer 3 to 5 films")
         if not 0 < minutes <= 24 * 60:
             raise UserError("the vote lasts from a few seconds to 24 hours")
-        wanted = [await self.recommendations.match_vector(m) for m in members]
+        wanted = [await self.recommendations.chances(m) for m in members]
         missing = [m for m, w in zip(members, wanted) if w is None]
         if missing:
             raise UserError(f"{', '.join(f'<@{m}>' for m in missing)} need{'s' if len(missing) == 1 else ''} 5 ratings "
@@ -77,18 +87,53 @@ class MovieNightService:
                 candidates[said[said >= 0]] = False
             last = await repo.last_satisfaction(conn, guild_id, members)
         fairness = fairness_weights([last.get(m) for m in members])
-        matches = np.stack(wanted)  # type: ignore[arg-type]
-        chosen = night_options(matches, candidates, count, fairness)
+        matches = np.stack([w[0] for w in wanted])  # type: ignore[index]
+        dislikes = [w[1] for w in wanted]  # type: ignore[index]
+        chosen = night_options(matches, candidates, count, fairness,
+                               dislikes=None if any(d is None for d in dislikes) else np.stack(dislikes))  # type: ignore[arg-type]
         if not chosen:
             raise UserError("no film suits everyone this time: try fewer members, or rate a few more films")
         deadline = datetime.now(timezone.utc) + timedelta(minutes=minutes)
         movie_ids = [int(index.movie_ids[i]) for i in chosen]
+        weights = {m: float(w) for m, w in zip(members, fairness)}
         async with self.db.transaction() as conn:
-            night_id = await repo.create_night(conn, guild_id, deadline, movie_ids, members)
+            night_id = await repo.create_night(conn, guild_id, deadline, movie_ids,
+                                               {m: [float(matches[k, i]) for i in chosen] for k, m in enumerate(members)},
+                                               weights)
         options = [NightOption(self.runtime.movies[mid], {m: float(matches[k, i]) for k, m in enumerate(members)})
                    for mid, i in zip(movie_ids, chosen)]
-        self._chances[night_id] = {o.movie["movie_id"]: o.chances for o in options}
-        return Night(night_id, members, options, deadline, {m: float(w) for m, w in zip(members, fairness)})
+        return Night(night_id, members, options, deadline, weights)
+
+    async def posted(self, night_id: int, channel_id: int, message_id: int) -> None:
+        """Where the night's vote message is, so that any process can close it at the deadline."""
+        async with self.db.transaction() as conn:
+            await repo.set_message(conn, night_id, channel_id, message_id)
+
+    async def load(self, night_id: int) -> Night | None:
+        """The night as stored (None if gone); options no longer in the catalog are left out."""
+        async with self.db.acquire() as conn:
+            night = await repo.night(conn, night_id)
+            members = await repo.member_rows(conn, night_id) if night is not None else []
+        if night is None:
+            return None
+        options = [NightOption(self.runtime.movies[mid], {r["user_id"]: float(r["chances"][k]) if r["chances"] else 0.5
+                                                          for r in members})
+                   for k, mid in enumerate(night["options"]) if mid in self.runtime.movies]
+        return Night(night_id, [r["user_id"] for r in members], options, night["deadline"],
+                     {r["user_id"]: float(r["fairness"] or 1.0) for r in members}, night["winner"],
+                     night["closed_at"] is not None, night["channel_id"], night["message_id"])
+
+    async def due(self) -> list[int]:
+        """Open nights whose vote has ended (by the database's clock, which every process shares)."""
+        async with self.db.acquire() as conn:
+            return await repo.due_nights(conn, await conn.fetchval("SELECT now()"))
+
+    async def posted_nights(self, within: timedelta = timedelta(hours=24)) -> list[Night]:
+        """Nights whose message still has live buttons: open ones, and winners of the last ``within``
+        (their "We watched it")."""
+        async with self.db.acquire() as conn:
+            ids = await repo.posted_nights(conn, await conn.fetchval("SELECT now()") - within)
+        return [n for n in [await self.load(i) for i in ids] if n is not None and n.members]
 
     async def vote(self, night_id: int, user_id: int, movie_id: int) -> Tally:
         async with self.db.transaction() as conn:
@@ -117,7 +162,9 @@ class MovieNightService:
             if not members:  # everyone invited has since deleted their data: nothing to announce
                 await repo.close_night(conn, night_id, None, {})
                 return None
-            chances = self._chances.get(night_id) or {m: {u: 0.5 for u in members} for m in night["options"]}
+            stored = {r["user_id"]: r["chances"] for r in await repo.member_rows(conn, night_id)}
+            chances = {m: {u: float(stored[u][k]) if stored.get(u) else 0.5 for u in members}
+                       for k, m in enumerate(night["options"])}
             counts = {m: sum(v == m for v in votes.values()) for m in night["options"]}
             scores = {m: float(group_scores(np.array([[chances[m].get(u, 0.5)] for u in members]))[0])
                       for m in night["options"]}

@@ -138,6 +138,13 @@ class RecommendationService:
 
     async def match_vector(self, user_id: int) -> np.ndarray | None:
         """Each film's calibrated chance that this member rates it 4 stars or more (None without a personal model)."""
+        chances = await self.chances(user_id, dislike=False)
+        return None if chances is None else chances[0]
+
+    async def chances(self, user_id: int, dislike: bool = True) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """Each film's chance of 4 stars or more and (``dislike``) of under 3 stars, from one pass over the
+        member's signals (None without a personal model; the second None for a model trained before the
+        "under 3 stars" calibrator existed)."""
         if self.runtime.model is None:
             return None
         async with self.db.acquire() as conn:
@@ -145,7 +152,13 @@ class RecommendationService:
         if user is None or user.n_ratings < MIN_PERSONAL_RATINGS:
             return None
         ranker = self.runtime.ranker
-        return await asyncio.to_thread(lambda: ranker.match_all(ranker.signal_matrix(user, neighbours), user))
+
+        def both() -> tuple[np.ndarray, np.ndarray | None] | None:
+            raw = ranker.signal_matrix(user, neighbours)
+            like = ranker.match_all(raw, user)
+            return None if like is None else (like, ranker.match_all(raw, user, dislike=True) if dislike else None)
+
+        return await asyncio.to_thread(both)
 
     async def match(self, user_id: int, movie_id: int) -> float | None:
         """The calibrated chance this member rates the film 4 stars or more (None without a personal model)."""

@@ -75,6 +75,7 @@ def checkpoint_bytes(model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, 
         "positive_counts": torch.from_numpy(np.asarray(model.positive_counts, dtype=np.float64)),
         "weights": model.weights, "version": model.version, "meta": meta,
         "calibrator": model.calibrator.to_dict() if model.calibrator is not None else None,
+        "dislike_calibrator": model.dislike_calibrator.to_dict() if model.dislike_calibrator is not None else None,
         "global_mean": float(model.global_mean),
         "slider_calibrators": {name: c.to_dict() for name, c in model.slider_calibrators.items()},
         "item_means": torch.from_numpy(np.asarray(model.item_means if model.item_means is not None
@@ -131,10 +132,11 @@ def load_checkpoint(source: bytes | Path, items: ItemIndex, name: str | None = N
     if means is not None:
         means[~np.isin(np.arange(len(items)), positions[keep])] = global_mean  # new movies: the global mean
     calibrator = MatchCalibrator.from_dict(data["calibrator"]) if data.get("calibrator") else None
+    dislike = MatchCalibrator.from_dict(data["dislike_calibrator"]) if data.get("dislike_calibrator") else None
     sliders = {name: MatchCalibrator.from_dict(c) for name, c in (data.get("slider_calibrators") or {}).items()}
     return ModelArrays(aligned(data["p_seen"].numpy()), aligned(data["p_val"].numpy()), aligned(data["q"].numpy()),
                        aligned(data["positive_counts"].numpy()), data["weights"], data["version"],
-                       calibrator, global_mean, means, sliders)
+                       calibrator, global_mean, means, sliders, dislike)
 
 
 def checkpoint_source(newest: Any, models_dir: Path | None) -> tuple[bytes | Path, str]:

@@ -100,9 +100,10 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
                                           dtype=np.float32)) for q in queries]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
-    calibrator, calibration = fit_calibrator(histories, catalog, config)
+    calibrator, dislike, calibration = fit_calibrator(histories, catalog, config)
     global_mean, means = rating_stats(histories, n_items)
     engine.model.calibrator, engine.model.global_mean, engine.model.item_means = calibrator, global_mean, means
+    engine.model.dislike_calibrator = dislike
     metrics = {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
                "validation_ndcg_by_constants": tried,
                "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}

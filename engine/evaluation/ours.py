@@ -52,7 +52,7 @@ class OursScorer:
         self.engine = self._fit(list(histories), self.weights)
         # the match % calibrator, fitted as training fits it: the served list is filtered and ordered by it
         model = self.engine.model
-        model.calibrator, _figures = fit_calibrator(as_dict, self.catalog, self.config)
+        model.calibrator, model.dislike_calibrator, _figures = fit_calibrator(as_dict, self.catalog, self.config)
         model.global_mean, model.item_means = rating_stats(as_dict, n_items)
         self.trainable = np.zeros(n_items, dtype=bool)
         for history in histories:

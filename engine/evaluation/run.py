@@ -132,7 +132,7 @@ def run_evaluation(ratings: pd.DataFrame, movies: pd.DataFrame, text_vectors_for
             config, _tried = choose_config(histories, n, progress=progress)
         train_c, held = held_out_ratings(histories)
         pairs = {(u, int(items.movie_ids[i])) for u, h in held.items() for i in h.items}
-        _calibrator, figures = fit_calibrator(histories, catalog_for(pairs, set()), config)
+        _calibrator, _dislike, figures = fit_calibrator(histories, catalog_for(pairs, set()), config)
         result["calibration"] = figures
         timings["calibration"] = round(time.perf_counter() - t, 1)
     result["config"]["seconds"] = timings

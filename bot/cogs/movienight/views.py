@@ -1,7 +1,10 @@
-"""The movie night's buttons: one vote per option (invited members only), then "We watched it"."""
-from __future__ import annotations
+"""The movie night's buttons: one vote per option (invited members only), then "We watched it".
 
-import logging
+Both views are persistent (no timeout, fixed custom ids, bound to their message): the vote message
+keeps working after a restart (`deadlines.restore_views`) and the deadline is the database's, not a
+timer in this process.
+"""
+from __future__ import annotations
 
 import discord
 
@@ -13,16 +16,11 @@ from bot.services.errors import UserError
 from bot.services.movienight import Night
 from bot.tree import reply_error
 
-log = logging.getLogger(__name__)
-
 
 class MovieNightView(discord.ui.View):
     def __init__(self, app: App, night: Night) -> None:
-        seconds = max(1.0, (night.deadline - discord.utils.utcnow()).total_seconds())
-        super().__init__(timeout=seconds)
+        super().__init__(timeout=None)
         self.app, self.night = app, night
-        self.message: discord.Message | discord.WebhookMessage | None = None
-        self.votes: dict[int, int] = {}
         for k, option in enumerate(night.options, 1):
             self.add_item(_VoteButton(k, option.movie["movie_id"]))
 
@@ -37,35 +35,17 @@ class MovieNightView(discord.ui.View):
 
     async def vote(self, interaction: discord.Interaction, movie_id: int) -> None:
         tally = await self.app.services.movienight.vote(self.night.night_id, interaction.user.id, movie_id)
-        self.votes = tally.votes
-        if tally.all_voted:
-            await self.finish(interaction)
+        if not tally.all_voted:
+            await interaction.response.edit_message(embed=embed(cards.movie_night(self.night, tally.votes)), view=self)
             return
-        await interaction.response.edit_message(embed=embed(cards.movie_night(self.night, self.votes)), view=self)
-
-    async def finish(self, interaction: discord.Interaction | None = None) -> None:
-        """Close the vote (everyone voted: answering that last vote; or the deadline passed) and announce the winner."""
-        self.stop()
+        self.stop()  # everyone voted: this answer announces the winner
         closed = await self.app.services.movienight.close(self.night.night_id)
         if closed is None:
-            if interaction is not None:
-                await interaction.response.send_message("Voting has closed already.", ephemeral=True)
+            await interaction.response.send_message("Voting has closed already.", ephemeral=True)
             return
         winner, votes = closed
-        view = WatchedView(self.app, self.night, winner)
-        shown = embed(cards.movie_night(self.night, votes, winner))
-        if interaction is not None:
-            await interaction.response.edit_message(embed=shown, view=view)
-        elif self.message is not None:
-            await self.message.edit(embed=shown, view=view)
-        view.message = self.message
-
-    async def on_timeout(self) -> None:
-        """The deadline: close and announce; if Discord cannot be reached now, the vote is still closed."""
-        try:
-            await self.finish()
-        except (discord.HTTPException, RuntimeError) as exc:  # RuntimeError: the client is shutting down
-            log.warning("movie night %s closed, but its message could not be updated (%s)", self.night.night_id, exc)
+        await interaction.response.edit_message(embed=embed(cards.movie_night(self.night, votes, winner)),
+                                                view=WatchedView(self.app, self.night, winner))
 
 
 class _VoteButton(discord.ui.Button["MovieNightView"]):
@@ -80,9 +60,8 @@ class _VoteButton(discord.ui.Button["MovieNightView"]):
 
 class WatchedView(discord.ui.View):
     def __init__(self, app: App, night: Night, winner: dict) -> None:  # type: ignore[type-arg]
-        super().__init__(timeout=24 * 3600)
+        super().__init__(timeout=None)
         self.app, self.night, self.winner = app, night, winner
-        self.message: discord.Message | discord.WebhookMessage | None = None
 
     @discord.ui.button(label="🎬 We watched it", style=discord.ButtonStyle.success, custom_id="night:watched")
     async def watched(self, interaction: discord.Interaction, _b: discord.ui.Button["WatchedView"]) -> None:
