@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.db.pool import Database, open_database
-from bot.repositories.models import newest_model_version
+from bot.repositories.models import serving_stamp
 from bot.services.compare import CompareService
 from bot.services.diary import DiaryService, WatchlistService
 from bot.services.digest import DigestService
@@ -18,6 +18,7 @@ from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.moods import PhraseEncoder
 from bot.services.movienight import MovieNightService
+from bot.services.about import AboutService
 from bot.services.membership import MembershipService
 from bot.services.movie_info import MovieInfoService
 from bot.services.privacy import PrivacyService
@@ -49,6 +50,7 @@ class Services:
     history: HistoryService
     server: ServerService
     movienight: MovieNightService
+    about: AboutService
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
@@ -64,7 +66,7 @@ class Services:
                    DiaryService(db, runtime), WatchlistService(db, runtime),
                    MovieInfoService(db, runtime, recommendations), membership,
                    CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server,
-                   MovieNightService(db, runtime, recommendations, feedback))
+                   MovieNightService(db, runtime, recommendations, feedback), AboutService(runtime))
 
 
 @dataclass
@@ -91,12 +93,13 @@ class App:
             await self._reload()
 
     async def sync_model(self) -> bool:
-        """Reload if the newest registered model is not the one serving (another process trained it);
-        True when it reloaded. Called on a `cinesync_model` notification and by the polling safety net."""
+        """Reload if the newest registered model or the catalog is not what this process serves (another
+        process trained, or films were imported); True when it reloaded. Called on a `cinesync_model`
+        notification and by the polling safety net."""
         async with self._reloading:
             async with self.db.acquire() as conn:
-                newest = await newest_model_version(conn)
-            if newest is None or newest == self.runtime.version:
+                stamp = await serving_stamp(conn)
+            if stamp == self.runtime.stamp:
                 return False
             await self._reload()
             return True

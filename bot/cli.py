@@ -114,12 +114,13 @@ def import_movielens(
     with_ratings: bool = typer.Option(False, "--with-ratings", help="Also import ratings.csv."),
 ) -> None:
     """Import a MovieLens-format folder, optionally enriched with IMDb 5000 metadata."""
-    from bot.services.catalog_import import import_movielens as run_import
+    from bot.services.catalog_import import import_movielens as run_import, make_recommendable
 
     async def work(settings: Settings) -> None:
         db = await _open(settings)
         try:
             _print_report(await run_import(db, folder, imdb, with_ratings=with_ratings))
+            await make_recommendable(db, settings)
         finally:
             await db.close()
 
@@ -131,13 +132,15 @@ def import_catalog(
     file: Path = typer.Argument(..., help="Catalog as CSV or JSON lines (optionally .gz); format in README.md."),
     ratings: Optional[Path] = typer.Option(None, "--ratings", help="Ratings in the MovieLens ratings.csv layout."),
 ) -> None:
-    """Import an operator's own catalog."""
-    from bot.services.catalog_import import import_catalog as run_import
+    """Import an operator's own catalog; new films are recommendable at once (no retrain needed)."""
+    from bot.services.catalog_import import import_catalog as run_import, make_recommendable
 
     async def work(settings: Settings) -> None:
         db = await _open(settings)
         try:
             _print_report(await run_import(db, file, ratings))
+            films = await make_recommendable(db, settings)
+            typer.echo(f"text embeddings: {films:,} films; running bots reload the catalog now")
         finally:
             await db.close()
 
@@ -450,7 +453,7 @@ def bench(
 @app.command("eval")
 def evaluate(
     ratings: Path = typer.Option(..., "--ratings", help="ratings.csv (MovieLens layout)."),
-    movies: Path = typer.Option(..., "--movies", help="movies.csv (MovieLens layout)."),
+    movies: Optional[Path] = typer.Option(None, "--movies", help="movies.csv (MovieLens layout); not with --new-items."),
     links: Optional[Path] = typer.Option(None, "--links", help="links.csv, to join IMDb metadata."),
     imdb: Optional[Path] = typer.Option(None, "--imdb", help="IMDb 5000 movie_metadata.csv."),
     tags: Optional[Path] = typer.Option(None, "--tags", help="tags.csv (user tags feed the movie texts)."),
@@ -460,12 +463,37 @@ def evaluate(
     personas: bool = typer.Option(False, "--personas", help="Only the persona protocol (planted tastes)."),
     no_content: bool = typer.Option(False, "--no-content", help="Skip text embeddings (faster)."),
     max_users: Optional[int] = typer.Option(None, "--max-users", help="Evaluate on the first N users only."),
+    new_items: bool = typer.Option(False, "--new-items", help="The item cold-start protocol: the newest films lose "
+                                   "their ratings; ours against content-only peers."),
+    catalog: Optional[Path] = typer.Option(None, "--catalog", help="With --new-items: what each film is (our catalog "
+                                           "format); default: the bundled catalog."),
+    fraction: float = typer.Option(0.1, "--fraction", min=0.01, max=0.5, help="With --new-items: share of films that are new."),
+    outside_popularity: bool = typer.Option(False, "--outside-popularity", help="With --new-items: give every method "
+                                            "MovieLens 2023 / TMDB popularity (hindsight: counted after the split)."),
 ) -> None:
-    """Evaluate our engine beside popularity, EASE and ALS (warm, cold, calibration; personas)."""
+    """Evaluate our engine beside popularity, EASE and ALS (warm, cold, calibration; personas), or new films (--new-items)."""
     import json
 
-    from bot.services.evaluation import evaluate_files
-    from bot.render.evaluation import evaluation_table
+    from bot.services.evaluation import evaluate_files, evaluate_new_items_files
+    from bot.render.evaluation import evaluation_table, new_items_table
+
+    if new_items:
+        from bot.services.catalog_import import BUNDLED_MOVIES
+
+        source = catalog or BUNDLED_MOVIES
+        for name, path in (("--ratings", ratings), ("--catalog", source)):
+            if not path.is_file():
+                typer.echo(f"error: {name} {path}: file not found", err=True)
+                raise typer.Exit(1)
+        result = evaluate_new_items_files(_settings(), ratings, source, fraction, max_users, outside=outside_popularity)
+        typer.echo(new_items_table(result))
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2))
+            typer.echo(f"results written to {json_out}")
+        return
+    if movies is None:
+        typer.echo("error: --movies is required (MovieLens movies.csv), unless --new-items", err=True)
+        raise typer.Exit(1)
 
     for name, path in (("--ratings", ratings), ("--movies", movies), ("--links", links), ("--imdb", imdb), ("--tags", tags)):
         if path is not None and not path.is_file():
@@ -487,16 +515,23 @@ def evaluate(
         typer.echo(f"results written to {json_out}")
 
 
-@app.command("build-bundle", hidden=True)
+@app.command("build-bundle")
 def build_bundle_command(
-    movielens: Path = typer.Option(Path("../shared/datasets/movielens-latest-small"), help="MovieLens folder."),
-    imdb: Path = typer.Option(Path("../shared/datasets/imdb-5000/movie_metadata.csv"), help="IMDb 5000 metadata."),
+    datasets: Path = typer.Option(Path("../shared/datasets"), help="Folder holding movielens-latest-small, "
+                                  "movielens-latest-2023, imdb-5000 and tmdb-recent."),
     out: Path = typer.Option(Path("bot/data"), help="Output folder."),
+    min_ratings: int = typer.Option(10, help="Ship a MovieLens 2023 film found in no other source only if at "
+                                    "least this many people rated it."),
 ) -> None:
-    """(Maintainers) rebuild the bundled default catalog from the shared datasets."""
+    """(Maintainers) rebuild the bundled default catalog (films up to 2026) from the shared datasets."""
     from bot.catalog.bundle import build_bundle
 
-    typer.echo(build_bundle(movielens, imdb, out))
+    missing = [d for d in ("movielens-latest-small", "movielens-latest-2023", "imdb-5000", "tmdb-recent")
+               if not (datasets / d).is_dir()]
+    if missing:
+        typer.echo(f"error: {datasets} lacks {', '.join(missing)}; pass --datasets with the shared datasets folder", err=True)
+        raise typer.Exit(1)
+    typer.echo(build_bundle(datasets, out, min_ratings).summary())
 
 
 def main() -> None:  # pragma: no cover

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 COGS = ("bot.cogs.rating", "bot.cogs.recommendations", "bot.cogs.stats", "bot.cogs.dm_feedback",
         "bot.cogs.admin", "bot.cogs.privacy", "bot.cogs.diary", "bot.cogs.watchlist", "bot.cogs.movies",
-        "bot.cogs.compare", "bot.cogs.history", "bot.cogs.server", "bot.cogs.movienight")
+        "bot.cogs.compare", "bot.cogs.history", "bot.cogs.server", "bot.cogs.movienight", "bot.cogs.about")
 
 
 class MigrationsPending(RuntimeError):

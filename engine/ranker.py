@@ -88,8 +88,8 @@ class HybridRanker:
             # the fixed reference every match % is standardised against: movies the model was trained on
             self.reference = np.asarray(model.positive_counts) > 0
         self._series = catalog.series()
-        if model is not None:
-            self._log_pop = np.log1p(model.positive_counts)
+        if model is not None:  # films without ratings: the cold start's predicted prior
+            self._log_pop = model.prior if model.prior is not None else np.log1p(model.positive_counts)
         elif catalog.rating_counts is not None:
             self._log_pop = np.log1p(np.asarray(catalog.rating_counts, dtype=np.float64))
         else:
@@ -362,11 +362,22 @@ class HybridRanker:
                                            user.valence, user.stars)
             loved = reasons.loved_contributor(values, user.stars)
             year = self.catalog.years[index]
+            new = model.trained is not None and not bool(model.trained[index])
             options.append(reasons.reason_options(
                 index, label=lambda position: self.catalog.label(int(user.items[position])),
                 directors=self.catalog.directors[index], genres=self.catalog.genres[index],
                 decade=f"{int(year) // 10 * 10}s" if year else None, loved=loved,
                 collaborative=float(parts["collaborative"][index]) if "collaborative" in parts else 0.0, facts=facts,
                 item_mean=float(model.item_means[index]) if model.item_means is not None else None,
-                rating_count=float(counts[index])))
+                rating_count=float(counts[index]), new=new,
+                same_director=self._loved_director(index, user) if new else None))
         return [r.text for r in reasons.assign(options)]
+
+    def _loved_director(self, index: int, user: UserFeedback) -> tuple[str, str] | None:
+        """(director, label of a film of theirs the member rated 4 stars or more), if any."""
+        directors = set(self.catalog.directors[index])
+        for position in np.flatnonzero(user.stars >= reasons.LOVED_STARS):
+            shared = directors.intersection(self.catalog.directors[int(user.items[position])])
+            if shared:
+                return sorted(shared)[0], self.catalog.label(int(user.items[position]))
+        return None

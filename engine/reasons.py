@@ -76,10 +76,20 @@ def assign(options: Sequence[Sequence[Reason]], share: float = MAX_TEMPLATE_SHAR
 
 def reason_options(index: int, *, label: Callable[[int], str], directors: Sequence[str], genres: Sequence[str],
                    decade: str | None, loved: int | None, collaborative: float, facts: TasteFacts,
-                   item_mean: float | None, rating_count: float) -> list[Reason]:
-    """Every true thing worth saying about one pick, most specific first; always ends with a fallback."""
+                   item_mean: float | None, rating_count: float, new: bool = False,
+                   same_director: tuple[str, str] | None = None) -> list[Reason]:
+    """Every true thing worth saying about one pick, most specific first; always ends with a fallback.
+    ``new``: nobody's ratings shaped the film's vector yet (item cold start); ``same_director``:
+    (director, a film of theirs the member loved)."""
     options: list[Reason] = []
-    if loved is not None:
+    if new:
+        if same_director is not None:
+            options.append(Reason("new", f"new here, from {same_director[0]}, the director of {same_director[1]}"))
+        elif loved is not None:
+            options.append(Reason("new", f"new here, and close to {label(loved)}, which you loved"))
+        else:
+            options.append(Reason("new", "new here: nobody has rated it yet, and it fits your taste"))
+    if loved is not None and not new:
         options.append(Reason("loved", f"because you loved {label(loved)}"))
     for director in directors:
         if director in facts.directors:

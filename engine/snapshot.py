@@ -112,3 +112,6 @@ class ModelArrays:
     item_means: np.ndarray | None = None  # shrunk mean rating per item (training data)
     slider_calibrators: dict[str, Any] = field(default_factory=dict)  # slider name -> MatchCalibrator (1 feature)
     dislike_calibrator: Any = None  # MatchCalibrator of the chance of a rating under 3 stars (same features)
+    cold_start: Any = None  # engine.coldstart.ColdStart: rows for films without ratings in the training data
+    trained: np.ndarray | None = None  # True for films whose rows were learned from ratings (others: predicted)
+    prior: np.ndarray | None = None  # log training positives per film; predicted for films not trained

@@ -17,7 +17,8 @@ import numpy as np
 
 
 def movie_text(title: str, year: int | None, genres: Sequence[str], directors: Sequence[str] = (),
-               cast: Sequence[str] = (), keywords: Sequence[str] = (), tags: Sequence[str] = ()) -> str:
+               cast: Sequence[str] = (), keywords: Sequence[str] = (), tags: Sequence[str] = (),
+               overview: str | None = None) -> str:
     del title  # kept in the signature: callers pass whole movie rows
     parts = [f"A film from {int(year)}" if year and year == year else "A film"]
     if genres:
@@ -30,7 +31,12 @@ def movie_text(title: str, year: int | None, genres: Sequence[str], directors: S
         parts.append("Keywords: " + ", ".join(keywords[:10]))
     if tags:
         parts.append("Tags: " + ", ".join(tags[:10]))
+    if overview:  # the synopsis, cut to what the encoder reads (256 word pieces in all)
+        parts.append("Story: " + overview[:OVERVIEW_CHARS])
     return ". ".join(parts)
+
+
+OVERVIEW_CHARS = 500
 
 
 def text_hash(text: str, model_name: str) -> str:

@@ -20,7 +20,14 @@ CREATE TEMP TABLE movie_stage (
     imdb_id         text,
     tmdb_id         integer,
     imdb_score      real,
-    source          text
+    source          text,
+    overview        text,
+    aliases         text[],
+    popularity_count integer,
+    popularity_mean real,
+    tmdb_votes      integer,
+    tmdb_score      real,
+    field_sources   jsonb
 ) ON COMMIT DROP;
 
 -- name: create_rating_stage()#
@@ -56,26 +63,38 @@ DELETE FROM movie_stage s USING movies m
 -- Insert new movies and update changed ones; returns how many rows were written.
 WITH written AS (
     INSERT INTO movies AS m (movie_id, title, original_title, year, genres, directors, cast_members,
-                             keywords, user_tags, content_rating, runtime_minutes, language, country,
-                             imdb_id, tmdb_id, imdb_score, source)
-    SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags,
-           content_rating, runtime_minutes, language, country, imdb_id, tmdb_id, imdb_score, source
+                             keywords, user_tags, content_rating, runtime_minutes, language,
+                             country, imdb_id, tmdb_id, imdb_score, source, overview, aliases,
+                             popularity_count, popularity_mean, tmdb_votes, tmdb_score,
+                             field_sources)
+    SELECT movie_id,
+           title, original_title, year, genres, directors, cast_members, keywords, user_tags,
+           content_rating, runtime_minutes, language, country, imdb_id, tmdb_id, imdb_score,
+           source, overview, coalesce(aliases, '{}'), popularity_count, popularity_mean,
+           tmdb_votes, tmdb_score, coalesce(field_sources, '{}'::jsonb)
       FROM movie_stage
     ON CONFLICT (movie_id) DO UPDATE SET
         title = EXCLUDED.title, original_title = EXCLUDED.original_title, year = EXCLUDED.year,
-        genres = EXCLUDED.genres, directors = EXCLUDED.directors, cast_members = EXCLUDED.cast_members,
-        keywords = EXCLUDED.keywords, user_tags = EXCLUDED.user_tags,
-        content_rating = EXCLUDED.content_rating, runtime_minutes = EXCLUDED.runtime_minutes,
-        language = EXCLUDED.language, country = EXCLUDED.country, imdb_id = EXCLUDED.imdb_id,
-        tmdb_id = EXCLUDED.tmdb_id, imdb_score = EXCLUDED.imdb_score, source = EXCLUDED.source,
-        updated_at = now()
+        genres = EXCLUDED.genres, directors = EXCLUDED.directors,
+        cast_members = EXCLUDED.cast_members, keywords = EXCLUDED.keywords,
+        user_tags = EXCLUDED.user_tags, content_rating = EXCLUDED.content_rating,
+        runtime_minutes = EXCLUDED.runtime_minutes, language = EXCLUDED.language,
+        country = EXCLUDED.country, imdb_id = EXCLUDED.imdb_id, tmdb_id = EXCLUDED.tmdb_id,
+        imdb_score = EXCLUDED.imdb_score, source = EXCLUDED.source, overview = EXCLUDED.overview,
+        aliases = EXCLUDED.aliases, popularity_count = EXCLUDED.popularity_count,
+        popularity_mean = EXCLUDED.popularity_mean, tmdb_votes = EXCLUDED.tmdb_votes,
+        tmdb_score = EXCLUDED.tmdb_score, field_sources = EXCLUDED.field_sources, updated_at = now()
     WHERE (m.title, m.original_title, m.year, m.genres, m.directors, m.cast_members, m.keywords, m.user_tags,
-           m.content_rating, m.runtime_minutes, m.language, m.country, m.imdb_id, m.tmdb_id, m.imdb_score, m.source)
+           m.content_rating, m.runtime_minutes, m.language, m.country, m.imdb_id, m.tmdb_id,
+           m.imdb_score, m.source, m.overview, m.aliases, m.popularity_count, m.popularity_mean,
+           m.tmdb_votes, m.tmdb_score, m.field_sources)
           IS DISTINCT FROM
-          (EXCLUDED.title, EXCLUDED.original_title, EXCLUDED.year, EXCLUDED.genres, EXCLUDED.directors,
-           EXCLUDED.cast_members, EXCLUDED.keywords, EXCLUDED.user_tags, EXCLUDED.content_rating,
-           EXCLUDED.runtime_minutes, EXCLUDED.language, EXCLUDED.country, EXCLUDED.imdb_id, EXCLUDED.tmdb_id,
-           EXCLUDED.imdb_score, EXCLUDED.source)
+          (EXCLUDED.title, EXCLUDED.original_title, EXCLUDED.year, EXCLUDED.genres, EXCLUDED.directors, EXCLUDED.cast_members,
+           EXCLUDED.keywords, EXCLUDED.user_tags, EXCLUDED.content_rating,
+           EXCLUDED.runtime_minutes, EXCLUDED.language, EXCLUDED.country, EXCLUDED.imdb_id,
+           EXCLUDED.tmdb_id, EXCLUDED.imdb_score, EXCLUDED.source, EXCLUDED.overview,
+           EXCLUDED.aliases, EXCLUDED.popularity_count, EXCLUDED.popularity_mean,
+           EXCLUDED.tmdb_votes, EXCLUDED.tmdb_score, EXCLUDED.field_sources)
     RETURNING 1
 )
 SELECT count(*) FROM written;

@@ -17,6 +17,17 @@ SELECT version, created_at, data_hash, params, metrics, checkpoint_path, checkpo
 -- The cheap check each process polls as the safety net under LISTEN/NOTIFY.
 SELECT version FROM model_registry WHERE kind = 'base' AND is_active ORDER BY created_at DESC, version DESC LIMIT 1;
 
+-- name: serving_stamp()$
+-- What a process serves from: the newest model and the catalog as it is (films, their last change,
+-- their text embeddings). A process whose stamp differs reloads (bot/services/sync.py).
+SELECT concat_ws('|',
+    (SELECT version FROM model_registry WHERE kind = 'base' AND is_active ORDER BY created_at DESC, version DESC LIMIT 1),
+    (SELECT count(*) FROM movies), (SELECT max(updated_at) FROM movies), (SELECT count(*) FROM movie_text_embeddings));
+
+-- name: announce_catalog()$
+-- Sent by a catalog import or an added film at commit: every process reloads its catalog.
+SELECT pg_notify('cinesync_model', 'catalog');
+
 -- name: create_item_vector_stage()#
 CREATE TEMP TABLE item_vector_stage (movie_id integer, embedding vector(256)) ON COMMIT DROP;
 
@@ -35,7 +46,8 @@ ON CONFLICT (movie_id, model_name) DO UPDATE
 
 -- name: catalog_rows()
 SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count,
-       language, content_rating, runtime_minutes, imdb_id, tmdb_id
+       language, content_rating, runtime_minutes, imdb_id, tmdb_id, overview, aliases, popularity_count,
+       popularity_mean, tmdb_votes, tmdb_score
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)

@@ -13,4 +13,4 @@ SELECT (SELECT count(*) FROM movies)                                 AS movies,
 
 -- name: search_index_rows()
 -- What the in-memory title search indexes: titles and popularity.
-SELECT movie_id, title, original_title, year, rating_count FROM movies;
+SELECT movie_id, title, original_title, year, rating_count, aliases, popularity_count, tmdb_votes FROM movies;

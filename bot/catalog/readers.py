@@ -26,8 +26,9 @@ MOVIE_COLUMNS = [
     "movie_id", "title", "original_title", "year", "genres", "directors", "cast_members",
     "keywords", "user_tags", "content_rating", "runtime_minutes", "language", "country",
     "imdb_id", "tmdb_id", "imdb_score", "source",
+    "overview", "aliases", "popularity_count", "popularity_mean", "tmdb_votes", "tmdb_score", "field_sources",
 ]
-LIST_COLUMNS = ["genres", "directors", "cast_members", "keywords", "user_tags"]
+LIST_COLUMNS = ["genres", "directors", "cast_members", "keywords", "user_tags", "aliases"]
 RATING_COLUMNS = ["user_id", "movie_id", "rating", "rated_at"]
 NO_GENRES = "(no genres listed)"
 
@@ -339,7 +340,8 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
             "genres": genres, "directors": [], "cast_members": [], "keywords": [],
             "user_tags": tags_by_movie.get(movie_id, []), "content_rating": None, "runtime_minutes": None,
             "language": None, "country": None, "imdb_id": imdb_id, "tmdb_id": tmdb_id, "imdb_score": None,
-            "source": "movielens",
+            "source": "movielens", "overview": None, "aliases": [], "popularity_count": None, "popularity_mean": None,
+            "tmdb_votes": None, "tmdb_score": None, "field_sources": None,
         }
         if imdb_meta is not None and imdb_id in imdb_meta.index:
             record.update(imdb_meta.loc[imdb_id].to_dict())
@@ -417,7 +419,9 @@ def read_ratings(path: Path, known_movies: set[int] | None = None) -> tuple[pd.D
 CATALOG_FIELDS = {
     "movie_id", "title", "year", "genres", "directors", "cast", "keywords", "tags", "content_rating",
     "runtime", "language", "country", "imdb_id", "tmdb_id", "imdb_score",
+    "overview", "aliases", "popularity_count", "popularity_mean", "tmdb_votes", "tmdb_score", "sources",
 }
+MAX_OVERVIEW = 5_000
 
 
 def _catalog_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
@@ -473,7 +477,24 @@ def catalog_record(raw: dict[str, Any]) -> dict[str, Any]:
         "language": _text(raw.get("language"), "language"), "country": _text(raw.get("country"), "country"),
         "imdb_id": _imdb_id(raw.get("imdb_id")), "tmdb_id": _optional_int(raw.get("tmdb_id"), "tmdb_id", 1, MAX_MOVIE_ID),
         "imdb_score": _optional_float(raw.get("imdb_score"), "imdb_score", 0.0, 10.0), "source": "catalog",
+        "overview": _text(raw.get("overview"), "overview", MAX_OVERVIEW),
+        "aliases": _split(raw.get("aliases"), what="aliases"),
+        "popularity_count": _optional_int(raw.get("popularity_count"), "popularity_count", 0, MAX_MOVIE_ID),
+        "popularity_mean": _optional_float(raw.get("popularity_mean"), "popularity_mean", 0.5, 5.0),
+        "tmdb_votes": _optional_int(raw.get("tmdb_votes"), "tmdb_votes", 0, MAX_MOVIE_ID),
+        "tmdb_score": _optional_float(raw.get("tmdb_score"), "tmdb_score", 0.0, 10.0),
+        "field_sources": _sources(raw.get("sources")),
     }
+
+
+def _sources(value: Any) -> dict[str, str] | None:
+    """Which source gave each field ({"overview": "tmdb", ...})."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= MAX_NAME
+                                              and len(v) <= MAX_NAME for k, v in value.items()) or len(value) > MAX_LIST:
+        raise ValueError("sources must be an object of field name -> source name")
+    return dict(sorted(value.items()))
 
 
 def read_catalog(path: Path, ratings: Path | None = None) -> CatalogData:

@@ -218,6 +218,18 @@ def movie_night(night: Any, votes: dict[int, int] | None = None, winner: dict[st
                 footer="% = each member's chance of rating it 4★ or more; no film where anyone's is low")
 
 
+def about(info: Any) -> Card:
+    """`/about`: what is served, and the sources' credits and licenses (as their terms require)."""
+    newest = f", up to {info.newest_year}" if info.newest_year else ""
+    model = (f"Model {info.model}: {info.learned_films:,} films learned from ratings"
+             + (f", {info.predicted_films:,} placed from what they are (no ratings yet)" if info.predicted_films else "")
+             if info.model else "No trained model yet: recommendations are popular films.")
+    credits = "\n".join(line for line in info.credits.splitlines() if line.strip())
+    return Card(f"CineSync {info.version}", f"{info.films:,} films{newest}.\n{model}",
+                fields=[("Data sources and credits", credits[:1024])],
+                footer="Licenses: LICENSE-MovieLens.txt and NOTICE.txt beside the bundled catalog (bot/data).")
+
+
 def quick_movie(movie: dict[str, Any], rated_so_far: int | None) -> Card:
     """A film to rate: in a quick round (``rated_so_far``), or alone (None: `/rate title`)."""
     genres = ", ".join(movie["genres"][:4]) or "unknown genre"

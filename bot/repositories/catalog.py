@@ -9,14 +9,15 @@ import pandas as pd
 from bot.catalog.readers import MOVIE_COLUMNS
 from bot.db.queries import queries
 
-_INT_COLUMNS = {"movie_id", "year", "runtime_minutes", "tmdb_id"}
+_INT_COLUMNS = {"movie_id", "year", "runtime_minutes", "tmdb_id", "popularity_count", "tmdb_votes"}
+_FLOAT_COLUMNS = {"imdb_score", "popularity_mean", "tmdb_score"}
 
 
 def _movie_records(movies: pd.DataFrame, lines: list[int]) -> list[tuple[Any, ...]]:
     def cell(column: str, value: Any) -> Any:
         if value is None:
             return None
-        return int(value) if column in _INT_COLUMNS else (float(value) if column == "imdb_score" else value)
+        return int(value) if column in _INT_COLUMNS else (float(value) if column in _FLOAT_COLUMNS else value)
 
     return [
         (line, *(cell(c, v) for c, v in zip(MOVIE_COLUMNS, row)))

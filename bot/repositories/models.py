@@ -20,6 +20,14 @@ async def newest_model_version(conn: asyncpg.Connection) -> str | None:
     return await queries().newest_model_version(conn)
 
 
+async def serving_stamp(conn: asyncpg.Connection) -> str:
+    return await queries().serving_stamp(conn)
+
+
+async def announce_catalog(conn: asyncpg.Connection) -> None:
+    await queries().announce_catalog(conn)
+
+
 async def newest_model(conn: asyncpg.Connection) -> asyncpg.Record | None:
     return await queries().newest_model(conn)
 

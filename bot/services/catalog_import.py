@@ -113,6 +113,21 @@ async def import_catalog(db: Database, path: Path, ratings: Path | None = None, 
     return report
 
 
+async def make_recommendable(db: Database, settings: Any, *, progress: bool = True) -> int:
+    """After a catalog changed: encode the texts of films that have no embedding yet (so the item cold
+    start can place them without a retrain) and tell every bot process to reload its catalog.
+    Returns how many films have an embedding."""
+    from bot.repositories import models as model_repo
+    from bot.services.text_vectors import ensure_text_vectors
+
+    async with db.acquire() as conn:
+        rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
+    vectors = await ensure_text_vectors(db, settings, rows, progress) if rows else {}
+    async with db.transaction() as conn:
+        await model_repo.announce_catalog(conn)
+    return len(vectors)
+
+
 async def import_bundled(db: Database, *, progress: bool = True) -> ImportReport:
     """The default catalog shipped in the package (MovieLens latest-small enriched with IMDb 5000)."""
     return await import_catalog(db, BUNDLED_MOVIES, BUNDLED_RATINGS, progress=progress)

@@ -59,3 +59,34 @@ def evaluate_files(settings: Settings, ratings: Path, movies: Path, links: Path 
                             settings.list_calibration)
     result["config"]["skipped_rows"] = len(data.problems)
     return result
+
+
+def evaluate_new_items_files(settings: Settings, ratings: Path, catalog: Path, fraction: float = 0.1,
+                             max_users: int | None = None, progress: bool = True, outside: bool = False) -> dict[str, Any]:
+    """The item cold-start protocol on a ratings file (MovieLens layout) and a catalog (our format, e.g.
+    the bundled one) giving what each rated film is. Film texts leave user tags out: tags are written
+    by the same users whose later ratings are held out."""
+    from bot.catalog.readers import read_catalog, read_ratings
+    from bot.services.item_facts import facts_from_rows
+    from engine.evaluation.new_items import evaluate_new_items
+    from engine.evaluation.run import build_catalog
+
+    frame, _problems = read_ratings(ratings)
+    if max_users:
+        frame = frame[frame["user_id"].isin(np.sort(frame["user_id"].unique())[:max_users])]
+    movies = read_catalog(catalog).movies
+    known = set(movies["movie_id"].dropna().astype(int))
+    frame = frame[frame["movie_id"].isin(known)]
+    items = ItemIndex(np.sort(frame["movie_id"].unique()))
+    by_id = movies.set_index("movie_id")
+    rows = [{**by_id.loc[m].to_dict(), "movie_id": int(m), "user_tags": []} for m in items.movie_ids]
+    cache = FileTextCache(settings.home / "cache" / "text-vectors.npz")
+    cached = cache.load()
+    vectors, fresh = encode_missing(texts_for(rows), cached, lambda: TextEncoder(settings.embedding_model_path),
+                                    TEXT_MODEL_NAME, progress=progress)
+    cache.save({**cached, **fresh})
+    engine_catalog = build_catalog(movies.assign(user_tags=[[] for _ in range(len(movies))]), items, vectors)
+    facts = facts_from_rows(rows, vectors, engine_catalog.genre_matrix)  # type: ignore[arg-type]
+    result = evaluate_new_items(frame, engine_catalog, facts, fraction, progress=progress, outside=outside)
+    result["ratings"], result["films"], result["users"] = len(frame), len(items), int(frame["user_id"].nunique())
+    return result

@@ -18,6 +18,7 @@ import torch
 
 from bot.db.pool import Database, as_array
 from bot.repositories import models as model_repo
+from bot.services.text_vectors import TEXT_MODEL_NAME
 from bot.services.title_search import TitleIndex
 from engine.data import ItemIndex
 from engine.ranker import HybridRanker
@@ -25,7 +26,6 @@ from engine.snapshot import is_foreign, Catalog, ModelArrays
 from engine.trainer import PersonalizedTrainer
 
 log = logging.getLogger(__name__)
-TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
 @dataclass
@@ -41,6 +41,7 @@ class EngineRuntime:
     slider_fit: np.ndarray | None = None  # items x sliders, standardised fit of each movie to each slider
     slider_scorer: Any = None  # engine.sliders.SliderScorer with the model's calibrators
     moods: Any = None  # engine.moods.MoodFit: each movie's calibrated probability of fitting each mood
+    stamp: str | None = None  # model and catalog this runtime was built from (models.serving_stamp)
 
     @property
     def version(self) -> str | None:
@@ -67,19 +68,26 @@ def catalog_from_rows(rows: list[dict[str, Any]], text: dict[int, np.ndarray] | 
 
 
 def checkpoint_bytes(model: ModelArrays, movie_ids: np.ndarray, meta: dict[str, Any]) -> bytes:
-    """The model as stored in ``model_registry.checkpoint`` (a torch file, tensors only)."""
+    """The model as stored in ``model_registry.checkpoint`` (a torch file, tensors only): the rows of the
+    films trained on ratings, and the cold start that predicts every other film's rows when loaded."""
+    keep = np.ones(len(movie_ids), dtype=bool) if model.trained is None or model.cold_start is None else model.trained
     buffer = io.BytesIO()
+    cold = model.cold_start
     torch.save({
-        "movie_ids": torch.from_numpy(np.asarray(movie_ids, dtype=np.int64)),
-        "p_seen": torch.from_numpy(model.p_seen), "p_val": torch.from_numpy(model.p_val), "q": torch.from_numpy(model.q),
-        "positive_counts": torch.from_numpy(np.asarray(model.positive_counts, dtype=np.float64)),
+        "movie_ids": torch.from_numpy(np.asarray(movie_ids, dtype=np.int64)[keep]),
+        "p_seen": torch.from_numpy(np.ascontiguousarray(model.p_seen[keep])),
+        "p_val": torch.from_numpy(np.ascontiguousarray(model.p_val[keep])),
+        "q": torch.from_numpy(np.ascontiguousarray(model.q[keep])),
+        "positive_counts": torch.from_numpy(np.asarray(model.positive_counts, dtype=np.float64)[keep]),
+        "cold_start": cold.to_dict() if cold is not None else None,
+        "cold_weights": torch.from_numpy(cold.weights) if cold is not None else None,
         "weights": model.weights, "version": model.version, "meta": meta,
         "calibrator": model.calibrator.to_dict() if model.calibrator is not None else None,
         "dislike_calibrator": model.dislike_calibrator.to_dict() if model.dislike_calibrator is not None else None,
         "global_mean": float(model.global_mean),
         "slider_calibrators": {name: c.to_dict() for name, c in model.slider_calibrators.items()},
         "item_means": torch.from_numpy(np.asarray(model.item_means if model.item_means is not None
-                                                  else np.full(len(movie_ids), model.global_mean), dtype=np.float64)),
+                                                  else np.full(len(movie_ids), model.global_mean), dtype=np.float64)[keep]),
     }, buffer)
     return buffer.getvalue()
 
@@ -133,10 +141,17 @@ def load_checkpoint(source: bytes | Path, items: ItemIndex, name: str | None = N
         means[~np.isin(np.arange(len(items)), positions[keep])] = global_mean  # new movies: the global mean
     calibrator = MatchCalibrator.from_dict(data["calibrator"]) if data.get("calibrator") else None
     dislike = MatchCalibrator.from_dict(data["dislike_calibrator"]) if data.get("dislike_calibrator") else None
+    cold = None
+    if data.get("cold_start") and data.get("cold_weights") is not None:
+        from engine.coldstart import ColdStart
+
+        cold = ColdStart.from_dict(data["cold_start"], data["cold_weights"].numpy())
+    trained = np.zeros(len(items), dtype=bool)
+    trained[positions[keep]] = True
     sliders = {name: MatchCalibrator.from_dict(c) for name, c in (data.get("slider_calibrators") or {}).items()}
     return ModelArrays(aligned(data["p_seen"].numpy()), aligned(data["p_val"].numpy()), aligned(data["q"].numpy()),
                        aligned(data["positive_counts"].numpy()), data["weights"], data["version"],
-                       calibrator, global_mean, means, sliders, dislike)
+                       calibrator, global_mean, means, sliders, dislike, cold, trained)
 
 
 def checkpoint_source(newest: Any, models_dir: Path | None) -> tuple[bytes | Path, str]:
@@ -157,6 +172,7 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
     from bot.services.sliders import load_sliders
 
     async with db.acquire() as conn:
+        stamp = await model_repo.serving_stamp(conn)  # read first: a change after it reloads again
         rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
         text = {r["movie_id"]: as_array(r["embedding"])
                 for r in await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)}
@@ -164,8 +180,23 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
         newest = dict(newest) if newest is not None else None
         loved_rows = [dict(r) for r in await model_repo.loved_movies(conn)]
     sliders = await load_sliders(db)
-    return await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode,
-                                   calibration, models_dir)
+    runtime = await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode,
+                                      calibration, models_dir)
+    runtime.stamp = stamp
+    return runtime
+
+
+def predict_untrained(model: ModelArrays, rows: list[dict[str, Any]], catalog: Catalog) -> None:
+    """Rows for every film the checkpoint has none for (no ratings at training, or added since), from
+    the model's cold start and what the catalog says about the film (engine.coldstart)."""
+    if model.cold_start is None or model.trained is None:
+        return
+    from bot.services.item_facts import facts_from_rows
+    from engine.coldstart import fill_untrained
+
+    facts = facts_from_rows(rows, catalog.text_vectors, catalog.genre_matrix)  # type: ignore[arg-type]
+    model.prior = fill_untrained((model.q, model.p_seen, model.p_val), model.trained, model.cold_start, facts,
+                                 model.positive_counts)
 
 
 def loved_from_rows(rows: list[dict[str, Any]], items: ItemIndex) -> dict[int, set[int]]:
@@ -183,11 +214,11 @@ def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: A
         try:
             model = load_checkpoint(source, catalog.items, label)
             model.version = newest["version"]  # the registry names what is served
+            predict_untrained(model, rows, catalog)
             trainer = PersonalizedTrainer(model.p_seen, model.p_val, mode, model.positive_counts)
         except (OSError, RuntimeError, KeyError) as exc:
             log.error("%s could not be loaded (%s); recommendations fall back to popularity", label, exc)
-    titles = TitleIndex({"movie_id": r["movie_id"], "title": r["title"], "original_title": r["original_title"], "year": r["year"],
-                         "rating_count": r["rating_count"]} for r in rows)
+    titles = TitleIndex(rows)
     slider_fit = scorer = moods = None
     if sliders is not None and catalog.text_vectors is not None:
         from bot.services.moods import fit_catalog_moods

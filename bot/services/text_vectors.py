@@ -5,13 +5,22 @@ and a file in CINESYNC_HOME (offline evaluation of CSV files).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
+from bot.db.pool import as_array
+from bot.repositories import models as model_repo
 from engine.text import TextEncoder, movie_text, text_hash
+
+if TYPE_CHECKING:
+    from bot.db.pool import Database
+    from bot.settings import Settings
+
+TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +28,7 @@ log = logging.getLogger(__name__)
 def texts_for(movies: Sequence[dict]) -> list[str]:
     return [
         movie_text(m["title"], m.get("year"), m.get("genres") or [], m.get("directors") or [],
-                   m.get("cast_members") or [], m.get("keywords") or [], m.get("user_tags") or [])
+                   m.get("cast_members") or [], m.get("keywords") or [], m.get("user_tags") or [], m.get("overview"))
         for m in movies
     ]
 
@@ -56,3 +65,20 @@ class FileTextCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         hashes = list(vectors)
         np.savez(self.path, hashes=np.array(hashes), vectors=np.stack([vectors[h] for h in hashes]))
+
+
+async def ensure_text_vectors(db: "Database", settings: "Settings", rows: list[dict[str, Any]], progress: bool) -> dict[int, np.ndarray]:
+    """Text vectors for every movie; only new or changed texts are encoded, the rest come from the database."""
+    async with db.acquire() as conn:
+        stored = await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)
+    by_hash = {r["text_hash"]: as_array(r["embedding"]) for r in stored}
+    texts = texts_for(rows)
+    vectors, fresh = await asyncio.to_thread(
+        encode_missing, texts, by_hash, lambda: TextEncoder(settings.embedding_model_path), TEXT_MODEL_NAME, progress)
+    stored_hash = {s["movie_id"]: s["text_hash"] for s in stored}
+    hashes = [text_hash(t, TEXT_MODEL_NAME) for t in texts]
+    stale = [(r["movie_id"], h, v) for r, h, v in zip(rows, hashes, vectors) if stored_hash.get(r["movie_id"]) != h]
+    if stale:
+        async with db.transaction() as conn:
+            await model_repo.save_text_embeddings(conn, TEXT_MODEL_NAME, stale)
+    return {r["movie_id"]: v for r, v in zip(rows, vectors)}

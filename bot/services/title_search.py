@@ -90,6 +90,13 @@ def _keys(title: str) -> set[str]:
     return {k for k in keys if k}
 
 
+def known_by(row: Mapping[str, object]) -> int:
+    """How many people are known to have rated or voted on a film: ours, MovieLens 2023's or TMDB's,
+    whichever is largest (a 2023 film has few MovieLens ratings but many TMDB votes). It separates a
+    well-known film from its namesakes and remakes."""
+    return max(int(row.get(k) or 0) for k in ("rating_count", "popularity_count", "tmdb_votes"))  # type: ignore[call-overload]
+
+
 class TitleIndex:
     """An immutable in-memory index over the catalog's titles."""
 
@@ -100,11 +107,13 @@ class TitleIndex:
         for row in rows:
             position = len(self._movies)
             title = str(row["title"])
-            self._movies.append((int(row["movie_id"]), title, row.get("year"), int(row.get("rating_count") or 0)))  # type: ignore[arg-type]
+            self._movies.append((int(row["movie_id"]), title, row.get("year"), known_by(row)))  # type: ignore[arg-type]
             keys = _keys(title)
             original = row.get("original_title")
             if original:
                 keys |= _keys(natural_title(split_year(str(original))[0]))
+            for alias in row.get("aliases") or ():  # other titles it is known by (TMDB's, the original language's)
+                keys |= _keys(natural_title(str(alias)))
             for key in keys:
                 self._keys.append(key)
                 self._owner.append(position)

@@ -19,21 +19,20 @@ from typing import Any
 
 import numpy as np
 
-from bot.db.pool import Database, as_array
+from bot.db.pool import Database
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import models as model_repo
 from bot.services.jobs import RETRAIN_JOB
 from bot.services.periodic import exclusive_job
-from bot.services.runtime import TEXT_MODEL_NAME, catalog_from_rows, checkpoint_bytes
+from bot.services.runtime import catalog_from_rows, checkpoint_bytes
 from bot.services.sliders import load_sliders, reload_sliders
 from bot.services.moods import fit_catalog_moods
 from engine.sliders import SliderScorer, fit_slider_calibrators
-from bot.services.text_vectors import encode_missing, texts_for
+from bot.services.text_vectors import ensure_text_vectors
 from bot.settings import Settings
 from engine.data import History
 from engine.calibration_fit import fit_calibrator, held_out_ratings, rating_stats
 from engine.engine import fit_engine, replay
-from engine.text import TextEncoder, text_hash
 from engine.trainer import unit
 from engine.training import TrainConfig, choose_config, data_hash
 from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
@@ -69,23 +68,6 @@ def histories_from_rows(rows: list[Any], index: dict[int, int]) -> dict[int, His
     }
 
 
-async def ensure_text_vectors(db: Database, settings: Settings, rows: list[dict[str, Any]], progress: bool) -> dict[int, np.ndarray]:
-    """Text vectors for every movie; only new or changed texts are encoded, the rest come from the database."""
-    async with db.acquire() as conn:
-        stored = await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)
-    by_hash = {r["text_hash"]: as_array(r["embedding"]) for r in stored}
-    texts = texts_for(rows)
-    vectors, fresh = await asyncio.to_thread(
-        encode_missing, texts, by_hash, lambda: TextEncoder(settings.embedding_model_path), TEXT_MODEL_NAME, progress)
-    stored_hash = {s["movie_id"]: s["text_hash"] for s in stored}
-    hashes = [text_hash(t, TEXT_MODEL_NAME) for t in texts]
-    stale = [(r["movie_id"], h, v) for r, h, v in zip(rows, hashes, vectors) if stored_hash.get(r["movie_id"]) != h]
-    if stale:
-        async with db.transaction() as conn:
-            await model_repo.save_text_embeddings(conn, TEXT_MODEL_NAME, stale)
-    return {r["movie_id"]: v for r, v in zip(rows, vectors)}
-
-
 def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, progress: bool, sliders=None,  # type: ignore[no-untyped-def]
          rows: list[dict[str, Any]] | None = None):
     """The served model: constants chosen on a validation split of these histories unless given."""
@@ -114,7 +96,30 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
         train, held = held_out_ratings(histories)
         engine.model.slider_calibrators, slider_ece = fit_slider_calibrators(scorer, train, held)
         metrics["slider_ece"] = {k: round(v, 4) for k, v in slider_ece.items()}
+    if rows is not None:
+        metrics["cold_start"] = fit_item_cold_start(engine.model, histories, catalog, rows)
     return engine, weights, metrics, config
+
+
+def fit_item_cold_start(model: Any, histories: dict[int, History], catalog: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Learn the cold start from the films trained on ratings and predict every other film's rows
+    (engine.coldstart); the checkpoint keeps the learned rows and the cold start only."""
+    from bot.services.item_facts import facts_from_rows
+    from engine.coldstart import ColdStartConfig, fill_untrained, fit_cold_start
+
+    counts = np.zeros(len(catalog))
+    for history in histories.values():
+        np.add.at(counts, history.items, 1.0)
+    trained = counts > 0
+    facts = facts_from_rows(rows, catalog.text_vectors, catalog.genre_matrix)
+    config = ColdStartConfig()
+    model.cold_start = fit_cold_start(facts, trained, counts, model.q, model.p_seen, model.p_val, model.positive_counts,
+                                      config)
+    model.trained = trained
+    model.prior = fill_untrained((model.q, model.p_seen, model.p_val), trained, model.cold_start, facts,
+                                 model.positive_counts)
+    return {"trained_films": int(trained.sum()), "predicted_films": int((~trained).sum()),
+            "features": int(model.cold_start.weights.shape[0]), "config": vars(config)}
 
 
 async def train_model(db: Database, settings: Settings, config: TrainConfig | None = None, progress: bool = True) -> TrainReport:
