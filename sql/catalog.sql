@@ -27,7 +27,7 @@ CREATE TEMP TABLE movie_stage (
     popularity_mean real,
     tmdb_votes      integer,
     tmdb_score      real,
-    field_sources   jsonb
+    field_sources   text             -- JSON text (COPY has no binary jsonb encoder)
 ) ON COMMIT DROP;
 
 -- name: create_rating_stage()#
@@ -71,7 +71,7 @@ WITH written AS (
            title, original_title, year, genres, directors, cast_members, keywords, user_tags,
            content_rating, runtime_minutes, language, country, imdb_id, tmdb_id, imdb_score,
            source, overview, coalesce(aliases, '{}'), popularity_count, popularity_mean,
-           tmdb_votes, tmdb_score, coalesce(field_sources, '{}'::jsonb)
+           tmdb_votes, tmdb_score, coalesce(field_sources::jsonb, '{}'::jsonb)
       FROM movie_stage
     ON CONFLICT (movie_id) DO UPDATE SET
         title = EXCLUDED.title, original_title = EXCLUDED.original_title, year = EXCLUDED.year,

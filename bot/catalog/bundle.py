@@ -105,18 +105,32 @@ def build_bundle(datasets: Path, out_dir: Path, min_ratings: int = MIN_RATINGS, 
 
     # MovieLens 2023: every film also in IMDb 5000 or TMDB recent, and the others rated often enough
     wanted_tmdb = set(tmdb["tmdb_id"])
+    taken: dict[str, set[Any]] = {"imdb_id": set(), "tmdb_id": set()}
+    for record in rows.values():  # MovieLens lists a few ids under two films: the first keeps it
+        for key in taken:
+            if record.get(key) in taken[key]:
+                record[key] = None
+                record["sources"].pop(key, None)
+            elif record.get(key):
+                taken[key].add(record[key])
     for rec in ml.to_dict("records"):
         movie_id = int(rec["movie_id"])
         known = (rec["imdb_id"] in imdb.index) or (rec["tmdb_id"] in wanted_tmdb)
         if movie_id not in rows and (known or (rec["popularity_count"] or 0) >= min_ratings):
+            rec = {**rec, **{k: None for k in ("imdb_id", "tmdb_id") if rec[k] in taken[k]}}
             rows[movie_id] = _base(rec, ML2023)
+            for key in ("imdb_id", "tmdb_id"):
+                if rec[key]:
+                    taken[key].add(rec[key])
             if rec["imdb_id"] in imdb.index:
                 for key, value in imdb.loc[rec["imdb_id"]].items():
                     _fill(rows[movie_id], {"cast_members": "cast", "runtime_minutes": "runtime"}.get(key, key), value, IMDB)
         if movie_id in rows:
             record = rows[movie_id]
-            for key in ("imdb_id", "tmdb_id"):
-                _fill(record, key, rec[key], ML2023)
+            for key in ("imdb_id", "tmdb_id"):  # an id another film already holds stays with that film
+                if rec[key] is not None and not record.get(key) and rec[key] not in taken[key]:
+                    _fill(record, key, rec[key], ML2023)
+                    taken[key].add(rec[key])
             _fill(record, "popularity_count", rec["popularity_count"], ML2023)
             _fill(record, "popularity_mean", rec["popularity_mean"], ML2023)
             _fill(record, "directors", rec["ml_directors"], ML2023)
@@ -143,8 +157,11 @@ def build_bundle(datasets: Path, out_dir: Path, min_ratings: int = MIN_RATINGS, 
         else:
             report.tmdb_matched += 1
         record = rows[movie_id]
-        for key in ("overview", "directors", "keywords", "tmdb_votes", "tmdb_score", "aliases", "tmdb_id"):
+        for key in ("overview", "directors", "keywords", "tmdb_votes", "tmdb_score", "aliases"):
             _fill(record, key, rec[key], TMDB)
+        if not record.get("tmdb_id") and rec["tmdb_id"] not in taken["tmdb_id"]:
+            _fill(record, "tmdb_id", rec["tmdb_id"], TMDB)
+            taken["tmdb_id"].add(rec["tmdb_id"])
         _fill(record, "cast", rec["cast_members"], TMDB)
         if rec["title"] and fold(rec["title"]) != fold(str(record["title"])) and rec["title"] not in record.get("aliases", []):
             record["aliases"] = [*record.get("aliases", []), rec["title"]]  # the English title TMDB knows it by

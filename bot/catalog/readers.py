@@ -322,7 +322,7 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
             if movie_id in seen_ids:
                 raise ValueError(f"movieId {movie_id} appears twice")
             raw_title = _clean(rec["title"].strip(), "title", MAX_TITLE)
-            if not raw_title:
+            if not raw_title or not natural_title(split_year(raw_title)[0]):
                 raise ValueError("title is empty")
             genres = _split(rec["genres"], what="genres")
         except ValueError as exc:
@@ -465,6 +465,8 @@ def catalog_record(raw: dict[str, Any]) -> dict[str, Any]:
     if not raw_title:
         raise ValueError("title is empty")
     title, year_in_title = split_year(raw_title)
+    if not natural_title(title):
+        raise ValueError("title is empty (only a year)")
     year = _optional_int(raw.get("year"), "year", 1870, 2200)
     return {
         "movie_id": _optional_int(raw.get("movie_id"), "movie_id", 1, MAX_MOVIE_ID),

@@ -1,6 +1,8 @@
 """Bulk catalog writes: COPY into session staging tables, then set-based upserts."""
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import asyncpg
@@ -17,6 +19,8 @@ def _movie_records(movies: pd.DataFrame, lines: list[int]) -> list[tuple[Any, ..
     def cell(column: str, value: Any) -> Any:
         if value is None:
             return None
+        if column == "field_sources":
+            return json.dumps(value, sort_keys=True)
         return int(value) if column in _INT_COLUMNS else (float(value) if column in _FLOAT_COLUMNS else value)
 
     return [
