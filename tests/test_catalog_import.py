@@ -230,6 +230,6 @@ async def test_bundled_catalog_matches_the_shared_data(db: Database) -> None:
     report = await import_bundled(db, progress=False)
     assert report.problems == []
     counts = await _counts(db)
-    assert (counts["movies"], counts["ratings"], counts["users"], counts["with_directors"]) == (9742, 100836, 610, 3535)
+    assert (counts["movies"], counts["ratings"], counts["users"], counts["with_directors"]) == (33122, 100836, 610, 29109)
     license_file = Path(__file__).resolve().parents[1] / "bot" / "data" / "LICENSE-MovieLens.txt"
     assert "GroupLens" in license_file.read_text(encoding="utf-8")
