@@ -139,3 +139,10 @@ WITH s AS (
 UPDATE movies m SET rating_count = s.n, rating_mean = s.mean
   FROM s
  WHERE m.movie_id = s.movie_id AND (m.rating_count, m.rating_mean) IS DISTINCT FROM (s.n, s.mean);
+
+-- name: movie_id_of(imdb_id, title, year)$
+-- The film just written by a one-film import: by IMDb id, else the newest film of that title and year.
+SELECT movie_id FROM movies
+ WHERE (CAST(:imdb_id AS text) IS NOT NULL AND imdb_id = :imdb_id)
+    OR (CAST(:imdb_id AS text) IS NULL AND title = :title AND year IS NOT DISTINCT FROM CAST(:year AS smallint))
+ ORDER BY updated_at DESC LIMIT 1;

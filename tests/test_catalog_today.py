@@ -19,6 +19,7 @@ from bot.services.catalog_import import import_bundled, import_catalog, make_rec
 from tests.conftest import migrated_database, requires_shared, small_trained_app
 
 MEMBER = 1000000000000000701
+OWNER = 1000000000000000799
 RECENT = {"Barbie": "Barbie (2023)", "Joker": "Joker (2019)", "The Irishman": "The Irishman (2019)",
           "Parasite": "Parasite (2019)", "Oppenheimer": "Oppenheimer (2023)",
           "Everything Everywhere All at Once": "Everything Everywhere All at Once (2022)"}
@@ -31,7 +32,7 @@ async def bundled(pg_server, test_settings):  # type: ignore[no-untyped-def]
     report = await import_bundled(db, progress=False)
     app = await build_app(test_settings, db)
     app.import_report = report  # type: ignore[attr-defined]
-    async with OfflineDiscord(create_bot(replace(test_settings, rate_cooldown_seconds=0.0), app=app)) as offline:
+    async with OfflineDiscord(create_bot(replace(test_settings, rate_cooldown_seconds=0.0, owner_ids=(OWNER,)), app=app)) as offline:
         yield offline, app
     await app.close()
 
@@ -128,3 +129,16 @@ async def test_a_film_imported_after_training_is_recommended_without_a_retrain(p
         assert not np.allclose(before, after)
     finally:
         await app.close()
+
+
+async def test_an_owner_adds_a_film_by_its_fields_or_from_the_bundle(bundled) -> None:  # type: ignore[no-untyped-def]
+    offline, app = bundled
+    refused = await offline.command(MEMBER, "admin movie add", permissions=0x20, title="Nobody's Film")
+    assert "owners" in refused.text() and "Nobody's Film" not in str(app.runtime.titles.search("Nobody's Film", 3))
+    again = await offline.command(OWNER, "admin movie add", imdb_id="tt1517268")
+    assert "already in the catalog" in again.text()
+    added = await offline.command(OWNER, "admin movie add", title="The Quiet Orchard", year=2026, genres="Drama|Romance",
+                                  directors="Ana Lind", overview="Two sisters return to the family orchard one last summer.")
+    assert "Added The Quiet Orchard (2026)" in added.text(), added.text()
+    rated = await offline.command(MEMBER, "rate", movie="the quiet orchard", rating="4.5")
+    assert "Saved" in rated.text() and "The Quiet Orchard (2026)" in rated.text()

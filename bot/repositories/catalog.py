@@ -84,3 +84,7 @@ async def movie_count(conn: asyncpg.Connection) -> int:
 
 async def search_index_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().search_index_rows(conn)
+
+
+async def movie_id_of(conn: asyncpg.Connection, imdb_id: str | None, title: str, year: int | None) -> int | None:
+    return await queries().movie_id_of(conn, imdb_id=imdb_id, title=title, year=year)

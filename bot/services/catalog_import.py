@@ -113,15 +113,17 @@ async def import_catalog(db: Database, path: Path, ratings: Path | None = None, 
     return report
 
 
-async def make_recommendable(db: Database, settings: Any, *, progress: bool = True) -> int:
+async def make_recommendable(db: Database, settings: Any, *, progress: bool = True, movie_ids: list[int] | None = None) -> int:
     """After a catalog changed: encode the texts of films that have no embedding yet (so the item cold
-    start can place them without a retrain) and tell every bot process to reload its catalog.
-    Returns how many films have an embedding."""
+    start can place them without a retrain; ``movie_ids``: only these) and tell every bot process to
+    reload its catalog. Returns how many films' embeddings were checked."""
     from bot.repositories import models as model_repo
     from bot.services.text_vectors import ensure_text_vectors
 
     async with db.acquire() as conn:
         rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
+    if movie_ids is not None:
+        rows = [r for r in rows if r["movie_id"] in set(movie_ids)]
     vectors = await ensure_text_vectors(db, settings, rows, progress) if rows else {}
     async with db.transaction() as conn:
         await model_repo.announce_catalog(conn)

@@ -21,6 +21,25 @@ class AdminCog(CineSyncCog, name="Admin"):
     admin = app_commands.Group(name="admin", description="CineSync administration",
                                default_permissions=discord.Permissions(manage_guild=True))
     sliders = app_commands.Group(name="sliders", description="Mood sliders", parent=admin)
+    movie = app_commands.Group(name="movie", description="The catalog", parent=admin)
+
+    @movie.command(name="add", description="Add a film: from the bundled catalog by IMDb id, or by its fields (bot owners)")
+    @app_commands.describe(imdb_id="e.g. tt1517268 (from the bundled catalog)", title="Title, when adding by fields",
+                           year="Release year", genres="Genres, separated by |", directors="Directors, separated by |",
+                           cast="Cast, separated by |", overview="A short synopsis")
+    @owner_only()
+    async def movie_add(self, interaction: discord.Interaction, imdb_id: str | None = None, title: str | None = None,
+                        year: app_commands.Range[int, 1870, 2200] | None = None, genres: str | None = None,
+                        directors: str | None = None, cast: str | None = None, overview: str | None = None) -> None:
+        from bot.services.catalog_admin import add_movie
+
+        await interaction.response.defer(ephemeral=True, thinking=True)  # embedding the film's text takes a moment
+        fields = {"title": title, "year": year, "genres": genres, "directors": directors, "cast": cast, "overview": overview}
+        movie_id = await add_movie(self.app.db, self.app.settings, imdb_id, None if imdb_id else fields)
+        await self.app.sync_model()  # this process now; the others on the notification
+        movie = self.app.runtime.movies[movie_id]
+        await interaction.followup.send(f"Added {cards.movie_label(movie)} (movie {movie_id}): members it fits get it "
+                                        "in their recommendations now, before anyone has rated it.", ephemeral=True)
 
     @admin.command(name="status", description="Counts, model version, last learner run, pending migrations")
     @admin_only()
