@@ -522,6 +522,8 @@ def build_bundle_command(
     out: Path = typer.Option(Path("bot/data"), help="Output folder."),
     min_ratings: int = typer.Option(10, help="Ship a MovieLens 2023 film found in no other source only if at "
                                     "least this many people rated it."),
+    embeddings: bool = typer.Option(True, help="Also ship the films' text embeddings (int8), so a fresh install "
+                                    "does not embed them all."),
 ) -> None:
     """(Maintainers) rebuild the bundled default catalog (films up to 2026) from the shared datasets."""
     from bot.catalog.bundle import build_bundle
@@ -532,6 +534,11 @@ def build_bundle_command(
         typer.echo(f"error: {datasets} lacks {', '.join(missing)}; pass --datasets with the shared datasets folder", err=True)
         raise typer.Exit(1)
     typer.echo(build_bundle(datasets, out, min_ratings).summary())
+    if embeddings:
+        from bot.catalog.bundle import ship_text_vectors
+
+        count = ship_text_vectors(out, _settings().embedding_model_path)
+        typer.echo(f"text embeddings: {count:,} texts, {(out / 'text-vectors.npz').stat().st_size / 1e6:.1f} MB")
 
 
 def main() -> None:  # pragma: no cover

@@ -90,6 +90,23 @@ def _fill(record: dict[str, Any], key: str, value: Any, source: str) -> None:
         record["sources"][key] = source
 
 
+def ship_text_vectors(out_dir: Path, encoder_path: Path, progress: bool = True) -> int:
+    """Embed every bundled film's text as the database will hold it and store them int8 beside the
+    catalog, so a fresh install does not spend minutes embedding 33,000 texts. Returns the count."""
+    import numpy as np
+
+    from bot.catalog.readers import read_catalog
+    from bot.services.text_vectors import SHIPPED, TEXT_MODEL_NAME, quantize, texts_for
+    from engine.text import TextEncoder, text_hash
+
+    rows = read_catalog(out_dir / "movies.jsonl.gz").movies.to_dict("records")
+    texts = sorted(set(texts_for(rows)))
+    vectors = TextEncoder(encoder_path).encode(texts, progress=progress)
+    hashes = np.array([text_hash(t, TEXT_MODEL_NAME) for t in texts])
+    np.savez_compressed(out_dir / SHIPPED, hashes=hashes, vectors=quantize(vectors))
+    return len(texts)
+
+
 def build_bundle(datasets: Path, out_dir: Path, min_ratings: int = MIN_RATINGS, progress: bool = True) -> BundleReport:
     started = time.perf_counter()
     datasets = Path(datasets)

@@ -21,6 +21,26 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
+SHIPPED = "text-vectors.npz"  # beside the bundled catalog: its films' embeddings, int8 (bot.catalog.bundle)
+
+
+def quantize(vectors: np.ndarray) -> np.ndarray:
+    """Unit vectors as int8 (each coordinate of a unit vector is within [-1, 1])."""
+    return np.clip(np.rint(np.asarray(vectors, dtype=np.float32) * 127.0), -127, 127).astype(np.int8)
+
+
+def shipped_vectors(folder: Path | None = None) -> dict[str, np.ndarray]:
+    """hash -> unit vector for the bundled films' texts (empty when the file is absent): a fresh install
+    embeds only films whose text differs from the bundle's."""
+    from bot.paths import DATA_DIR
+
+    path = (folder or DATA_DIR) / SHIPPED
+    if not path.exists():
+        return {}
+    with np.load(path) as data:
+        vectors = data["vectors"].astype(np.float32) / 127.0
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return dict(zip(data["hashes"].tolist(), vectors))
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +93,9 @@ async def ensure_text_vectors(db: "Database", settings: "Settings", rows: list[d
         stored = await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)
     by_hash = {r["text_hash"]: as_array(r["embedding"]) for r in stored}
     texts = texts_for(rows)
+    wanted = {text_hash(t, TEXT_MODEL_NAME) for t in texts}
+    if not wanted <= set(by_hash):  # the bundle's own films need no encoding
+        by_hash = {**{h: v for h, v in shipped_vectors().items() if h in wanted}, **by_hash}
     vectors, fresh = await asyncio.to_thread(
         encode_missing, texts, by_hash, lambda: TextEncoder(settings.embedding_model_path), TEXT_MODEL_NAME, progress)
     stored_hash = {s["movie_id"]: s["text_hash"] for s in stored}
