@@ -73,6 +73,25 @@ def data_hash(histories: Sequence[History]) -> str:
 
 def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainConfig = TrainConfig(),
                     progress: bool = True) -> TasteModel:
+    """Fitted on the films that have feedback only (a film nobody rated has an all-zero column, which
+    changes neither EASE's solution nor the factorisation), then laid out over all ``n_items`` rows:
+    a catalog three times larger than what was rated costs nothing extra. Films without feedback get
+    zero rows here; the item cold start (engine.coldstart) places them."""
+    active = np.unique(np.concatenate([np.asarray(h.items, dtype=np.int64) for h in histories])) if histories else \
+        np.empty(0, dtype=np.int64)
+    if len(active) == n_items:
+        return _fit_dense(histories, n_items, config, progress)
+    compact = [History(np.searchsorted(active, h.items), h.ratings, h.kinds) for h in histories]
+    fitted = _fit_dense(compact, len(active), config, progress)
+    model = TasteModel(n_items, config.dim)
+    rows = torch.from_numpy(active)
+    with torch.no_grad():
+        for name in ("p_seen", "p_val", "q"):
+            getattr(model, name)[rows] = getattr(fitted, name)
+    return model
+
+
+def _fit_dense(histories: Sequence[History], n_items: int, config: TrainConfig, progress: bool) -> TasteModel:
     torch.manual_seed(config.seed)
     with tqdm(total=4, desc="training base model", unit="step", disable=not progress, leave=False) as bar:
         seen, valence = input_matrices(histories, n_items)
