@@ -149,10 +149,10 @@ def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users
     for user in users:
         history = histories[user]
         seen, valence = signals(history.kinds or ("rating",) * len(history), np.asarray(history.ratings, dtype=np.float64))
-        vector = seen @ p_seen[history.items] + valence @ p_val[history.items]
+        vector = (seen @ p_seen[history.items] + valence @ p_val[history.items]).astype(q.dtype)
         candidates = trainable.copy()
         candidates[history.items] = False
-        values.append(ndcg_at(top_k(vector @ q.T, candidates, 10), held[user], 10))
+        values.append(ndcg_at(top_k(q @ vector, candidates, 10), held[user], 10))  # one dtype: a BLAS matvec
     return float(np.mean(values)) if values else 0.0
 
 
