@@ -39,4 +39,8 @@ def benchmark_table(result: dict[str, Any]) -> str:
         for name, m in i["commands"].items():
             verdict = "met" if m["met"] else "MISSED"
             lines.append(f"  /{name:<35}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['n']:>7}{'<' + str(int(m['target_ms'])):>7} {verdict}")
+    if "memory" in result:
+        mem = result["memory"]
+        lines.append(f"  memory of this process (the bot's runtime): {mem['rss_mb']:,.0f} MB resident, "
+                     f"{mem['peak_rss_mb']:,.0f} MB at its peak")
     return "\n".join(lines)

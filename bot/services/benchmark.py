@@ -97,7 +97,19 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
             result["interactions"] = await interaction_latencies(app, members, progress=progress)
     finally:
         await _forget(app, users)
+    result["memory"] = process_memory()
     return result
+
+
+def process_memory() -> dict[str, float]:
+    """This process's resident memory now and at its peak (MB): the bot's own footprint with the
+    catalog, model, title index and moods loaded (the benchmark runs the bot's runtime in-process)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        now = int(handle.read().split()[1]) * resource.getpagesize() / 1e6
+    return {"rss_mb": round(now, 1), "peak_rss_mb": round(peak, 1)}
 
 
 async def _import_benchmark(app: App, user: int, popular: list[int], rows: int = 1000) -> dict[str, Any]:
