@@ -47,7 +47,7 @@ ON CONFLICT (movie_id, model_name) DO UPDATE
 -- name: catalog_rows()
 SELECT movie_id, title, original_title, year, genres, directors, cast_members, keywords, user_tags, rating_count,
        language, content_rating, runtime_minutes, imdb_id, tmdb_id, overview, aliases, popularity_count,
-       popularity_mean, tmdb_votes, tmdb_score
+       popularity_mean, tmdb_votes, tmdb_score, field_sources
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)

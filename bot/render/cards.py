@@ -141,6 +141,10 @@ def movie_card(info: Any) -> Card:
     facts = " · ".join(x for x in (
         f"{movie['runtime_minutes']} min" if movie.get("runtime_minutes") else None,
         ", ".join(movie["genres"]) or None, movie.get("content_rating")) if x)
+    if movie.get("overview"):  # the synopsis; its source is credited as its terms ask
+        story = movie["overview"] if len(movie["overview"]) <= 400 else movie["overview"][:400].rsplit(" ", 1)[0] + "…"
+        source = (movie.get("field_sources") or {}).get("overview")
+        facts += f"\n\n{story}" + (" *(synopsis: TMDB)*" if source == "tmdb" else "")
     fields: list[tuple[str, str]] = []
     if movie.get("directors"):
         fields.append(("Directed by", ", ".join(movie["directors"][:3])))
