@@ -90,11 +90,18 @@ def _keys(title: str) -> set[str]:
     return {k for k in keys if k}
 
 
+ML_SNAPSHOT_YEAR = 2023  # MovieLens 2023 counts stop in July 2023: later films have barely any
+
+
 def known_by(row: Mapping[str, object]) -> int:
-    """How many people are known to have rated or voted on a film: ours, MovieLens 2023's or TMDB's,
-    whichever is largest (a 2023 film has few MovieLens ratings but many TMDB votes). It separates a
-    well-known film from its namesakes and remakes."""
-    return max(int(row.get(k) or 0) for k in ("rating_count", "popularity_count", "tmdb_votes"))  # type: ignore[call-overload]
+    """How many people are known to have rated a film, on one scale where possible: ours or MovieLens
+    2023's; TMDB votes only for a film MovieLens did not count, or from 2023 on. It separates a
+    well-known film from its namesakes and remakes (The Lion King 1994 from 2019, Joker 2019 from 2012)."""
+    count = max(int(row.get("rating_count") or 0), int(row.get("popularity_count") or 0))  # type: ignore[call-overload]
+    year = row.get("year")
+    if row.get("popularity_count") is None or (isinstance(year, int) and year >= ML_SNAPSHOT_YEAR):
+        count = max(count, int(row.get("tmdb_votes") or 0))  # type: ignore[call-overload]
+    return count
 
 
 class TitleIndex:
