@@ -219,7 +219,7 @@ def movie_night(night: Any, votes: dict[int, int] | None = None, winner: dict[st
                     footer="Press 🎬 We watched it afterwards: each of you gets a DM to rate it.")
     head = f"{len(votes)} of {len(night.members)} voted · voting closes <t:{int(night.deadline.timestamp())}:R>\n"
     return Card("Movie night: vote", head + "\n".join(lines),
-                footer="% = each member's chance of rating it 4★ or more; no film where anyone's is low")
+                footer="% = each member's chance of rating it 4★ or more; no film anyone would likely rate under 3★")
 
 
 def about(info: Any) -> Card:
