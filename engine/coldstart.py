@@ -65,9 +65,10 @@ class ColdStart:
     weights: np.ndarray  # features x (3 * dim + 1)
     dim: int
     config: ColdStartConfig = field(default_factory=ColdStartConfig)
+    text_dim: int = 0  # width of the text block it was fitted with (a catalog without texts gets zeros)
 
     def features(self, facts: ItemFacts) -> sparse.csr_matrix:
-        return _features(facts, self.vocabulary, self.outside_mean, self.outside_std, self.config)
+        return _features(facts, self.vocabulary, self.outside_mean, self.outside_std, self.config, self.text_dim)
 
     def predict(self, facts: ItemFacts, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(q, p_seen, p_val, log positives) predicted for ``rows`` of ``facts`` (all when None)."""
@@ -80,12 +81,14 @@ class ColdStart:
 
     def to_dict(self) -> dict:
         return {"vocabulary": self.vocabulary, "outside_mean": self.outside_mean.tolist(),
-                "outside_std": self.outside_std.tolist(), "dim": self.dim, "config": vars(self.config)}
+                "outside_std": self.outside_std.tolist(), "dim": self.dim, "config": vars(self.config),
+                "text_dim": self.text_dim}
 
     @classmethod
     def from_dict(cls, data: dict, weights: np.ndarray) -> "ColdStart":
         return cls({k: list(v) for k, v in data["vocabulary"].items()}, np.array(data["outside_mean"]),
-                   np.array(data["outside_std"]), weights, int(data["dim"]), ColdStartConfig(**data["config"]))
+                   np.array(data["outside_std"]), weights, int(data["dim"]), ColdStartConfig(**data["config"]),
+                   int(data.get("text_dim", 0)))
 
 
 def _decade_matrix(years: Sequence[int | None]) -> np.ndarray:
@@ -111,7 +114,7 @@ def _entity_block(lists: Sequence[Sequence[str]], names: list[str]) -> sparse.cs
 
 
 def _features(facts: ItemFacts, vocabulary: dict[str, list[str]], mean: np.ndarray, std: np.ndarray,
-              config: ColdStartConfig) -> sparse.csr_matrix:
+              config: ColdStartConfig, text_dim: int) -> sparse.csr_matrix:
     n = len(facts)
     outside = np.asarray(facts.outside, dtype=np.float64)
     known = ~np.isnan(outside)
@@ -119,8 +122,10 @@ def _features(facts: ItemFacts, vocabulary: dict[str, list[str]], mean: np.ndarr
     blocks = [sparse.csr_matrix(np.ones((n, 1), dtype=np.float32)),
               sparse.csr_matrix(scaled.astype(np.float32)), sparse.csr_matrix(known.astype(np.float32)),
               sparse.csr_matrix(np.asarray(facts.genres, dtype=np.float32)), sparse.csr_matrix(_decade_matrix(facts.years))]
-    if facts.text is not None:
-        blocks.append(sparse.csr_matrix(config.text_weight * np.asarray(facts.text, dtype=np.float32)))
+    if text_dim:  # the fitted width, whatever this catalog has (no texts: zeros, the ridge uses the rest)
+        text = np.asarray(facts.text, dtype=np.float32) if facts.text is not None and facts.text.shape[1] == text_dim \
+            else np.zeros((n, text_dim), dtype=np.float32)
+        blocks.append(sparse.csr_matrix(config.text_weight * text))
     for kind, lists in (("directors", facts.directors), ("cast", facts.cast), ("keywords", facts.keywords)):
         blocks.append(_entity_block(lists, vocabulary.get(kind, [])))
     return sparse.hstack(blocks, format="csr")
@@ -140,7 +145,8 @@ def fit_cold_start(facts: ItemFacts, trained: np.ndarray, rating_counts: np.ndar
     mean = np.array([np.nanmean(c) if np.isfinite(c).any() else 0.0 for c in outside.T])
     std = np.array([np.nanstd(c) if np.isfinite(c).sum() > 1 else 1.0 for c in outside.T])
     std = np.where(std > 1e-9, std, 1.0)
-    x = _features(facts, vocabulary, mean, std, config)[rows].astype(np.float64)
+    text_dim = int(facts.text.shape[1]) if facts.text is not None else 0
+    x = _features(facts, vocabulary, mean, std, config, text_dim)[rows].astype(np.float64)
     y = np.hstack([q[rows], p_seen[rows], p_val[rows], np.log1p(positive_counts[rows])[:, None]]).astype(np.float64)
     n = np.asarray(rating_counts, dtype=np.float64)[rows]
     w = n / (n + config.count_shrink)
@@ -150,7 +156,7 @@ def fit_cold_start(facts: ItemFacts, trained: np.ndarray, rating_counts: np.ndar
     penalty[0] = 1e-6  # the intercept is not shrunk
     gram[np.diag_indices_from(gram)] += penalty
     weights = np.linalg.solve(gram, np.asarray(xtw @ y)).astype(np.float32)
-    return ColdStart(vocabulary, mean, std, weights, int(q.shape[1]), config)
+    return ColdStart(vocabulary, mean, std, weights, int(q.shape[1]), config, text_dim)
 
 
 def outside_facts(popularity_count: Sequence[float | None], popularity_mean: Sequence[float | None],
@@ -193,7 +199,12 @@ def predict_rows(cold: ColdStart, facts: ItemFacts, rows: np.ndarray, trained: n
     blend = cold.config.blend
     if blend <= 0 or facts.text is None or not trained.any():
         return q_r, ps_r, pv_r, prior_r
-    anchors = np.flatnonzero(trained)
+    with_text = np.linalg.norm(np.asarray(facts.text[rows], dtype=np.float32), axis=1) > 0
+    anchors_text = np.linalg.norm(np.asarray(facts.text[trained], dtype=np.float32), axis=1) > 0
+    if not with_text.any() or not anchors_text.any():
+        return q_r, ps_r, pv_r, prior_r
+    share = np.where(with_text, blend, 0.0)  # a film without a text: the ridge alone
+    anchors = np.flatnonzero(trained)[anchors_text]
     q, p_seen, p_val = model_rows
     targets = np.hstack([q, p_seen, p_val, np.log1p(positive_counts)[:, None]]).astype(np.float32)
     knn = text_neighbour_rows(facts.text, rows, anchors, targets, cold.config)
@@ -201,9 +212,9 @@ def predict_rows(cold: ColdStart, facts: ItemFacts, rows: np.ndarray, trained: n
     out = []
     for part, (lo, hi) in zip((q_r, ps_r, pv_r), ((0, d), (d, 2 * d), (2 * d, 3 * d))):
         k_part = knn[:, lo:hi]
-        scale = _rms(part) / max(_rms(k_part), 1e-12)
-        out.append(((1.0 - blend) * part + blend * scale * k_part).astype(np.float32))
-    prior = (1.0 - blend) * prior_r + blend * knn[:, 3 * d]
+        scale = _rms(part[with_text]) / max(_rms(k_part[with_text]), 1e-12)
+        out.append(((1.0 - share[:, None]) * part + share[:, None] * scale * k_part).astype(np.float32))
+    prior = (1.0 - share) * prior_r + share * knn[:, 3 * d]
     return out[0], out[1], out[2], np.maximum(prior, 0.0)
 
 

@@ -52,3 +52,8 @@ def test_cold_start_places_untrained_films_from_what_they_are_and_leaves_trained
         np.linalg.norm(q[~trained], axis=1) * np.linalg.norm(truth[~trained], axis=1))
     assert float(np.median(cosine)) > 0.8
     assert np.all(prior[trained] == np.log1p(counts[trained] / 2)) and np.all(prior[~trained] >= 0)
+    # a catalog whose texts are not embedded yet: the regression still places films, from the rest
+    from dataclasses import replace
+
+    without_text = cold.predict(replace(facts, text=None), np.flatnonzero(~trained))[0]
+    assert without_text.shape == (100, d) and np.isfinite(without_text).all()
