@@ -173,7 +173,8 @@ def outside_facts(popularity_count: Sequence[float | None], popularity_mean: Seq
 def text_neighbour_rows(text: np.ndarray, rows: np.ndarray, anchors: np.ndarray, targets: np.ndarray,
                         config: ColdStartConfig, chunk: int = 2048) -> np.ndarray:
     """Kernel regression: for each of ``rows``, the softmax(cosine / temperature)-weighted mean of
-    ``targets`` over its ``neighbours`` nearest ``anchors`` (trained films) in the text space."""
+    ``targets`` (one row per anchor) over its ``neighbours`` nearest ``anchors`` (trained films) in
+    the text space."""
     out = np.zeros((len(rows), targets.shape[1]), dtype=np.float32)
     anchor_text = np.asarray(text[anchors], dtype=np.float32)
     k = min(config.neighbours, len(anchors))
@@ -186,7 +187,7 @@ def text_neighbour_rows(text: np.ndarray, rows: np.ndarray, anchors: np.ndarray,
         s = np.take_along_axis(sims, near, axis=1)
         w = np.exp((s - s.max(axis=1, keepdims=True)) / config.temperature)
         w /= w.sum(axis=1, keepdims=True)
-        out[start:start + len(part)] = np.einsum("nk,nkd->nd", w, targets[anchors][near])
+        out[start:start + len(part)] = np.einsum("nk,nkd->nd", w, targets[near])
     return out
 
 
@@ -206,7 +207,8 @@ def predict_rows(cold: ColdStart, facts: ItemFacts, rows: np.ndarray, trained: n
     share = np.where(with_text, blend, 0.0)  # a film without a text: the ridge alone
     anchors = np.flatnonzero(trained)[anchors_text]
     q, p_seen, p_val = model_rows
-    targets = np.hstack([q, p_seen, p_val, np.log1p(positive_counts)[:, None]]).astype(np.float32)
+    targets = np.hstack([q[anchors], p_seen[anchors], p_val[anchors],
+                         np.log1p(positive_counts[anchors])[:, None]]).astype(np.float32)
     knn = text_neighbour_rows(facts.text, rows, anchors, targets, cold.config)
     d = cold.dim
     out = []

@@ -157,12 +157,12 @@ class MovieNightService:
             night = await repo.night(conn, night_id)
             if night is None or night["closed_at"] is not None:
                 return None
-            members = await repo.night_members(conn, night_id)
+            stored = {r["user_id"]: r["chances"] for r in await repo.member_rows(conn, night_id)}
+            members = sorted(stored)
             votes = await repo.night_votes(conn, night_id)
             if not members:  # everyone invited has since deleted their data: nothing to announce
                 await repo.close_night(conn, night_id, None, {})
                 return None
-            stored = {r["user_id"]: r["chances"] for r in await repo.member_rows(conn, night_id)}
             chances = {m: {u: float(stored[u][k]) if stored.get(u) else 0.5 for u in members}
                        for k, m in enumerate(night["options"])}
             counts = {m: sum(v == m for v in votes.values()) for m in night["options"]}
