@@ -37,13 +37,21 @@ def item_means(sums: np.ndarray, counts: np.ndarray, global_mean: float) -> np.n
 
 
 def match_features(raw: dict[str, np.ndarray], items: np.ndarray, user_mean: float, global_mean: float,
-                   item_mean: np.ndarray, reference: np.ndarray) -> np.ndarray:
+                   item_mean: np.ndarray, reference: np.ndarray,
+                   stats: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
     """(len(items), len(FEATURES)) features for one user; `raw` are the ranker's raw signals, standardised
-    over `reference` (the movies the model knows: the same mask for every list)."""
+    over `reference` (the movies the model knows: the same mask for every list). ``stats``: a signal's
+    (mean, sd) over the reference, given when ``raw`` holds that signal for ``items`` only."""
     columns = [np.full(len(items), user_mean - global_mean), item_mean[items] - global_mean]
     for name in FEATURES[2:]:
         values = raw.get(name)
-        columns.append(zscore(values, reference)[items] if values is not None else np.zeros(len(items)))
+        if values is None:
+            columns.append(np.zeros(len(items)))
+        elif stats and name in stats:
+            mean, sd = stats[name]
+            columns.append((values[items] - mean) / sd if sd > 0 else np.zeros(len(items)))
+        else:
+            columns.append(zscore(values, reference)[items])
     return np.column_stack(columns)
 
 

@@ -65,10 +65,18 @@ class ColdStart:
     weights: np.ndarray  # features x (3 * dim + 1)
     dim: int
     config: ColdStartConfig = field(default_factory=ColdStartConfig)
-    text_dim: int = 0  # width of the text block it was fitted with (a catalog without texts gets zeros)
+    text_dim: int | None = 0  # width of the text block it was fitted with (a catalog without texts gets zeros);
+    # None: a checkpoint saved before the width was stored, read from the weights at first use
 
     def features(self, facts: ItemFacts) -> sparse.csr_matrix:
-        return _features(facts, self.vocabulary, self.outside_mean, self.outside_std, self.config, self.text_dim)
+        if self.text_dim is None:
+            without_text = _features(facts, self.vocabulary, self.outside_mean, self.outside_std, self.config, 0).shape[1]
+            self.text_dim = max(self.weights.shape[0] - without_text, 0)
+        x = _features(facts, self.vocabulary, self.outside_mean, self.outside_std, self.config, self.text_dim)
+        if x.shape[1] != self.weights.shape[0]:
+            raise ValueError(f"the cold start was fitted on {self.weights.shape[0]} features but this catalog gives "
+                             f"{x.shape[1]} (a different genre list?); retrain with `cinesync train`")
+        return x
 
     def predict(self, facts: ItemFacts, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(q, p_seen, p_val, log positives) predicted for ``rows`` of ``facts`` (all when None)."""
@@ -88,7 +96,7 @@ class ColdStart:
     def from_dict(cls, data: dict, weights: np.ndarray) -> "ColdStart":
         return cls({k: list(v) for k, v in data["vocabulary"].items()}, np.array(data["outside_mean"]),
                    np.array(data["outside_std"]), weights, int(data["dim"]), ColdStartConfig(**data["config"]),
-                   int(data.get("text_dim", 0)))
+                   None if "text_dim" not in data else int(data["text_dim"]))
 
 
 def _decade_matrix(years: Sequence[int | None]) -> np.ndarray:

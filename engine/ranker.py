@@ -10,12 +10,14 @@ a model, the ranking is popularity, labelled as such.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
 
 from engine import moods, reasons
 from engine import signals as sig
+from engine.retrieval import LinearSignal, standardise
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
 
@@ -29,6 +31,9 @@ GENRE_SHARE = 0.4  # popular lists: at most this share of the list in one genre
 HATED_VALENCE = -0.75  # 1.5 stars or less (a "hate" is -1.5)
 HATED_NEIGHBOUR_COSINE = 0.7  # as close as the other parts of a trilogy are to each other
 WEIGHT_KEYS = tuple(DEFAULT_WEIGHTS)
+# the signals that can only lower a film (dislike closeness, the hated filter) and the match % are worked out
+# for the best POOL candidates only: over a catalog of tens of thousands that is most of a request's time
+POOL = 1000
 
 
 def bucket(n_ratings: int) -> str:
@@ -78,13 +83,16 @@ class HybridRanker:
         list's genres, decades, languages and popularity tiers to what the member loved (Steck, 2018)."""
         self.catalog, self.model, self.blend, self.diversity = catalog, model, blend, diversity
         self.calibration = calibration
+        self.pool_size: int | None = POOL  # None: every candidate through the second stage (exact, slower)
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
             self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
+            self._q_norms = np.maximum(norms[:, 0], 1e-12).astype(np.float32)
             self._attributes = sig.attribute_matrix(catalog.genre_matrix, catalog.decades(), catalog.foreign,
                                                     model.positive_counts)
             self._attribute_prior = sig.attribute_prior(self._attributes, model.positive_counts)
             self._groups = sig.attribute_groups(catalog.genre_matrix, catalog.decades())
+            self._tier = np.argmax(self._attributes[:, self._groups[-1]], axis=1)  # each film's popularity tier
             # the fixed reference every match % is standardised against: movies the model was trained on
             self.reference = np.asarray(model.positive_counts) > 0
         self._series = catalog.series()
@@ -103,9 +111,11 @@ class HybridRanker:
         return dict(table.get(bucket(n_ratings), DEFAULT_WEIGHTS))
 
     # ------------------------------------------------------------------ signals
-    def signal_matrix(self, user: UserFeedback, neighbours: sig.Neighbours | None) -> dict[str, np.ndarray]:
-        """Every available signal for one user, raw (not yet normalised)."""
-        batch, has_content = self._signal_rows([user], [neighbours])
+    def signal_matrix(self, user: UserFeedback, neighbours: sig.Neighbours | None,
+                      light: bool = False) -> dict[str, np.ndarray]:
+        """Every available signal for one user, raw (not yet normalised). ``light``: only those that cost
+        little over the whole catalog (not the model, content or dislike signals: see `rank`)."""
+        batch, has_content = self._signal_rows([user], [neighbours], light)
         return {name: values[0] for name, values in batch.items() if name != "content" or has_content[0]}
 
     def signal_batch(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None]) -> dict[str, np.ndarray]:
@@ -113,8 +123,8 @@ class HybridRanker:
         A user with nothing to build a text profile from gets a content row of zeros."""
         return self._signal_rows(users, neighbours)[0]
 
-    def _signal_rows(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None]
-                     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def _signal_rows(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None],
+                     light: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
         model = self.model
         assert model is not None
         count, text, genres = len(users), self.catalog.text_vectors, self.catalog.genre_matrix
@@ -137,17 +147,19 @@ class HybridRanker:
                 profiles[row], has_content[row] = profile, True
             affinity[row] = sig.genre_affinity(genres, user.items, user.valence)
             lifts[row] = sig.attribute_lift(self._attributes, self._attribute_prior, user.items, user.valence)
-            dislikes[row] = sig.dislike(self._q_unit, user.items, user.valence)
-        out: dict[str, np.ndarray] = {
-            "base": base_users @ model.q.T,
-            "personal": personal @ self._q_unit.T,
-            "collaborative": np.stack([sig.collaborative(n, model.positive_counts) for n in neighbours]),
-        }
-        if has_content.any() and profiles is not None:
+            if not light:
+                dislikes[row] = sig.dislike(self._q_unit, user.items, user.valence)
+        out: dict[str, np.ndarray] = {}
+        if not light:
+            both = np.vstack([base_users, personal]) @ model.q.T  # one pass over the movie vectors for both
+            out["base"], out["personal"] = both[:count], both[count:] / self._q_norms
+        out["collaborative"] = np.stack([sig.collaborative(n, model.positive_counts) for n in neighbours])
+        if not light and has_content.any() and profiles is not None:
             out["content"] = profiles @ text.T  # type: ignore[union-attr]
         out["genre"] = affinity @ genres.T
         out["attributes"] = lifts @ self._attributes.T
-        out["dislike"] = dislikes
+        if not light:
+            out["dislike"] = dislikes
         out["popularity"] = np.broadcast_to(self._log_pop, (count, len(self._log_pop)))
         return out, has_content
 
@@ -231,21 +243,14 @@ class HybridRanker:
             return self.popular(candidates, k, fallback=False, reason="popular with members; rate a few movies to personalise",
                                 mood=mood, shown=shown)
         weights = self.weights_for(user.n_ratings, user_weights)
-        raw = self.signal_matrix(user, neighbours)
-        total, parts = self.combine(raw, candidates, weights)
-        if boost is not None:
-            total = total + boost
-        if (shown is not None and len(shown)) or nudge is not None:
-            spread = float(np.std(total[candidates & np.isfinite(total)])) if candidates.any() else 0.0
-            total = total.copy()
-            if shown is not None and len(shown):
-                total[shown] -= SHOWN_DROP * spread
-            if nudge is not None:
-                total = total + nudge * spread
+        total, parts, raw, rows, stats = self._two_stage(user, neighbours, candidates, weights, boost, shown, nudge,
+                                                         pool=mood is None and self.pool_size is not None)
+        candidates = np.zeros_like(candidates)
+        candidates[rows] = True
         if mood is not None:
             total = moods.steer(total, mood, mood_weight, where=candidates, log_popularity=self._log_pop)
-        match = self.match_all(raw, user)
-        eligible = candidates & ~self.hated_neighbours(user)
+        match = self.match_all(raw, user, rows=rows, stats=stats)
+        eligible = candidates & ~self.hated_neighbours(user, rows)
         if match is not None and np.count_nonzero(match[eligible] >= MATCH_HIGH) >= MATCH_ENOUGH:
             eligible = eligible & (match >= MATCH_LOW)
         if user.n_ratings < MIN_PERSONAL_RATINGS and mood is None:  # starter picks: spread over genres
@@ -265,23 +270,115 @@ class HybridRanker:
                                         None if match is None else float(match[index])))
         return Ranking(items, cold_start=user.n_ratings < MIN_PERSONAL_RATINGS, weights=weights)
 
-    def hated_neighbours(self, user: UserFeedback) -> np.ndarray:
+    @cached_property
+    def _linear(self) -> dict[str, LinearSignal]:
+        """The signals that are one product with a film-by-dimension matrix, for two-stage ranking
+        (built at the first ranking, so training and evaluation never pay for them)."""
+        assert self.model is not None
+        out = {"base": LinearSignal(self.model.q, self.reference), "personal": LinearSignal(self._q_unit, self.reference)}
+        if self.catalog.text_vectors is not None:
+            out["content"] = LinearSignal(self.catalog.text_vectors, self.reference, rank=None)
+        return out
+
+    def _two_stage(self, user: UserFeedback, neighbours: sig.Neighbours | None, candidates: np.ndarray,
+                   weights: dict[str, float], boost: np.ndarray | None, shown: np.ndarray | None,
+                   nudge: np.ndarray | None, pool: bool = True
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, dict[str, tuple[float, float]]]:
+        """(total, parts, raw, rows, reference stats): the blend of `combine`, exact for the films in ``rows``
+        (the best POOL candidates; every candidate when not ``pool``) and -inf elsewhere.
+
+        First stage, over every film: the light signals, and the model signals through their low-rank
+        projection (`engine.retrieval`), z-scored with their exact spread over the candidates. Second stage,
+        over the pool: the model and content signals exactly (same z-scores as a full pass would give) and
+        the dislike signal (it only lowers a film)."""
+        model = self.model
+        assert model is not None
+        raw = self.signal_matrix(user, neighbours, light=True)
+        rated = ~np.isnan(user.stars)
+        base_user = user.seen[rated] @ model.p_seen[user.items[rated]] + user.valence[rated] @ model.p_val[user.items[rated]]
+        vector = user.state.vector if user.state is not None else base_user
+        vectors = {"base": np.asarray(base_user, dtype=np.float32),
+                   "personal": np.asarray(vector / max(float(np.linalg.norm(vector)), 1e-12), dtype=np.float32)}
+        profile = sig.text_profile(self.catalog.text_vectors, user.items, user.valence)
+        if profile is not None:
+            vectors["content"] = profile
+        model_weight = weights.get("model", 0.0)
+        weight_of = {"personal": self.blend * model_weight, "base": (1.0 - self.blend) * model_weight,
+                     "content": weights.get("content", 0.0)}
+        spread = {name: self._linear[name].stats(v, candidates) for name, v in vectors.items()}
+        total, parts = self.combine(raw, candidates, weights)
+        first = total.copy()
+        for name in ("base", "personal"):
+            if weight_of[name]:
+                first += weight_of[name] * standardise(self._linear[name].approximate(vectors[name]), spread[name])
+        adjust = np.zeros(len(self.catalog))
+        if boost is not None:
+            adjust += boost
+        if (shown is not None and len(shown)) or nudge is not None:
+            size = float(np.std((first + adjust)[candidates & np.isfinite(first + adjust)])) if candidates.any() else 0.0
+            if shown is not None and len(shown):
+                adjust[shown] -= SHOWN_DROP * size
+            if nudge is not None:
+                adjust += nudge * size
+        rows = self.pool(first + adjust, candidates, self.pool_size or POOL) if pool else np.flatnonzero(candidates & np.isfinite(first + adjust))
+        stats = {}
+        for name, v in vectors.items():
+            raw[name] = np.zeros(len(self.catalog), dtype=np.float32)
+            raw[name][rows] = self._linear[name].values(v, rows)
+            stats[name] = self._linear[name].reference_stats(v)
+            if weight_of[name]:
+                parts[name] = np.zeros(len(self.catalog))
+                parts[name][rows] = weight_of[name] * standardise(raw[name][rows], spread[name])
+                total = total + parts[name]
+        raw["dislike"] = np.zeros(len(self.catalog), dtype=np.float32)
+        raw["dislike"][rows] = sig.dislike(self._q_unit, user.items, user.valence, rows)
+        if weights.get("dislike", 0.0):
+            parts["dislike"] = weights["dislike"] * raw["dislike"]
+            total = total + parts["dislike"]
+        out = np.full(len(self.catalog), -np.inf)
+        out[rows] = (total + adjust)[rows]
+        return out, parts, raw, rows, stats
+
+    def pool(self, total: np.ndarray, candidates: np.ndarray, size: int = POOL) -> np.ndarray:
+        """The best ``size`` candidates by ``total`` (all of them when there are fewer), and the best
+        ``size // 10`` of each popularity tier (list calibration may reach for them), as catalog rows."""
+        inside = np.flatnonzero(candidates & np.isfinite(total))
+        if len(inside) <= size:
+            return inside
+        parts = [inside[np.argpartition(-total[inside], size - 1)[:size]]]
+        tier = self._tier[inside]
+        for t in range(self._attributes.shape[1] - self._groups[-1].start):
+            members = inside[tier == t]
+            want = min(size // 10, len(members))
+            if want:
+                parts.append(members[np.argpartition(-total[members], want - 1)[:want]])
+        return np.unique(np.concatenate(parts))
+
+    def hated_neighbours(self, user: UserFeedback, rows: np.ndarray | None = None) -> np.ndarray:
         """Movies never shown to a member who hated (1.5 stars or less) a movie: the rest of its series,
-        and its closest neighbours in the model's item space."""
+        and its closest neighbours in the model's item space (looked for among ``rows`` only, when given)."""
         out = np.zeros(len(self.catalog), dtype=bool)
         hated = user.items[user.valence <= HATED_VALENCE]
         if len(hated) == 0:
             return out
-        out |= np.isin(self._series, [self._series[i] for i in hated if self._series[i]])
+        rows = np.arange(len(self.catalog)) if rows is None else rows
+        series = {self._series[i] for i in hated if self._series[i]}
+        close = np.zeros(len(rows), dtype=bool)
+        if series:
+            close |= np.isin(self._series[rows], list(series))
         if self.model is not None:
-            out |= (self._q_unit[hated] @ self._q_unit.T).max(axis=0) >= HATED_NEIGHBOUR_COSINE
+            close |= (self._q_unit[hated] @ self._q_unit[rows].T).max(axis=0) >= HATED_NEIGHBOUR_COSINE
+        out[rows] = close
         return out
 
-    def match_all(self, raw: dict[str, np.ndarray], user: UserFeedback, dislike: bool = False) -> np.ndarray | None:
+    def match_all(self, raw: dict[str, np.ndarray], user: UserFeedback, dislike: bool = False,
+                  rows: np.ndarray | None = None, stats: dict[str, tuple[float, float]] | None = None) -> np.ndarray | None:
         """Calibrated match % of every movie for this member (None without a calibrator). It depends on
         the member's feedback and the movie only: signals are standardised over the fixed reference set,
         never over the list, filter or mood being shown. ``dislike``: the chance of a rating under 3 stars
-        instead (None for a model trained before that calibrator existed)."""
+        instead (None for a model trained before that calibrator existed). ``rows``: only these films
+        (NaN elsewhere); each one's number is the same as over all films. ``stats``: a signal's (mean, sd)
+        over the reference when ``raw`` holds it for ``rows`` only."""
         model = self.model
         calibrator = None if model is None else model.dislike_calibrator if dislike else model.calibrator
         if model is None or calibrator is None or model.item_means is None:
@@ -290,9 +387,13 @@ class HybridRanker:
 
         stars = user.stars[~np.isnan(user.stars)]
         user_mean = float(stars.mean()) if len(stars) else model.global_mean
-        features = match_features(raw, np.arange(len(self.catalog)), user_mean, model.global_mean, model.item_means,
-                                  self.reference)
-        return calibrator.predict(features, user.n_ratings)
+        chosen = np.arange(len(self.catalog)) if rows is None else rows
+        features = match_features(raw, chosen, user_mean, model.global_mean, model.item_means, self.reference, stats)
+        if rows is None:
+            return calibrator.predict(features, user.n_ratings)
+        out = np.full(len(self.catalog), np.nan)
+        out[rows] = calibrator.predict(features, user.n_ratings)
+        return out
 
     def _diversify(self, total: np.ndarray, candidates: np.ndarray, k: int, target: np.ndarray | None = None) -> list[int]:
         """Greedy re-ranking of the best candidates: relevance, minus MMR's similarity to what is already
@@ -301,11 +402,13 @@ class HybridRanker:
         pool_size = min(int(candidates.sum()), max(k * 5, 100))
         if pool_size == 0:
             return []
-        masked = np.where(candidates, total, -np.inf)
-        pool = np.argpartition(-masked, pool_size - 1)[:pool_size]
+        inside = np.flatnonzero(candidates)
+        masked = np.full(len(total), -np.inf)
+        masked[inside] = total[inside]
+        pool = inside[np.argpartition(-masked[inside], pool_size - 1)[:pool_size]]
         calibration = self.calibration if target is not None else 0.0
         if calibration > 0 and self.model is not None:
-            pool = np.union1d(pool, self._tier_pool(masked, target, pool_size))  # type: ignore[arg-type]
+            pool = np.union1d(pool, self._tier_pool(masked, inside, target, pool_size))  # type: ignore[arg-type]
         pool = pool[np.argsort(-masked[pool], kind="stable")]
         if (self.diversity <= 0 and calibration <= 0) or self.model is None:
             return [int(i) for i in pool[:k]]
@@ -329,15 +432,16 @@ class HybridRanker:
             max_sim = np.maximum(max_sim, vectors @ vectors[pick])
         return [int(pool[i]) for i in chosen]
 
-    def _tier_pool(self, masked: np.ndarray, target: np.ndarray, pool_size: int) -> np.ndarray:
-        """Candidates from every popularity tier in the member's own proportions (the best of each tier),
-        so that a member who loves obscure films has obscure films to choose from."""
-        tiers = self._attributes[:, self._groups[-1]]
+    def _tier_pool(self, masked: np.ndarray, rows: np.ndarray, target: np.ndarray, pool_size: int) -> np.ndarray:
+        """Candidates (among ``rows``) from every popularity tier in the member's own proportions (the best
+        of each tier), so that a member who loves obscure films has obscure films to choose from."""
         share = target[self._groups[-1]]
+        rows = rows[np.isfinite(masked[rows])]
+        tier = self._tier[rows]
         parts = []
         for t, p in enumerate(share):
             want = int(np.ceil(pool_size * p))
-            inside = np.flatnonzero((tiers[:, t] > 0) & np.isfinite(masked))
+            inside = rows[tier == t]
             if want and len(inside):
                 want = min(want, len(inside))
                 parts.append(inside[np.argpartition(-masked[inside], want - 1)[:want]])
@@ -357,9 +461,9 @@ class HybridRanker:
         facts = taste or reasons.TasteFacts()
         counts = self.catalog.rating_counts if self.catalog.rating_counts is not None else model.positive_counts
         options = []
-        for index in chosen:
-            values = reasons.contributions(model.p_seen, model.p_val, model.q[index], user.items, user.seen,
-                                           user.valence, user.stars)
+        shares = reasons.contributions(model.p_seen, model.p_val, model.q[np.asarray(chosen, dtype=np.int64)],
+                                       user.items, user.seen, user.valence, user.stars)
+        for index, values in zip(chosen, shares):
             loved = reasons.loved_contributor(values, user.stars)
             year = self.catalog.years[index]
             new = model.trained is not None and not bool(model.trained[index])

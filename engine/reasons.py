@@ -40,14 +40,16 @@ class TasteFacts:
                    frozenset(patterns.get("favourite_decades") or ()))
 
 
-def contributions(p_seen: np.ndarray, p_val: np.ndarray, q_row: np.ndarray, items: np.ndarray, seen: np.ndarray,
+def contributions(p_seen: np.ndarray, p_val: np.ndarray, q_rows: np.ndarray, items: np.ndarray, seen: np.ndarray,
                   valence: np.ndarray, stars: np.ndarray) -> np.ndarray:
-    """Each rated movie's share of one pick's base score: (seen p_seen + valence p_val) . q."""
+    """Each rated movie's share of a pick's base score: (seen p_seen + valence p_val) . q. ``q_rows``: one
+    pick's movie vector (the result is one value per rated movie) or several picks' (one row per pick)."""
     rated = ~np.isnan(stars)
-    out = np.full(len(items), -np.inf)
+    q_rows = np.asarray(q_rows)
+    out = np.full(q_rows.shape[:-1] + (len(items),), -np.inf)
     if rated.any():
         rows = seen[rated, None] * p_seen[items[rated]] + valence[rated, None] * p_val[items[rated]]
-        out[rated] = rows @ q_row
+        out[..., rated] = q_rows @ rows.T
     return out
 
 

@@ -134,14 +134,15 @@ def attribute_lift(attributes: np.ndarray, prior: np.ndarray, items: np.ndarray,
     return np.log((mine + ATTRIBUTE_SHRINK * prior) / ((weights.sum() + ATTRIBUTE_SHRINK) * prior)).astype(np.float32)
 
 
-def dislike(q_unit: np.ndarray, items: np.ndarray, valence: np.ndarray) -> np.ndarray:
+def dislike(q_unit: np.ndarray, items: np.ndarray, valence: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Minus the strongest closeness to a disliked movie: (cos - floor) / (1 - floor) above the floor,
-    scaled by how much it was disliked (a hate counts fully, a 2-star half)."""
+    scaled by how much it was disliked (a hate counts fully, a 2-star half). ``rows``: for these movies only."""
     disliked = valence < 0
+    targets = q_unit if rows is None else q_unit[rows]
     if not disliked.any():
-        return np.zeros(len(q_unit), dtype=np.float32)
+        return np.zeros(len(targets), dtype=np.float32)
     strength = np.minimum(-valence[disliked], 1.0).astype(np.float32)
-    closeness = np.maximum(q_unit[items[disliked]] @ q_unit.T - DISLIKE_FLOOR, 0.0) / (1.0 - DISLIKE_FLOOR)
+    closeness = np.maximum(q_unit[items[disliked]] @ targets.T - DISLIKE_FLOOR, 0.0) / (1.0 - DISLIKE_FLOOR)
     return -(closeness * strength[:, None]).max(axis=0)
 
 

@@ -17,14 +17,15 @@ def test_new_items_protocol_on_a_reduced_form(test_settings, tmp_path) -> None: 
     reduced = tmp_path / "ratings.csv"
     ratings[ratings["movieId"] <= 3000].to_csv(reduced, index=False)
     result = evaluate_new_items_files(test_settings, reduced, BUNDLED_MOVIES, 0.1, progress=False)
-    validation, test = result["splits"]["validation"], result["splits"]["test"]
-    assert validation["new_films"] == test["new_films"] > 50 and test["users"] >= 10
+    splits = result["splits"]
+    validation = [splits[f"validation {n}"] for n in (1, 2, 3)]
+    test = splits["test"]
+    assert all(v["new_films"] == test["new_films"] > 50 for v in validation) and test["users"] >= 10
     assert not result["outside_popularity"]
-    # constants come from validation, and there ours is at least as good as each peer it was compared with
-    assert validation["ndcg@10"]["ours"] >= max(validation["ndcg@10"]["genre_popularity"],
-                                                validation["ndcg@10"]["text_neighbours"])
-    assert test["ratio_vs_random"] >= 3.0 and validation["ratio_vs_random"] >= 3.0
-
+    # constants come from the validation splits (the best mean there): ours is then at least as good as each peer
+    mean = {m: np.mean([v["ndcg@10"][m] for v in validation]) for m in ("ours", "genre_popularity", "text_neighbours")}
+    assert mean["ours"] >= max(mean["genre_popularity"], mean["text_neighbours"])
+    assert test["ratio_vs_random"] >= 3.0 and all(v["ratio_vs_random"] >= 3.0 for v in validation)
 
 def _facts(n: int, rng: np.random.Generator) -> ItemFacts:
     text = rng.normal(size=(n, 16)).astype(np.float32)

@@ -115,19 +115,20 @@ def new_items_table(result: dict[str, Any]) -> str:
         "no popularity from outside the training ratings"
     lines = [f"new-items protocol: the newest {100 * result['fraction']:.0f}% of {result.get('films', 0):,} rated films lose "
              f"their ratings ({result.get('ratings', 0):,} ratings, {result.get('users', 0):,} users); {where}",
-             f"  {'split':<11}{'films':>6}{'users':>6}{'ours':>8}{'genre pop':>10}{'text nn':>9}{'random':>8}"
+             f"  {'split':<14}{'films':>6}{'users':>6}{'ours':>8}{'genre pop':>10}{'text nn':>9}{'random':>8}"
              f"{'ours/best peer':>16}{'ours/random':>13}"]
     for name, split in result["splits"].items():
         n = split["ndcg@10"]
-        lines.append(f"  {name:<11}{split['new_films']:>6}{split['users']:>6}{n['ours']:>8.4f}{n['genre_popularity']:>10.4f}"
+        lines.append(f"  {name:<14}{split['new_films']:>6}{split['users']:>6}{n['ours']:>8.4f}{n['genre_popularity']:>10.4f}"
                      f"{n['text_neighbours']:>9.4f}{n['random']:>8.4f}{split['ratio_vs_best_content_peer']:>15.2f}x"
                      f"{split['ratio_vs_random']:>12.1f}x")
     c = result["chosen"]
-    lines.append(f"  constants chosen on validation: ours lam {c['ours']['lam']}, text-neighbour share {c['ours']['blend']}, "
+    lines.append(f"  constants chosen on the validation splits (best mean): ours lam {c['ours']['lam']}, text-neighbour share {c['ours']['blend']}, "
                  f"prior weight {c['ours']['prior_weight']}; genre popularity weight {c['genre_popularity']['popularity_weight']}; "
                  f"text neighbours k {c['text_neighbours']['k']}, popularity weight {c['text_neighbours']['popularity_weight']}")
-    v = result["splits"]["validation"]
-    lines.append(f"  validation, ours by part: ridge only {v['ours_ridge_only']:.4f}, text-neighbour regression only "
-                 f"{v['ours_text_neighbours_only']:.4f}, blend {v['ndcg@10']['ours']:.4f}")
+    for name, v in result["splits"].items():
+        if "ours_ridge_only" in v:
+            lines.append(f"  {name}, ours by part: ridge only {v['ours_ridge_only']:.4f}, text-neighbour regression only "
+                         f"{v['ours_text_neighbours_only']:.4f}, blend {v['ndcg@10']['ours']:.4f}")
     lines.append(f"  time {result['seconds']:.0f} s")
     return "\n".join(lines)

@@ -195,8 +195,11 @@ def predict_untrained(model: ModelArrays, rows: list[dict[str, Any]], catalog: C
     from engine.coldstart import fill_untrained
 
     facts = facts_from_rows(rows, catalog.text_vectors, catalog.genre_matrix)  # type: ignore[arg-type]
-    model.prior = fill_untrained((model.q, model.p_seen, model.p_val), model.trained, model.cold_start, facts,
-                                 model.positive_counts)
+    try:
+        model.prior = fill_untrained((model.q, model.p_seen, model.p_val), model.trained, model.cold_start, facts,
+                                     model.positive_counts)
+    except ValueError as exc:  # the films without ratings then reach members by popularity only, as before cold start
+        log.error("films without ratings could not be placed by model %s: %s", model.version, exc)
 
 
 def loved_from_rows(rows: list[dict[str, Any]], items: ItemIndex) -> dict[int, set[int]]:

@@ -6,8 +6,8 @@ from the user's training ratings; NDCG@10 against the ones they rated 4+.
 
 Constants of every method (ours: ridge strength, the share of the text-neighbour regression and the
 weight of the predicted popularity prior; peers: the weight of popularity, the number of neighbours)
-are chosen on a validation split built the same way inside the training data (the next-newest films),
-then applied once to the test split. Every method sees the same facts about a film: its text
+are chosen on validation splits built the same way inside the training data (the next-newest films,
+then the ones before them: best on average over three), then applied once to the test split. Every method sees the same facts about a film: its text
 (metadata and synopsis, no user tags), genres, year, directors, cast, keywords.
 
 Popularity: by default no method sees popularity from outside the training ratings. MovieLens 2023's
@@ -44,12 +44,14 @@ LAM_GRID = (10.0, 30.0, 100.0)
 BLEND_GRID = (0.0, 0.5, 1.0)
 KNN_GRID = (1, 5, 20)
 RANDOM_DRAWS = 20
+VALIDATION_SPLITS = 3  # rolling validation splits the constants are chosen over
 
 
-def newest_films(frame: pd.DataFrame, fraction: float) -> np.ndarray:
-    """Movie ids of the newest ``fraction`` of the rated films, by first rating (ties by id)."""
+def newest_films(frame: pd.DataFrame, fraction: float | None = None, count: int | None = None) -> np.ndarray:
+    """Movie ids of the newest ``fraction`` (or ``count``) of the rated films, by first rating (ties by id)."""
     first = frame.groupby("movie_id")["rated_at"].min().reset_index().sort_values(["rated_at", "movie_id"])
-    count = max(1, math.ceil(fraction * len(first)))
+    if count is None:
+        count = max(1, math.ceil((fraction or 0.0) * len(first)))
     return first["movie_id"].to_numpy()[-count:]
 
 
@@ -170,64 +172,101 @@ def _random_ndcg(split: Split, seed: int) -> float:
     return float(np.mean([_mean_ndcg(split, lambda _u: rng.random(len(split.new))) for _ in range(RANDOM_DRAWS)]))
 
 
+def _grid(split: Split, fitted: "_Fitted", genre_scores: Callable, text_scores: Callable,
+          grid: list[tuple[float, float]]) -> dict[str, dict[Any, float]]:
+    """NDCG@10 of every method under every constant on its grid, on one split."""
+    return {
+        "ours": {(k, w): _mean_ndcg(split, lambda u: fitted.scores(u, k, w, split.new)) for k in grid for w in PRIOR_GRID},
+        "genre_popularity": {w: _mean_ndcg(split, lambda u: genre_scores(u, w)) for w in PRIOR_GRID},
+        "text_neighbours": {(w, k): _mean_ndcg(split, lambda u: text_scores(u, w, k)) for w in PRIOR_GRID for k in KNN_GRID},
+    }
+
+
+def _choose(grids: list[dict[str, dict[Any, float]]]) -> dict[str, Any]:
+    """Each method's constants: the best mean NDCG@10 over the validation splits (one split's luck does
+    not pick them)."""
+    def best(method: str) -> Any:
+        keys = list(grids[0][method])
+        return max(keys, key=lambda key: float(np.mean([g[method][key] for g in grids])))
+
+    ours, genre, text = best("ours"), best("genre_popularity"), best("text_neighbours")
+    return {"ours": {"lam": ours[0][0], "blend": ours[0][1], "prior_weight": ours[1]},
+            "genre_popularity": {"popularity_weight": genre},
+            "text_neighbours": {"popularity_weight": text[0], "k": text[1]}}
+
+
+def _keys(chosen: dict[str, Any]) -> dict[str, Any]:
+    c = chosen
+    return {"ours": ((c["ours"]["lam"], c["ours"]["blend"]), c["ours"]["prior_weight"]),
+            "genre_popularity": c["genre_popularity"]["popularity_weight"],
+            "text_neighbours": (c["text_neighbours"]["popularity_weight"], c["text_neighbours"]["k"])}
+
+
+def _ratios(figures: dict[str, Any]) -> None:
+    scores = figures["ndcg@10"]
+    best_peer = max(scores["genre_popularity"], scores["text_neighbours"])
+    figures["ratio_vs_best_content_peer"] = scores["ours"] / best_peer if best_peer else float("inf")
+    figures["ratio_vs_random"] = scores["ours"] / scores["random"] if scores["random"] else float("inf")
+
+
 def evaluate_new_items(frame: pd.DataFrame, catalog: Catalog, facts: ItemFacts, fraction: float = 0.1,
                        train_config: TrainConfig = TrainConfig(), cold_config: ColdStartConfig = ColdStartConfig(),
                        seed: int = 0, progress: bool = True, outside: bool = False,
-                       lams: tuple[float, ...] = LAM_GRID, blends: tuple[float, ...] = BLEND_GRID) -> dict[str, Any]:
+                       lams: tuple[float, ...] = LAM_GRID, blends: tuple[float, ...] = BLEND_GRID,
+                       validation_splits: int = VALIDATION_SPLITS) -> dict[str, Any]:
     """``frame``: user_id, movie_id, rating, rated_at; ``catalog``/``facts`` rows follow one ItemIndex.
-    ``outside``: let every method use the outside popularity aggregates (see the module docstring)."""
+    ``outside``: let every method use the outside popularity aggregates (see the module docstring).
+
+    Validation splits roll back in time: the first holds out the films just older than the test films
+    (from the data without the test films), the next the films older than those, and so on; every
+    method's constants are the best on average over them, then applied once to the test split."""
     started = time.perf_counter()
     items = catalog.items
     if not outside:
         facts = replace(facts, outside=np.full_like(np.asarray(facts.outside, dtype=np.float64), np.nan))
     test_ids = newest_films(frame, fraction)
-    inside = frame[~frame["movie_id"].isin(test_ids)]
-    val_ids = newest_films(inside, fraction / (1.0 - fraction))  # as many films as the test split has
-    bar = tqdm(total=4, desc="new-items protocol", unit="step", disable=not progress)
+    bar = tqdm(total=validation_splits + 1, desc="new-items protocol (one fit per split)", unit="split",
+               disable=not progress)
     grid = [(lam, blend) for lam in lams for blend in blends]
     result: dict[str, Any] = {"fraction": fraction, "outside_popularity": outside, "splits": {}}
 
-    def run(data: pd.DataFrame, new_ids: np.ndarray, chosen: dict[str, Any] | None) -> dict[str, Any]:
+    def prepare(data: pd.DataFrame, new_ids: np.ndarray, keys: list[tuple[float, float]]) -> tuple[Split, _Fitted, Callable, Callable]:
         split = Split(data, new_ids, items)
-        key = None if chosen is None else (chosen["ours"]["lam"], chosen["ours"]["blend"])
-        fitted = _Fitted(split, catalog, facts, train_config, cold_config, grid if key is None else [key])
-        bar.update()
+        fitted = _Fitted(split, catalog, facts, train_config, cold_config, keys)
         popularity = (_outside_popularity(facts) if outside else
                       _genre_popularity(catalog.genre_matrix, fitted.engine.model.positive_counts, fitted.trained))
-        genre_scores, text_scores = _genre_scores(split, catalog, popularity), _text_scores(split, facts, popularity)
-        figures: dict[str, Any] = {"new_films": int(split.new.sum()), "users": len(split.users)}
-        if chosen is None:  # validation: every constant on its grid
-            ours = {(k, w): _mean_ndcg(split, lambda u: fitted.scores(u, k, w, split.new)) for k in grid for w in PRIOR_GRID}
-            genre = {w: _mean_ndcg(split, lambda u: genre_scores(u, w)) for w in PRIOR_GRID}
-            text = {(w, k): _mean_ndcg(split, lambda u: text_scores(u, w, k)) for w in PRIOR_GRID for k in KNN_GRID}
-            best_ours, best_genre, best_text = max(ours, key=ours.get), max(genre, key=genre.get), max(text, key=text.get)
-            figures["chosen"] = {"ours": {"lam": best_ours[0][0], "blend": best_ours[0][1], "prior_weight": best_ours[1]},
-                                 "genre_popularity": {"popularity_weight": best_genre},
-                                 "text_neighbours": {"popularity_weight": best_text[0], "k": best_text[1]}}
-            figures["ndcg@10"] = {"ours": ours[best_ours], "genre_popularity": genre[best_genre],
-                                  "text_neighbours": text[best_text]}
-            figures["ours_ridge_only"] = max(v for ((_lam, b), _w), v in ours.items() if b == 0.0)
-            figures["ours_text_neighbours_only"] = max(v for ((_lam, b), _w), v in ours.items() if b == 1.0)
-        else:
-            c = chosen
-            figures["ndcg@10"] = {
-                "ours": _mean_ndcg(split, lambda u: fitted.scores(u, key, c["ours"]["prior_weight"], split.new)),  # type: ignore[arg-type]
-                "genre_popularity": _mean_ndcg(split, lambda u: genre_scores(u, c["genre_popularity"]["popularity_weight"])),
-                "text_neighbours": _mean_ndcg(split, lambda u: text_scores(
-                    u, c["text_neighbours"]["popularity_weight"], c["text_neighbours"]["k"])),
-            }
-        figures["ndcg@10"]["random"] = _random_ndcg(split, seed)
-        scores = figures["ndcg@10"]
-        best_peer = max(scores["genre_popularity"], scores["text_neighbours"])
-        figures["ratio_vs_best_content_peer"] = scores["ours"] / best_peer if best_peer else float("inf")
-        figures["ratio_vs_random"] = scores["ours"] / scores["random"] if scores["random"] else float("inf")
-        bar.update()
-        return figures
+        return split, fitted, _genre_scores(split, catalog, popularity), _text_scores(split, facts, popularity)
 
-    validation = run(inside, val_ids, None)
-    result["splits"]["validation"] = validation
-    result["splits"]["test"] = run(frame, test_ids, validation["chosen"])
-    result["chosen"] = validation["chosen"]
+    # validation: every constant on its grid, on each rolling split
+    data, grids, sizes, randoms = frame[~frame["movie_id"].isin(test_ids)], [], [], []
+    for _ in range(validation_splits):
+        held = newest_films(data, count=len(test_ids))  # as many films as the test split
+        split, fitted, genre_scores, text_scores = prepare(data, held, grid)
+        grids.append(_grid(split, fitted, genre_scores, text_scores, grid))
+        sizes.append({"new_films": int(split.new.sum()), "users": len(split.users)})
+        randoms.append(_random_ndcg(split, seed))
+        data = data[~data["movie_id"].isin(held)]
+        bar.update()
+    chosen = _choose(grids)
+    keys = _keys(chosen)
+    for number, (g, size, rand) in enumerate(zip(grids, sizes, randoms), start=1):
+        figures = {**size, "ndcg@10": {method: g[method][keys[method]] for method in keys}}
+        figures["ndcg@10"]["random"] = rand
+        figures["ours_ridge_only"] = max(v for ((_lam, b), _w), v in g["ours"].items() if b == 0.0)
+        figures["ours_text_neighbours_only"] = max(v for ((_lam, b), _w), v in g["ours"].items() if b == 1.0)
+        _ratios(figures)
+        result["splits"][f"validation {number}"] = figures
+    # test: once, with the chosen constants
+    split, fitted, genre_scores, text_scores = prepare(frame, test_ids, [keys["ours"][0]])
+    test = {"new_films": int(split.new.sum()), "users": len(split.users), "ndcg@10": {
+        "ours": _mean_ndcg(split, lambda u: fitted.scores(u, keys["ours"][0], keys["ours"][1], split.new)),
+        "genre_popularity": _mean_ndcg(split, lambda u: genre_scores(u, keys["genre_popularity"])),
+        "text_neighbours": _mean_ndcg(split, lambda u: text_scores(u, *keys["text_neighbours"])),
+        "random": _random_ndcg(split, seed)}}
+    _ratios(test)
+    result["splits"]["test"] = test
+    result["chosen"] = chosen
+    bar.update()
     bar.close()
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
