@@ -29,7 +29,7 @@ OUTSIDE = ("log_popularity_count", "popularity_mean", "log_tmdb_votes", "tmdb_sc
 
 @dataclass(frozen=True)
 class ColdStartConfig:
-    lam: float = 30.0  # ridge strength (chosen on the validation split of `cinesync eval --new-items`)
+    lam: float = 10.0  # ridge strength (best mean over the validation splits of `cinesync eval --new-items`)
     neighbours: int = 30  # trained films the kernel regression averages over
     temperature: float = 0.1  # softmax temperature over their cosine similarities
     blend: float = 0.5  # share of the kernel regression in the blend (0: ridge only)
