@@ -136,12 +136,7 @@ class HybridRanker:
         lifts = np.zeros((count, self._attributes.shape[1]), dtype=np.float32)
         dislikes = np.zeros((count, len(self.catalog)), dtype=np.float32)
         for row, user in enumerate(users):
-            rated = ~np.isnan(user.stars)
-            base_user = (user.seen[rated] @ model.p_seen[user.items[rated]]
-                         + user.valence[rated] @ model.p_val[user.items[rated]])
-            base_users[row] = base_user
-            vector = user.state.vector if user.state is not None else base_user
-            personal[row] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+            base_users[row], personal[row] = self._user_vectors(user)
             profile = sig.text_profile(text, user.items, user.valence)
             if profile is not None and profiles is not None:
                 profiles[row], has_content[row] = profile, True
@@ -162,6 +157,17 @@ class HybridRanker:
             out["dislike"] = dislikes
         out["popularity"] = np.broadcast_to(self._log_pop, (count, len(self._log_pop)))
         return out, has_content
+
+    def _user_vectors(self, user: UserFeedback) -> tuple[np.ndarray, np.ndarray]:
+        """(base, personal): the model's vector of the member's rated films, and their online vector
+        (the base one without it) scaled to unit length."""
+        model = self.model
+        assert model is not None
+        rated = ~np.isnan(user.stars)
+        base = user.seen[rated] @ model.p_seen[user.items[rated]] + user.valence[rated] @ model.p_val[user.items[rated]]
+        vector = user.state.vector if user.state is not None else base
+        return (np.asarray(base, dtype=np.float32),
+                np.asarray(vector / max(float(np.linalg.norm(vector)), 1e-12), dtype=np.float32))
 
     def combine(self, raw: dict[str, np.ndarray], candidates: np.ndarray, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         parts: dict[str, np.ndarray] = {}
@@ -294,11 +300,8 @@ class HybridRanker:
         model = self.model
         assert model is not None
         raw = self.signal_matrix(user, neighbours, light=True)
-        rated = ~np.isnan(user.stars)
-        base_user = user.seen[rated] @ model.p_seen[user.items[rated]] + user.valence[rated] @ model.p_val[user.items[rated]]
-        vector = user.state.vector if user.state is not None else base_user
-        vectors = {"base": np.asarray(base_user, dtype=np.float32),
-                   "personal": np.asarray(vector / max(float(np.linalg.norm(vector)), 1e-12), dtype=np.float32)}
+        base_user, personal = self._user_vectors(user)
+        vectors = {"base": base_user, "personal": personal}
         profile = sig.text_profile(self.catalog.text_vectors, user.items, user.valence)
         if profile is not None:
             vectors["content"] = profile
