@@ -31,8 +31,9 @@ GENRE_SHARE = 0.4  # popular lists: at most this share of the list in one genre
 HATED_VALENCE = -0.75  # 1.5 stars or less (a "hate" is -1.5)
 HATED_NEIGHBOUR_COSINE = 0.7  # as close as the other parts of a trilogy are to each other
 WEIGHT_KEYS = tuple(DEFAULT_WEIGHTS)
-# the signals that can only lower a film (dislike closeness, the hated filter) and the match % are worked out
-# for the best POOL candidates only: over a catalog of tens of thousands that is most of a request's time
+# a served list works out the model, content and dislike signals, the hated filter and the match % exactly for
+# the best POOL candidates of a cheap first stage only (`HybridRanker._two_stage`): over tens of thousands of
+# films, full passes were most of a request's time
 POOL = 1000
 
 
@@ -136,10 +137,11 @@ class HybridRanker:
         lifts = np.zeros((count, self._attributes.shape[1]), dtype=np.float32)
         dislikes = np.zeros((count, len(self.catalog)), dtype=np.float32)
         for row, user in enumerate(users):
-            base_users[row], personal[row] = self._user_vectors(user)
-            profile = sig.text_profile(text, user.items, user.valence)
-            if profile is not None and profiles is not None:
-                profiles[row], has_content[row] = profile, True
+            if not light:  # the light pass leaves these to `_two_stage`, which works them out once
+                base_users[row], personal[row] = self._user_vectors(user)
+                profile = sig.text_profile(text, user.items, user.valence)
+                if profile is not None and profiles is not None:
+                    profiles[row], has_content[row] = profile, True
             affinity[row] = sig.genre_affinity(genres, user.items, user.valence)
             lifts[row] = sig.attribute_lift(self._attributes, self._attribute_prior, user.items, user.valence)
             if not light:
