@@ -334,14 +334,20 @@ def run() -> None:
 
 
 @app.command()
-def train() -> None:
+def train(device: str = typer.Option("cpu", "--device", help="Torch device for the low-rank solver (large data), e.g. cuda.")) -> None:
     """Train the base model on every rating in the database and register it (the bot loads the newest)."""
+    import torch
+
     from bot.services.training import train_model
 
     async def work(settings: Settings) -> None:
+        try:
+            torch.empty(0, device=device)
+        except (RuntimeError, ValueError) as exc:
+            raise UserFacingError(f"--device {device}: torch cannot use it here ({exc}); use --device cpu") from None
         db = await _open(settings)
         try:
-            report = await train_model(db, settings)
+            report = await train_model(db, settings, device=device)
         except RuntimeError as exc:
             raise UserFacingError(str(exc)) from None
         finally:

@@ -21,15 +21,24 @@ from engine.snapshot import Catalog
 from engine.training import TrainConfig
 
 
+MAX_HELD_USERS = 2000  # members whose ratings are held out for calibration (a sample past that: time)
+
+
 def held_out_ratings(histories: dict[int, History], seed: int = 0, fraction: float = 0.2,
-                     minimum: int = 10) -> tuple[dict[int, History], dict[int, History]]:
+                     minimum: int = 10, max_users: int = MAX_HELD_USERS) -> tuple[dict[int, History], dict[int, History]]:
+    """(train, held): ``fraction`` of the ratings of each member with ``minimum`` ratings or more
+    held out; past ``max_users`` such members, a seeded sample of them (the rest train whole)."""
     rng = np.random.default_rng(seed)
+    eligible = [u for u in sorted(histories) if np.count_nonzero(~np.isnan(histories[u].ratings)) >= minimum]
+    if len(eligible) > max_users:
+        eligible = np.random.default_rng(seed + 1).choice(eligible, max_users, replace=False).tolist()
+    chosen_users = set(eligible)
     train: dict[int, History] = {}
     held: dict[int, History] = {}
     for user in sorted(histories):
         history = histories[user]
         rated = np.flatnonzero(~np.isnan(history.ratings))
-        if len(rated) < minimum:
+        if user not in chosen_users:
             train[user] = history
             continue
         chosen = rng.permutation(rated)[: max(1, round(fraction * len(rated)))]

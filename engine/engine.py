@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from engine.data import History, binary_matrix
-from engine.feedback import signals
+from engine.feedback import signals, stars_for
 from engine.ranker import HybridRanker, UserFeedback
 from engine.signals import Neighbours
 
@@ -65,8 +65,8 @@ def batch_state(trainer: PersonalizedTrainer, history: History) -> UserState:
         latest[item] = (kind, rating)
     ratings = np.fromiter((r for _k, r in latest.values()), dtype=np.float64, count=len(latest))
     seen, valence = signals([k for k, _r in latest.values()], ratings)
-    state = trainer.refit_arrays(np.fromiter(latest, dtype=np.int64, count=len(latest)), seen, valence,
-                                 int(np.count_nonzero(~np.isnan(ratings))))
+    n_stars = sum(stars_for(k, None if r != r else r) is not None for k, r in latest.values())
+    state = trainer.refit_arrays(np.fromiter(latest, dtype=np.int64, count=len(latest)), seen, valence, n_stars)
     return UserState(state.vector, state.ratings, len(history), len(history))
 
 
@@ -92,7 +92,7 @@ class FittedEngine:
         return Neighbours(similarity[top].astype(np.float64), self.pool_loved[top])  # type: ignore[index]
 
     def user_feedback(self, history: History) -> UserFeedback:
-        return feedback_from_history(history, self.trainer, replay(self.trainer, history))
+        return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))
 
     def score(self, history: History, candidates: np.ndarray) -> np.ndarray:
         user = self.user_feedback(history)
@@ -108,7 +108,7 @@ def fit_engine(histories: Sequence[History], catalog: Catalog, config: TrainConf
     model = ModelArrays(p_seen, p_val, q, popularity_prior(histories, n_items), weights or {})
     trainer = PersonalizedTrainer(p_seen, p_val)
     ranker = HybridRanker(catalog, model, blend=blend, diversity=diversity, calibration=calibration)
-    states = [replay(trainer, h) for h in histories]
+    states = [batch_state(trainer, h) for h in histories]  # = replay, vectorised (tests/test_trainer.py)
     pool = np.stack([unit(s.vector) for s in states]) if states else np.zeros((0, config.dim), dtype=np.float32)
     loved = binary_matrix([h.positives() for h in histories], n_items)
     return FittedEngine(catalog, model, trainer, ranker, pool, loved)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_DISCOUNT = 1.0 / np.log2(np.arange(2, 102))
+DISCOUNT = 1.0 / np.log2(np.arange(2, 102))
 
 
 def top_k(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
@@ -20,8 +20,8 @@ def ndcg_at(ranked: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
     if len(relevant) == 0:
         return 0.0
     hits = np.isin(ranked[:k], relevant)
-    dcg = float((_DISCOUNT[: len(hits)] * hits).sum())
-    ideal = float(_DISCOUNT[: min(k, len(relevant))].sum())
+    dcg = float((DISCOUNT[: len(hits)] * hits).sum())
+    ideal = float(DISCOUNT[: min(k, len(relevant))].sum())
     return dcg / ideal
 
 

@@ -1,24 +1,31 @@
-"""Fitting the base taste model with PyTorch.
+"""Fitting the base taste model: which solver runs, on which inputs.
 
-Two ridge regressions with EASE's zero-diagonal constraint predict each movie from what a
-user watched (``seen``) and from how much they liked it (``valence``). With few users and
-many movies the Woodbury identity makes both exact and cheap (users x users inverses), and
-the blended operator's exact best rank-256 factorisation (QR + SVD) gives the encoder
-rows ``P`` and the movie vectors ``Q``. Deterministic given the data: no random init.
+Both solvers fit the same model (`engine.model`): a member is the sum of per-rating rows of
+``P_seen``/``P_val`` and a film is a row of ``Q``, 256-d. The exact closed form
+(`engine.closed_form`, EASE factorised) runs while its largest dense matrix stays small
+(min(users, films) x films); past that, the mini-batch low-rank autoencoder (`engine.lowrank`),
+whose cost grows with the number of ratings. ``TrainConfig.solver`` forces one. Inputs are
+sparse end to end; films nobody rated are left out of the fit (zero rows; the item cold start
+places them).
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
+from engine.closed_form import CLOSED_FORM_MAX_ENTRIES, BlockCache, closed_form_entries, fit_closed_form
 from engine.data import History
-from engine.feedback import signal, signals
+from engine.feedback import signals
+from engine.lowrank import LowRankConfig, csr_blocks, fit_lowrank
 from engine.model import TasteModel
+
+SOLVERS = ("auto", "closed", "lowrank")
 
 
 @dataclass(frozen=True)
@@ -28,39 +35,42 @@ class TrainConfig:
     lam_val: float = 200.0
     val_weight: float = 1.0
     seed: int = 0
+    solver: str = "auto"
+    lowrank_reg: float = LowRankConfig.reg
+    lowrank_epochs: int = LowRankConfig.epochs
+    device: str = "cpu"
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
+    def solver_for(self, n_users: int, n_items: int) -> str:
+        """The solver this config runs on data of this shape ("closed" or "lowrank")."""
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
+        if self.solver != "auto":
+            return self.solver
+        return "closed" if closed_form_entries(n_users, n_items) <= CLOSED_FORM_MAX_ENTRIES else "lowrank"
 
-def input_matrices(histories: Sequence[History], n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dense float64 seen and valence matrices (users x items) from histories."""
-    seen = torch.zeros(len(histories), n_items, dtype=torch.float64)
-    valence = torch.zeros(len(histories), n_items, dtype=torch.float64)
+
+def input_matrices(histories: Sequence[History], n_items: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Sparse float64 seen and valence matrices (users x items) sharing one sparsity pattern
+    (explicit zeros kept, so a batch's two value arrays line up entry by entry)."""
+    rows, cols, seen, valence = [], [], [], []
     for row, history in enumerate(histories):
         kinds = history.kinds or ("rating",) * len(history)
-        for item, rating, kind in zip(history.items, history.ratings, kinds):
-            s = signal(kind, None if np.isnan(rating) else float(rating))
-            seen[row, int(item)] = s.seen
-            valence[row, int(item)] = s.valence
-    return seen, valence
-
-
-def _ease_operator(x: torch.Tensor, lam: float) -> torch.Tensor:
-    """G with scores(x_new) = (x_new X') G off the diagonal: G = M X / diag(P) (Woodbury form of EASE)."""
-    m = torch.linalg.inv(lam * torch.eye(x.shape[0], dtype=x.dtype) + x @ x.T)
-    mx = m @ x
-    diag_p = (1.0 - (x * mx).sum(0)) / lam
-    return mx / diag_p
-
-
-def _ease_items(x: torch.Tensor, lam: float) -> torch.Tensor:
-    """EASE's items x items B = -P / diag(P) off the diagonal, zero on it (the cheaper form when
-    there are fewer items than users)."""
-    p = torch.linalg.inv(x.T @ x + lam * torch.eye(x.shape[1], dtype=x.dtype))
-    b = -p / torch.diagonal(p)
-    b.fill_diagonal_(0.0)
-    return b
+        s, v = signals(kinds, np.asarray(history.ratings, dtype=np.float64))
+        rows.append(np.full(len(history), row, dtype=np.int64))
+        cols.append(np.asarray(history.items, dtype=np.int64))
+        seen.append(s)
+        valence.append(v)
+    shape = (len(histories), n_items)
+    if not rows:
+        return sp.csr_matrix(shape), sp.csr_matrix(shape)
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    order = np.lexsort((c, r))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=shape[0]))])
+    make = lambda data: sp.csr_matrix((np.concatenate(data)[order], c[order], indptr), shape=shape)  # noqa: E731
+    return make(seen), make(valence)
 
 
 def data_hash(histories: Sequence[History]) -> str:
@@ -72,62 +82,31 @@ def data_hash(histories: Sequence[History]) -> str:
 
 
 def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainConfig = TrainConfig(),
-                    progress: bool = True) -> TasteModel:
+                    progress: bool = True, cache: BlockCache | None = None) -> TasteModel:
     """Fitted on the films that have feedback only (a film nobody rated has an all-zero column, which
-    changes neither EASE's solution nor the factorisation), then laid out over all ``n_items`` rows:
-    a catalog three times larger than what was rated costs nothing extra. Films without feedback get
-    zero rows here; the item cold start (engine.coldstart) places them."""
+    changes neither solver's solution), then laid out over all ``n_items`` rows: a catalog three times
+    larger than what was rated costs nothing extra. Films without feedback get zero rows here; the
+    item cold start (engine.coldstart) places them. ``cache``: see `engine.closed_form.fit_closed_form`
+    (only for repeated fits on the same histories)."""
     active = np.unique(np.concatenate([np.asarray(h.items, dtype=np.int64) for h in histories])) if histories else \
         np.empty(0, dtype=np.int64)
-    if len(active) == n_items:
-        return _fit_dense(histories, n_items, config, progress)
     compact = [History(np.searchsorted(active, h.items), h.ratings, h.kinds) for h in histories]
-    fitted = _fit_dense(compact, len(active), config, progress)
+    seen, valence = input_matrices(compact, len(active))
+    torch.manual_seed(config.seed)
+    if config.solver_for(len(histories), len(active)) == "closed":
+        with tqdm(total=2, desc="training base model (closed form)", unit="step", disable=not progress,
+                  leave=False) as bar:
+            arrays = fit_closed_form(seen, valence, config.dim, config.lam_seen, config.lam_val, config.val_weight, bar,
+                                     cache)
+    else:
+        low = LowRankConfig(epochs=config.lowrank_epochs, reg=config.lowrank_reg)
+        arrays = fit_lowrank(csr_blocks(seen, valence, low.batch_users, config.seed), seen.shape[0], len(active),
+                             config.dim, config.val_weight, config.seed, low, config.device, progress)
     model = TasteModel(n_items, config.dim)
     rows = torch.from_numpy(active)
     with torch.no_grad():
-        for name in ("p_seen", "p_val", "q"):
-            getattr(model, name)[rows] = getattr(fitted, name)
-    return model
-
-
-def _fit_dense(histories: Sequence[History], n_items: int, config: TrainConfig, progress: bool) -> TasteModel:
-    torch.manual_seed(config.seed)
-    with tqdm(total=4, desc="training base model", unit="step", disable=not progress, leave=False) as bar:
-        seen, valence = input_matrices(histories, n_items)
-        bar.update()
-        if n_items <= len(histories):
-            # few items: the blended operator [B_seen; w B_val] itself, items x items per block
-            b_seen, b_val = _ease_items(seen, config.lam_seen), _ease_items(valence, config.lam_val)
-            bar.update()
-            operator = torch.cat([b_seen / torch.linalg.norm(seen @ b_seen),
-                                  config.val_weight * b_val / torch.linalg.norm(valence @ b_val)])
-            q_seen = q_val = torch.eye(n_items, dtype=seen.dtype)
-            split = n_items
-        else:
-            g_seen = _ease_operator(seen, config.lam_seen)
-            g_val = _ease_operator(valence, config.lam_val)
-            bar.update()
-            # blended operator = blockdiag(seen', valence') @ [a G_seen; b G_val]; factor the left part by QR
-            q_seen, r_seen = torch.linalg.qr(seen.T)
-            q_val, r_val = torch.linalg.qr(valence.T)
-            g = torch.cat([g_seen / torch.linalg.norm(r_seen.T @ (r_seen @ g_seen)),
-                           config.val_weight * g_val / torch.linalg.norm(r_val.T @ (r_val @ g_val))])
-            split = r_seen.shape[0]  # min(users, items)
-            operator = torch.block_diag(r_seen, r_val) @ g
-        u, s, vt = torch.linalg.svd(operator, full_matrices=False)
-        bar.update()
-        rank = min(config.dim, s.shape[0])
-        root = torch.sqrt(s[:rank])
-        model = TasteModel(n_items, config.dim)
-        with torch.no_grad():
-            model.p_seen.zero_()
-            model.p_val.zero_()
-            model.q.zero_()
-            model.p_seen[:, :rank] = (q_seen @ u[:split, :rank] * root).float()
-            model.p_val[:, :rank] = (q_val @ u[split:, :rank] * root).float()
-            model.q[:, :rank] = (vt[:rank].T * root).float()
-        bar.update()
+        for name, values in zip(("p_seen", "p_val", "q"), arrays):
+            getattr(model, name)[rows] = torch.from_numpy(values)
     return model
 
 
@@ -136,11 +115,12 @@ VALENCE_WEIGHT_GRID = (0.25, 0.5, 1.0)
 
 
 def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users: Sequence[int],
-                    histories: Sequence[History], n_items: int, config: TrainConfig) -> float:
+                    histories: Sequence[History], n_items: int, config: TrainConfig,
+                    cache: BlockCache | None = None) -> float:
     """The base model's NDCG@10 on held-out positives of a validation split (cut from training data)."""
     from engine.metrics import ndcg_at, top_k
 
-    model = fit_taste_model(train, n_items, config, progress=False)
+    model = fit_taste_model(train, n_items, config, progress=False, cache=cache)
     p_seen, p_val, q = model.arrays()
     trainable = np.zeros(n_items, dtype=bool)
     for history in train:
@@ -156,38 +136,56 @@ def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users
     return float(np.mean(values)) if values else 0.0
 
 
+LOWRANK_REG_GRID = (5.0, 20.0, 80.0)
+LOWRANK_MAX_USERS = 30_000  # the low-rank solver's constants are chosen on a sample of members this size
+
+
 def choose_config(histories: dict[int, History], n_items: int, progress: bool = False,
-                  max_users: int = 2000) -> tuple[TrainConfig, dict[str, float]]:
-    """The ridge strengths and valence weight with the best validation NDCG@10, chosen on a warm split
-    of the training histories themselves (seed 1): the seen lambda first (valence lambda at 2/3 of it),
-    then the valence weight. Never looks at anyone's test data."""
+                  max_users: int = 2000, base: TrainConfig = TrainConfig()) -> tuple[TrainConfig, dict[str, float]]:
+    """The constants with the best validation NDCG@10, chosen on a warm split of the training histories
+    themselves (seed 1), never on anyone's test data: for the closed form the seen lambda first (valence
+    lambda at 2/3 of it), then the valence weight; for the low-rank solver (large data, chosen by
+    size, on a sample of at most ``LOWRANK_MAX_USERS`` members) its L2 strength, then the valence weight."""
     from engine.splits import warm_split
 
+    active = len(np.unique(np.concatenate([h.items for h in histories.values()]))) if histories else 0
+    lowrank = base.solver_for(len(histories), active) == "lowrank"
+    if lowrank and len(histories) > LOWRANK_MAX_USERS:
+        keep = np.random.default_rng(1).choice(sorted(histories), LOWRANK_MAX_USERS, replace=False)
+        histories = {int(u): histories[int(u)] for u in sorted(keep)}
     split = warm_split(histories, n_items, seed=1)
     users = sorted(split.test)
     if len(users) > max_users:
         users = sorted(np.random.default_rng(1).choice(users, max_users, replace=False).tolist())
     train = [split.train[u] for u in sorted(split.train)]
     tried: dict[str, float] = {}
+    cache: BlockCache = {}  # the best lambda's blocks, reused by the blend trials
 
     def trial(config: TrainConfig) -> float:
-        value = validation_ndcg(train, split.test, users, split.train, n_items, config)
-        tried[f"lam_seen={config.lam_seen:g} lam_val={config.lam_val:g} val_weight={config.val_weight:g}"] = round(value, 4)
+        value = validation_ndcg(train, split.test, users, split.train, n_items, config, cache)
+        name = (f"lowrank_reg={config.lowrank_reg:g}" if lowrank else
+                f"lam_seen={config.lam_seen:g} lam_val={config.lam_val:g}") + f" val_weight={config.val_weight:g}"
+        tried[name] = round(value, 4)
         return value
 
-    with tqdm(total=len(LAMBDA_GRID) + len(VALENCE_WEIGHT_GRID) - 1, desc="choosing model constants",
+    first = ([replace(base, solver="lowrank", lowrank_reg=reg, val_weight=0.5) for reg in LOWRANK_REG_GRID] if lowrank
+             else [replace(base, lam_seen=lam, lam_val=lam * 2 / 3, val_weight=0.5) for lam in LAMBDA_GRID])
+    with tqdm(total=len(first) + len(VALENCE_WEIGHT_GRID) - 1, desc="choosing model constants",
               disable=not progress, leave=False) as bar:
-        best, best_value = TrainConfig(), -1.0
-        for lam in LAMBDA_GRID:
-            config = TrainConfig(lam_seen=lam, lam_val=lam * 2 / 3, val_weight=0.5)
+        best, best_value = first[0], -1.0
+        for config in first:
             value = trial(config)
             bar.update()
+            loser = best if value > best_value else config
+            if loser is not config or value <= best_value:  # keep only the best lambda's blocks
+                cache.pop(("seen", loser.lam_seen), None)
+                cache.pop(("valence", loser.lam_val), None)
             if value > best_value:
                 best, best_value = config, value
         for weight in VALENCE_WEIGHT_GRID:
             if weight == best.val_weight:
                 continue
-            config = TrainConfig(lam_seen=best.lam_seen, lam_val=best.lam_val, val_weight=weight)
+            config = replace(best, val_weight=weight)
             value = trial(config)
             bar.update()
             if value > best_value:

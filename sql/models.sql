@@ -51,11 +51,17 @@ SELECT movie_id, title, original_title, year, genres, directors, cast_members, k
   FROM movies ORDER BY movie_id;
 
 -- name: similar_users(user_id, embedding, limit_n)
--- Nearest taste vectors by cosine distance (pgvector), among users with a personal model.
-SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
-  FROM user_embeddings
- WHERE user_id <> :user_id AND rating_count >= 5
- ORDER BY embedding <=> :embedding
+-- Nearest taste vectors by cosine distance among users with a personal model, through the partial
+-- HNSW index (migration 0014): the inner query's WHERE is the index's own predicate, so the index
+-- scan returns only qualifying rows; one extra row is asked for and the asking member dropped after.
+SELECT user_id, similarity
+  FROM (SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
+          FROM user_embeddings
+         WHERE rating_count >= 5
+         ORDER BY embedding <=> :embedding
+         LIMIT :limit_n + 1) nearest
+ WHERE user_id <> :user_id
+ ORDER BY similarity DESC
  LIMIT :limit_n;
 
 -- name: loved_movies()

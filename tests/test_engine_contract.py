@@ -71,3 +71,10 @@ class TestALS(ScorerContract):
 class TestOurs(ScorerContract):
     def make(self, catalog):  # type: ignore[no-untyped-def]
         return OursScorer(catalog, TrainConfig(lam_seen=10.0, lam_val=10.0))
+
+
+class TestOursLowRank(ScorerContract):
+    """Ours with the large-data solver (engine.lowrank) forced on the tiny world."""
+
+    def make(self, catalog):  # type: ignore[no-untyped-def]
+        return OursScorer(catalog, TrainConfig(solver="lowrank", lowrank_epochs=60, dim=32))

@@ -14,10 +14,12 @@ from tests.engine_fixtures import N_ITEMS, synthetic_world
 TOLERANCE = 1e-9
 
 
-@pytest.fixture(scope="module")
-def trainer() -> PersonalizedTrainer:
+@pytest.fixture(scope="module", params=["closed", "lowrank"])
+def trainer(request: pytest.FixtureRequest) -> PersonalizedTrainer:
+    """Both solvers (engine.closed_form, engine.lowrank) give a model whose online updates equal a refit."""
     histories, _ = synthetic_world()
-    p_seen, p_val, _q = fit_taste_model(histories, N_ITEMS, TrainConfig(lam_seen=10.0, lam_val=10.0), progress=False).arrays()
+    config = TrainConfig(lam_seen=10.0, lam_val=10.0, solver=request.param, lowrank_epochs=5)
+    p_seen, p_val, _q = fit_taste_model(histories, N_ITEMS, config, progress=False).arrays()
     return PersonalizedTrainer(p_seen, p_val)
 
 

@@ -15,7 +15,7 @@ import time
 from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,8 @@ class CatalogData:
     problems: list[BadRow] = field(default_factory=list)
     tags: pd.DataFrame | None = None  # user_id, movie_id, tag (cleaned): who wrote what, for leak-free evaluation
     ratings_file: str | None = None  # where ratings came from, to report those the catalog does not know
+    # instead of ``ratings``: the ratings file read block by block (imports of millions of ratings)
+    rating_chunks: Callable[[], Iterator[tuple[pd.DataFrame, list[BadRow]]]] | None = None
 
 
 class CatalogFormatError(ValueError):
@@ -109,6 +111,11 @@ def _read_csv(path: Path, required: list[str], sep: str = ",") -> tuple[pd.DataF
     if missing:
         raise CatalogFormatError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
     frame["line"] = np.arange(2, len(frame) + 2)  # assumes no quoted line breaks, as in MovieLens files
+    return _usable_fields(frame, path.name)
+
+
+def _usable_fields(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[BadRow]]:
+    """Rows with a NUL character or an over-long field left out and returned as problems."""
     problems: list[BadRow] = []
     bad = pd.Series(False, index=frame.index)
     for column in frame.columns.drop("line"):
@@ -116,9 +123,56 @@ def _read_csv(path: Path, required: list[str], sep: str = ",") -> tuple[pd.DataF
         for mask, reason in ((values.str.contains("\x00", regex=False), f"{column} contains a NUL character"),
                              (values.str.len() > MAX_FIELD, f"{column} is longer than {MAX_FIELD:,} characters")):
             new = mask & ~bad
-            problems.extend(BadRow(path.name, int(line), reason) for line in frame.loc[new, "line"])
+            problems.extend(BadRow(name, int(line), reason) for line in frame.loc[new, "line"])
             bad |= mask
     return frame.loc[~bad].reset_index(drop=True), problems
+
+
+def _csv_chunks(path: Path, required: list[str], rows: int) -> Iterator[tuple[pd.DataFrame, list[BadRow]]]:
+    """`_read_csv` a block of ``rows`` lines at a time: memory flat in the file's size, the same
+    errors (naming the file, and the line for bytes that are not UTF-8) and line numbers."""
+    _require(path)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CatalogFormatError(f"{path}: larger than {MAX_FILE_BYTES // 1024**3} GB; split it")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            header_bytes = stream.readline()
+            try:
+                header = header_bytes.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise CatalogFormatError(f"{path}:1: not UTF-8 text (byte {header_bytes[exc.start]:#04x}); "
+                                         "save the file as UTF-8") from None
+            if not header.strip():
+                raise CatalogFormatError(f"{path}: the file is empty; expected a header row ({','.join(required)}) and data")
+            first_line = 2
+            while True:
+                block = [line for _, line in zip(range(rows), stream)]
+                if not block and first_line > 2:
+                    return
+                data = b"".join(block)
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = first_line + data.count(b"\n", 0, exc.start)
+                    raise CatalogFormatError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); "
+                                             "save the file as UTF-8") from None
+                try:
+                    frame = pd.read_csv(io.StringIO(header + text), dtype=str, keep_default_na=False, na_values=[])
+                except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+                    raise CatalogFormatError(f"{path}: not a readable CSV file near line {first_line} ({exc})") from None
+                missing = [c for c in required if c not in frame.columns]
+                if missing:
+                    raise CatalogFormatError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
+                frame["line"] = np.arange(first_line, first_line + len(frame))
+                first_line += len(block)
+                yield _usable_fields(frame, path.name)
+                if not block:
+                    return
+    except gzip.BadGzipFile:
+        raise CatalogFormatError(f"{path}: not a gzip file although it ends in .gz") from None
+    except (EOFError, zlib_error) as exc:
+        raise CatalogFormatError(f"{path}: the compressed file is truncated or damaged ({exc}); copy it again") from None
 
 
 def _clean(text: str, what: str, limit: int) -> str:
@@ -260,18 +314,34 @@ def _safe(parse: Any, value: Any, *args: Any) -> Any:
 
 # --------------------------------------------------------------------------- MovieLens
 
-def read_movielens(folder: Path, imdb: Path | None = None, with_ratings: bool = False) -> CatalogData:
-    """A MovieLens folder (movies.csv, links.csv, tags.csv, ratings.csv), enriched from IMDb 5000."""
+def read_movielens(folder: Path, imdb: Path | None = None, with_ratings: bool = False,
+                   stream_ratings: bool = False) -> CatalogData:
+    """A MovieLens folder (movies.csv, links.csv, tags.csv, ratings.csv), enriched from IMDb 5000.
+    ``stream_ratings``: leave the ratings to be read block by block (``rating_chunks``)."""
     folder = Path(folder)
     optional = {name: folder / f"{name}.csv" for name in ("links", "tags")}
     return read_movielens_files(
         folder / "movies.csv", **{k: (v if v.exists() else None) for k, v in optional.items()},
-        ratings=folder / "ratings.csv" if with_ratings else None, imdb=imdb,
+        ratings=folder / "ratings.csv" if with_ratings else None, imdb=imdb, stream_ratings=stream_ratings,
     )
 
 
+def _ratings_of(data: CatalogData, ratings: Path | None, known_movies: set[int] | None, stream: bool) -> CatalogData:
+    """``data`` with its ratings: read whole now, or (``stream``) left to ``rating_chunks``."""
+    if ratings is None:
+        return data
+    path = _require(Path(ratings))
+    data.ratings_file = path.name
+    if stream:
+        data.rating_chunks = lambda: iter_ratings(path, known_movies)
+    else:
+        data.ratings, problems = read_ratings(path, known_movies)
+        data.problems.extend(problems)
+    return data
+
+
 def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path | None = None,
-                         ratings: Path | None = None, imdb: Path | None = None) -> CatalogData:
+                         ratings: Path | None = None, imdb: Path | None = None, stream_ratings: bool = False) -> CatalogData:
     """MovieLens-layout files given one by one (any of them but movies.csv may be missing)."""
     problems: list[BadRow] = []
     links_path, tags_path = links, tags
@@ -348,12 +418,8 @@ def read_movielens_files(movies_csv: Path, links: Path | None = None, tags: Path
             record["source"] = "movielens+imdb5000"
         records.append(record)
 
-    rating_frame = None
-    if ratings is not None:
-        rating_frame, rating_problems = read_ratings(Path(ratings), seen_ids)
-        problems.extend(rating_problems)
-    return CatalogData(movies=movies_frame(records), ratings=rating_frame, problems=problems, tags=tag_frame,
-                       ratings_file=Path(ratings).name if ratings is not None else None)
+    return _ratings_of(CatalogData(movies=movies_frame(records), problems=problems, tags=tag_frame), ratings, seen_ids,
+                       stream_ratings)
 
 
 def tag_lists(tags: pd.DataFrame, limit: int = 25) -> dict[int, list[str]]:
@@ -374,11 +440,31 @@ def _whole_numbers(values: pd.Series, low: int, high: int) -> tuple[np.ndarray, 
     return numbers.where(~bad, 0).astype(np.int64).to_numpy(), bad
 
 
+RATING_CHUNK_ROWS = 500_000
+
+
 def read_ratings(path: Path, known_movies: set[int] | None = None) -> tuple[pd.DataFrame, list[BadRow]]:
     """MovieLens ratings.csv layout: userId, movieId, rating, timestamp (Unix seconds). The frame keeps
     each rating's ``line`` so ratings the catalog does not know can be reported where they are."""
-    frame, problems = _read_csv(path, ["userId", "movieId", "rating", "timestamp"])
-    name = path.name
+    frames: list[pd.DataFrame] = []
+    problems: list[BadRow] = []
+    for frame, found in iter_ratings(path, known_movies):
+        frames.append(frame)
+        problems.extend(found)
+    return latest_per_pair(pd.concat(frames, ignore_index=True)), problems
+
+
+def iter_ratings(path: Path, known_movies: set[int] | None = None,
+                 rows: int = RATING_CHUNK_ROWS) -> Iterator[tuple[pd.DataFrame, list[BadRow]]]:
+    """`read_ratings` ``rows`` lines at a time (imports of millions of ratings: memory stays flat). A
+    (user, movie) pair rated twice is resolved within a chunk here and across chunks by the import."""
+    for frame, problems in _csv_chunks(Path(path), ["userId", "movieId", "rating", "timestamp"], rows):
+        ratings, more = _valid_ratings(frame, Path(path).name, known_movies)
+        yield latest_per_pair(ratings), problems + more
+
+
+def _valid_ratings(frame: pd.DataFrame, name: str, known_movies: set[int] | None) -> tuple[pd.DataFrame, list[BadRow]]:
+    problems: list[BadRow] = []
     user, bad_user = _whole_numbers(frame["userId"], 1, MAX_USER_ID)
     movie, bad_movie = _whole_numbers(frame["movieId"], 1, MAX_MOVIE_ID)
     rating = pd.to_numeric(frame["rating"], errors="coerce")
@@ -409,9 +495,13 @@ def read_ratings(path: Path, known_movies: set[int] | None = None) -> tuple[pd.D
         "rated_at": pd.to_datetime(stamp[good].astype("int64").to_numpy(), unit="s", utc=True),
         "line": frame.loc[good, "line"].to_numpy(),
     })
-    # one current row per (user, movie): the latest rating wins
+    return ratings, problems
+
+
+def latest_per_pair(ratings: pd.DataFrame) -> pd.DataFrame:
+    """One current row per (user, movie): the latest rating wins."""
     ratings = ratings.sort_values("rated_at", kind="stable").drop_duplicates(["user_id", "movie_id"], keep="last")
-    return ratings.reset_index(drop=True), problems
+    return ratings.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- operator catalogs
@@ -499,8 +589,9 @@ def _sources(value: Any) -> dict[str, str] | None:
     return dict(sorted(value.items()))
 
 
-def read_catalog(path: Path, ratings: Path | None = None) -> CatalogData:
-    """An operator's catalog (CSV or JSON lines, see README.md), optionally with ratings."""
+def read_catalog(path: Path, ratings: Path | None = None, stream_ratings: bool = False) -> CatalogData:
+    """An operator's catalog (CSV or JSON lines, see README.md), optionally with ratings
+    (``stream_ratings``: read block by block during the import)."""
     path = _require(Path(path))
     if ratings is not None:
         _require(Path(ratings))
@@ -527,9 +618,4 @@ def read_catalog(path: Path, ratings: Path | None = None) -> CatalogData:
             seen_imdb.add(record["imdb_id"])
         records.append({"line": line, **record})
     frame = movies_frame(records)
-    rating_frame = None
-    if ratings is not None:
-        rating_frame, rating_problems = read_ratings(Path(ratings), None)
-        problems.extend(rating_problems)
-    return CatalogData(movies=frame, ratings=rating_frame, problems=problems,
-                       ratings_file=Path(ratings).name if ratings is not None else None)
+    return _ratings_of(CatalogData(movies=frame, problems=problems), ratings, None, stream_ratings)

@@ -21,12 +21,17 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or lacks what CineSync needs."""
 
 
+HNSW_EF_SEARCH = 200  # candidates an HNSW index scan keeps (recall >= 0.95 measured in tests/test_member_index.py)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     has_vector = await conn.fetchval("SELECT 1 FROM pg_type WHERE typname = 'vector'")
     if has_vector:
         await register_vector(conn)
+        # an HNSW scan returns at most ef_search rows: enough for the similar-member query's 101
+        await conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
 
 
 EXTENSION_LOCK_KEY = 0x43494E45_5345_5854  # "CINE" "SEXT": serialises first starts creating the extension
@@ -83,6 +88,23 @@ class Database:
         async with self.acquire() as conn:
             async with conn.transaction():
                 yield conn
+
+    @asynccontextmanager
+    async def bulk_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction on a connection of its own for bulk work (imports of millions of rows): no
+        client-side command timeout and no server statement timeout, which fit a request but would
+        stop a 10-minute COPY; the pool's connections keep theirs."""
+        try:
+            conn = await asyncpg.connect(self.dsn, command_timeout=None)
+        except (OSError, asyncpg.CannotConnectNowError) as exc:
+            raise DatabaseUnavailable(f"the database is not answering ({exc.__class__.__name__})") from exc
+        try:
+            await _init_connection(conn)
+            async with conn.transaction():
+                await conn.execute("SET LOCAL statement_timeout = 0")
+                yield conn
+        finally:
+            await conn.close()
 
     async def close(self) -> None:
         await self.pool.close()

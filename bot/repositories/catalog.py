@@ -51,13 +51,25 @@ async def upsert_movies(conn: asyncpg.Connection) -> int:
     return await queries().upsert_movies_from_stage(conn)
 
 
-async def stage_ratings(conn: asyncpg.Connection, ratings: pd.DataFrame) -> None:
+async def create_rating_stage(conn: asyncpg.Connection) -> None:
     await queries().create_rating_stage(conn)
+
+
+async def stage_ratings(conn: asyncpg.Connection, ratings: pd.DataFrame) -> None:
+    """COPY one block of ratings into the session's stage (`create_rating_stage` first)."""
     records = zip(
         ratings["user_id"].tolist(), ratings["movie_id"].tolist(), ratings["rating"].tolist(),
         ratings["rated_at"].dt.to_pydatetime().tolist(),
     )
-    await conn.copy_records_to_table("rating_stage", records=list(records), columns=["user_id", "movie_id", "rating", "rated_at"])
+    await conn.copy_records_to_table("rating_stage", records=records, columns=["user_id", "movie_id", "rating", "rated_at"])
+
+
+async def analyze_rating_stage(conn: asyncpg.Connection) -> None:
+    await queries().analyze_rating_stage(conn)
+
+
+async def analyze_ratings(conn: asyncpg.Connection) -> None:
+    await queries().analyze_ratings(conn)
 
 
 async def known_movie_ids(conn: asyncpg.Connection, movie_ids: list[int]) -> set[int]:

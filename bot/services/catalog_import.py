@@ -1,7 +1,9 @@
 """Importing catalogs and ratings: read the files, then write everything in one transaction.
 
-Files are read and checked whole before anything is written; then either the whole import
-lands or none of it does. Bad rows are skipped and reported as `file:line: reason`; a file that
+The catalog is read and checked whole before anything is written; ratings are read block by
+block into a staging table (COPY), so memory stays flat however large the file; either the
+whole import lands or none of it does (a file that turns out unreadable half-way rolls it back).
+The import runs on a connection of its own without the request timeouts. Bad rows are skipped and reported as `file:line: reason`; a file that
 cannot be read at all is refused with one line naming it.
 """
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import asyncpg
 import pandas as pd
@@ -48,15 +50,19 @@ class ImportReport:
         return "\n".join(lines)
 
 
-async def _known_only(conn: Any, data: CatalogData, report: ImportReport) -> pd.DataFrame:
+async def _known_only(conn: Any, ratings: pd.DataFrame, where: str, report: ImportReport) -> pd.DataFrame:
     """The ratings whose movie the catalog holds; each other one reported at its file and line."""
-    assert data.ratings is not None
-    known = await repo.known_movie_ids(conn, sorted({int(m) for m in data.ratings["movie_id"].unique()}))
-    unknown = ~data.ratings["movie_id"].isin(list(known))
-    where = data.ratings_file or "ratings"
+    known = await repo.known_movie_ids(conn, sorted({int(m) for m in ratings["movie_id"].unique()}))
+    unknown = ~ratings["movie_id"].isin(list(known))
     report.problems.extend(BadRow(where, int(line), f"movieId {int(movie)} is not in the catalog")
-                           for line, movie in zip(data.ratings.loc[unknown, "line"], data.ratings.loc[unknown, "movie_id"]))
-    return data.ratings.loc[~unknown]
+                           for line, movie in zip(ratings.loc[unknown, "line"], ratings.loc[unknown, "movie_id"]))
+    return ratings.loc[~unknown]
+
+
+def _rating_blocks(data: CatalogData) -> Iterator[tuple[pd.DataFrame, list[BadRow]]] | None:
+    if data.rating_chunks is not None:
+        return data.rating_chunks()
+    return iter([(data.ratings, [])]) if data.ratings is not None else None
 
 
 async def import_data(db: Database, data: CatalogData, source_name: str, *, progress: bool = True) -> ImportReport:
@@ -71,23 +77,30 @@ async def import_data(db: Database, data: CatalogData, source_name: str, *, prog
 async def _import_data(db: Database, data: CatalogData, source_name: str, progress: bool) -> ImportReport:
     started = time.perf_counter()
     report = ImportReport(movies_read=len(data.movies), problems=list(data.problems))
-    steps = 4 if data.ratings is not None else 2
+    blocks = _rating_blocks(data)
+    steps = 4 if blocks is not None else 2
     with tqdm(total=steps, desc=f"importing {source_name}", unit="step", disable=not progress, leave=False) as bar:
-        async with db.transaction() as conn:
+        async with db.bulk_transaction() as conn:
             bar.set_postfix_str("movies")
             await repo.stage_movies(conn, data.movies)
             for row in await repo.resolve_stage_ids(conn):
                 report.problems.append(BadRow(source_name, row["line"], f"imdb_id {row['imdb_id']} already belongs to movie {row['holder']}"))
             report.movies_written = await repo.upsert_movies(conn)
             bar.update()
-            if data.ratings is not None:
-                bar.set_postfix_str("ratings")
-                report.ratings_read = len(data.ratings)
-                ratings = await _known_only(conn, data, report)
-                await repo.stage_ratings(conn, ratings)
+            if blocks is not None:
+                await repo.create_rating_stage(conn)
+                with tqdm(desc="staging ratings", unit=" ratings", unit_scale=True, disable=not progress,
+                          leave=False) as rows_bar:
+                    for frame, problems in blocks:  # one block of the file at a time: memory stays flat
+                        report.problems.extend(problems)
+                        report.ratings_read += len(frame)
+                        await repo.stage_ratings(conn, await _known_only(conn, frame, data.ratings_file or "ratings", report))
+                        rows_bar.update(len(frame))
+                await repo.analyze_rating_stage(conn)
                 bar.update()
-                bar.set_postfix_str("events")
+                bar.set_postfix_str("ratings and events")
                 report.ratings_written, report.events_logged = await repo.upsert_ratings(conn)
+                await repo.analyze_ratings(conn)
                 bar.update()
             bar.set_postfix_str("statistics")
             await repo.refresh_movie_stats(conn)
@@ -99,7 +112,7 @@ async def _import_data(db: Database, data: CatalogData, source_name: str, progre
 async def import_movielens(db: Database, folder: Path, imdb: Path | None = None, *, with_ratings: bool = False,
                            progress: bool = True) -> ImportReport:
     started = time.perf_counter()
-    data = read_movielens(folder, imdb, with_ratings)
+    data = read_movielens(folder, imdb, with_ratings, stream_ratings=True)
     report = await import_data(db, data, str(folder), progress=progress)
     report.seconds = time.perf_counter() - started
     return report
@@ -107,7 +120,7 @@ async def import_movielens(db: Database, folder: Path, imdb: Path | None = None,
 
 async def import_catalog(db: Database, path: Path, ratings: Path | None = None, *, progress: bool = True) -> ImportReport:
     started = time.perf_counter()
-    data = read_catalog(path, ratings)
+    data = read_catalog(path, ratings, stream_ratings=True)
     report = await import_data(db, data, Path(path).name, progress=progress)
     report.seconds = time.perf_counter() - started
     return report

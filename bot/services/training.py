@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from bot.db.pool import Database
 from bot.repositories import feedback as feedback_repo
@@ -32,7 +33,7 @@ from bot.services.text_vectors import ensure_text_vectors
 from bot.settings import Settings
 from engine.data import History
 from engine.calibration_fit import fit_calibrator, held_out_ratings, rating_stats
-from engine.engine import fit_engine, replay
+from engine.engine import batch_state, fit_engine
 from engine.trainer import unit
 from engine.training import TrainConfig, choose_config, data_hash
 from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
@@ -68,13 +69,29 @@ def histories_from_rows(rows: list[Any], index: dict[int, int]) -> dict[int, His
     }
 
 
+def histories_from_columns(columns: feedback_repo.FeedbackColumns, movie_ids: np.ndarray) -> dict[int, History]:
+    """`histories_from_rows` for column arrays (rows grouped by member, in time order); feedback on a
+    film the catalog does not hold is left out. ``movie_ids``: the catalog's ids (row order)."""
+    sorter = np.argsort(movie_ids, kind="stable")
+    found = np.minimum(np.searchsorted(movie_ids, columns.movie_ids, sorter=sorter), max(len(movie_ids) - 1, 0))
+    position = sorter[found] if len(movie_ids) else found
+    known = (movie_ids[position] == columns.movie_ids) if len(movie_ids) else np.zeros(len(columns), dtype=bool)
+    users, items = columns.user_ids[known], position[known]
+    ratings, kinds = columns.ratings[known], columns.kinds[known]
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.empty(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(users)]
+    names = columns.kind_names
+    return {int(users[a]): History(items[a:b].astype(np.int64), ratings[a:b], tuple(names[k] for k in kinds[a:b]))
+            for a, b in zip(starts, ends)}
+
+
 def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, progress: bool, sliders=None,  # type: ignore[no-untyped-def]
-         rows: list[dict[str, Any]] | None = None):
+         rows: list[dict[str, Any]] | None = None, device: str = "cpu"):
     """The served model: constants chosen on a validation split of these histories unless given."""
     n_items = len(catalog)
     tried: dict[str, float] = {}
     if config is None:
-        config, tried = choose_config(histories, n_items, progress=progress)
+        config, tried = choose_config(histories, n_items, progress=progress, base=TrainConfig(device=device))
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     queries = validation_queries(histories, n_items, fit, progress=progress)
     weights = learn_bucket_weights(queries, progress=progress)
@@ -122,19 +139,23 @@ def fit_item_cold_start(model: Any, histories: dict[int, History], catalog: Any,
             "features": int(model.cold_start.weights.shape[0]), "config": vars(config)}
 
 
-async def train_model(db: Database, settings: Settings, config: TrainConfig | None = None, progress: bool = True) -> TrainReport:
-    """Refuses (JobBusy) while another retrain runs on this database."""
+async def train_model(db: Database, settings: Settings, config: TrainConfig | None = None, progress: bool = True,
+                      device: str = "cpu") -> TrainReport:
+    """Refuses (JobBusy) while another retrain runs on this database. ``device``: where the low-rank
+    solver trains (a torch device name, e.g. "cuda"); ignored when ``config`` is given."""
     async with exclusive_job(db.dsn, RETRAIN_JOB, "a retrain is already running on this database (another process "
                              "or `cinesync train`); wait for it to finish"):
-        return await _train(db, settings, config, progress)
+        return await _train(db, settings, config, progress, device)
 
 
-async def _train(db: Database, settings: Settings, config: TrainConfig | None, progress: bool) -> TrainReport:
+async def _train(db: Database, settings: Settings, config: TrainConfig | None, progress: bool,
+                 device: str = "cpu") -> TrainReport:
     started = time.perf_counter()
     async with db.acquire() as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):  # ratings and versions agree
             rows = [dict(r) for r in await model_repo.catalog_rows(conn)]
-            feedback_rows = await feedback_repo.all_feedback(conn)
+            with tqdm(desc="reading feedback", unit=" ratings", unit_scale=True, disable=not progress, leave=False) as bar:
+                feedback = await feedback_repo.feedback_columns(conn, progress=bar)
             read = await model_repo.state_versions(conn)
     if not rows:
         raise RuntimeError("the catalog is empty: import movies first (cinesync import ... or cinesync demo)")
@@ -142,12 +163,12 @@ async def _train(db: Database, settings: Settings, config: TrainConfig | None, p
     await reload_sliders(db, settings.embedding_model_path)  # slider texts live in the same space
     sliders = await load_sliders(db)
     catalog = catalog_from_rows(rows, text)
-    index = {int(m): i for i, m in enumerate(catalog.items.movie_ids)}
-    histories = histories_from_rows(list(feedback_rows), index)
+    histories = histories_from_columns(feedback, np.asarray(catalog.items.movie_ids, dtype=np.int64))
+    del feedback
     if not histories:
         raise RuntimeError("there are no ratings to train on: import ratings or rate some movies first")
     ordered = [histories[u] for u in sorted(histories)]
-    engine, weights, metrics, config = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders, rows)
+    engine, weights, metrics, config = await asyncio.to_thread(_fit, histories, catalog, config, progress, sliders, rows, device)
     digest = data_hash(ordered)
     version = datetime.now(timezone.utc).strftime("v%Y%m%d-%H%M%S-") + digest[:6]
     engine.model.version = version
@@ -155,7 +176,7 @@ async def _train(db: Database, settings: Settings, config: TrainConfig | None, p
                               {"data_hash": digest, "config": config.as_dict(), "metrics": metrics})
     states = []
     for user in sorted(histories):
-        state = replay(engine.trainer, histories[user])
+        state = batch_state(engine.trainer, histories[user])  # = the online replay, vectorised
         version_read, updated_read = read.get(user, (None, None))
         states.append((user, unit(state.vector), state.to_bytes(), state.ratings, state.feedback, version_read, updated_read))
     async with db.transaction() as conn:

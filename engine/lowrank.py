@@ -1,0 +1,119 @@
+"""The large-data base model: a low-rank item-item autoencoder trained on sparse mini-batches.
+
+The same model family as the closed form (`engine.closed_form`) and ELSA (Vančura et al.,
+RecSys 2022): a member is the sum of per-rating rows, ``z = seen P_seen + valence P_val``,
+and a film's score is ``z . Q[i]`` minus the film's own contribution (EASE's zero diagonal:
+a film never recommends itself). So online updates stay exact and a re-rating replaces.
+
+The loss is the full squared error against ``(seen + w valence) / (1 + w)`` over *every*
+(member, film) pair, computed without forming a members x films matrix:
+
+    ||Z Q' - D - T||^2 = tr(Z (Q'Q) Z') - 2 <Z Q' restricted to rated pairs, D + T> + ||D + T||^2
+
+where D (the diagonal term) and T are non-zero only on rated pairs. A batch costs
+O(ratings x dim + (members + films) x dim^2), never members x films. Inputs stay sparse
+(scipy CSR rows, sliced per batch, then torch sparse); the data can be fed in chunks
+(`fit_lowrank` takes any iterable factory of CSR row blocks). Deterministic for a seed on CPU.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm import tqdm
+
+
+@dataclass(frozen=True)
+class LowRankConfig:
+    epochs: int = 12
+    batch_users: int = 4096
+    lr: float = 0.01
+    reg: float = 20.0  # L2 on every row, counted once per epoch
+    init_scale: float = 0.01
+
+
+Blocks = Callable[[], Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]]
+
+
+def csr_blocks(seen: sp.csr_matrix, valence: sp.csr_matrix, batch_users: int, seed: int) -> Blocks:
+    """Shuffled row blocks of in-memory CSR matrices (a database-backed source yields the same shape)."""
+    def blocks() -> Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]:
+        order = np.random.default_rng(seed + blocks.epoch).permutation(seen.shape[0])  # type: ignore[attr-defined]
+        blocks.epoch += 1  # type: ignore[attr-defined]
+        for start in range(0, len(order), batch_users):
+            rows = np.sort(order[start:start + batch_users])
+            yield seen[rows], valence[rows]
+    blocks.epoch = 0  # type: ignore[attr-defined]
+    return blocks
+
+
+def _torch_csr(x: sp.csr_matrix, device: torch.device) -> torch.Tensor:
+    x = x.tocsr()
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": sparse x dense products are what we use
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.from_numpy(x.indptr.astype(np.int64)), torch.from_numpy(x.indices.astype(np.int64)),
+                                       torch.from_numpy(x.data.astype(np.float32)), size=x.shape, device=device)
+
+
+def batch_loss(p_seen: torch.Tensor, p_val: torch.Tensor, q: torch.Tensor, seen: sp.csr_matrix, valence: sp.csr_matrix,
+               val_weight: float, device: torch.device) -> torch.Tensor:
+    """Squared error of the batch's scores over every film (see module docstring), summed over members.
+    ``seen`` and ``valence`` share one sparsity pattern (explicit zeros kept, see `input_matrices`)."""
+    if seen.nnz != valence.nnz:
+        raise ValueError("seen and valence must share one sparsity pattern (build them with engine.training.input_matrices)")
+    coo = seen.tocoo()
+    users = torch.from_numpy(coo.row.astype(np.int64)).to(device)
+    items = torch.from_numpy(coo.col.astype(np.int64)).to(device)
+    s = torch.from_numpy(coo.data.astype(np.float32)).to(device)
+    v = torch.from_numpy(valence.data.astype(np.float32)).to(device)  # same pattern and order as ``seen``
+    z = torch.sparse.mm(_torch_csr(seen, device), p_seen) + torch.sparse.mm(_torch_csr(valence, device), p_val)
+    q_rated = q[items]
+    own = s * (p_seen[items] * q_rated).sum(1) + v * (p_val[items] * q_rated).sum(1)
+    target = own + (s + val_weight * v) / (1.0 + val_weight)
+    rated_scores = (z[users] * q_rated).sum(1)
+    full = ((z @ (q.T @ q)) * z).sum()
+    return full - 2.0 * (rated_scores * target).sum() + (target * target).sum()
+
+
+def fit_lowrank(blocks: Blocks, n_users: int, n_items: int, dim: int, val_weight: float, seed: int,
+                config: LowRankConfig = LowRankConfig(), device: str = "cpu",
+                progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P_seen, P_val, Q) float32 arrays (items x dim), fitted with Adam over ``config.epochs`` passes."""
+    dev = torch.device(device)
+    generator = torch.Generator().manual_seed(seed)
+    params = [(torch.randn(n_items, dim, generator=generator) * config.init_scale).to(dev).requires_grad_()
+              for _ in range(3)]
+    optimiser = torch.optim.Adam(params, lr=config.lr)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # the same seed gives the same bits (scatter-adds in order)
+    try:
+        _epochs(blocks, params, optimiser, n_users, n_items, val_weight, config, dev, progress)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+    with torch.no_grad():
+        return tuple(p.detach().cpu().numpy().astype(np.float32) for p in params)  # type: ignore[return-value]
+
+
+def _epochs(blocks: Blocks, params: list[torch.Tensor], optimiser: torch.optim.Optimizer, n_users: int, n_items: int,
+            val_weight: float, config: LowRankConfig, dev: torch.device, progress: bool) -> None:
+    p_seen, p_val, q = params
+    batches = max(1, math.ceil(n_users / config.batch_users))
+    with tqdm(total=config.epochs * batches, desc="training base model (low-rank, mini-batches)", unit="batch",
+              disable=not progress, leave=False) as bar:
+        for epoch in range(config.epochs):
+            total = 0.0
+            for seen, valence in blocks():
+                share = seen.shape[0] / n_users
+                loss = batch_loss(p_seen, p_val, q, seen, valence, val_weight, dev)
+                reg = config.reg * share * sum((p * p).sum() for p in params)
+                optimiser.zero_grad(set_to_none=True)
+                ((loss + reg) / max(1, seen.shape[0])).backward()
+                optimiser.step()
+                total += float(loss.detach())
+                bar.update()
+            bar.set_postfix_str(f"epoch {epoch + 1}: error {total / max(1, n_users):.4f}")
