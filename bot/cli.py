@@ -456,6 +456,45 @@ def bench(
     _run(work)
 
 
+@app.command()
+def simulate(
+    members: int = typer.Option(1000, help="Synthetic members with planted tastes."),
+    minutes: float = typer.Option(1.0, help="How long they act."),
+    concurrency: int = typer.Option(16, help="Members acting at once."),
+    gateway_share: float = typer.Option(0.1, "--gateway-share", help="Share of members who rate through the gateway stand-in."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the simulated members afterwards (default: forget them)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
+) -> None:
+    """Load test: members rate, get recommendations and stats at once; then an audit that every
+    acknowledged rating is stored and every taste vector equals a refit."""
+    import json
+    from dataclasses import asdict
+
+    from bot.app import build_app
+    from bot.services.simulate import run_simulation
+
+    if members < 1 or minutes <= 0 or concurrency < 1 or not 0.0 <= gateway_share <= 1.0:
+        raise typer.BadParameter("members and concurrency must be at least 1, minutes above 0, gateway share 0 to 1")
+
+    async def work(settings: Settings) -> None:
+        db = await _open(settings)
+        app_ = await build_app(settings, db)
+        try:
+            if app_.runtime.model is None:
+                raise UserFacingError("no trained model: run `cinesync train` (or `cinesync demo`) first")
+            report = await run_simulation(app_, members=members, seconds=minutes * 60.0, concurrency=concurrency,
+                                          gateway_share=gateway_share, keep=keep)
+        finally:
+            await app_.close()
+        typer.echo(report.render())
+        if json_out:
+            json_out.write_text(json.dumps(asdict(report), indent=2, default=str))
+        if not report.audit.passed:
+            raise typer.Exit(1)
+
+    _run(work)
+
+
 @app.command("eval")
 def evaluate(
     ratings: Path = typer.Option(..., "--ratings", help="ratings.csv (MovieLens layout)."),

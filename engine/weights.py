@@ -219,7 +219,10 @@ def learn_user_weights(engine, histories: dict[int, History], defaults: Callable
     for start in range(0, len(cases), block):
         chunk = cases[start : start + block]
         users = [engine.user_feedback(past) for _user, (past, _t, _c) in chunk]
-        neighbours = [engine.neighbours(fb.state, exclude=user) for (user, _case), fb in zip(chunk, users)]
+        if hasattr(engine, "neighbours_many"):  # one matrix product for the block
+            neighbours = engine.neighbours_many([fb.state for fb in users], [user for user, _case in chunk])
+        else:
+            neighbours = [engine.neighbours(fb.state, exclude=user) for (user, _case), fb in zip(chunk, users)]
         raw = engine.ranker.signal_batch(users, neighbours)
         for row, (user, (_past, targets, candidates)) in enumerate(chunk):
             stack = _signal_stack({name: values[row] for name, values in raw.items()}, candidates, engine.ranker.blend)

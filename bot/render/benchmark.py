@@ -8,6 +8,7 @@ LABELS = {
     "recommend_50_ratings": "top-10, user with 50 ratings",
     "recommend_2_ratings": "top-10, user with 2 ratings",
     "title_search": "title search (autocomplete)",
+    "similar_members": "similar members (100 nearest, HNSW)",
 }
 
 
@@ -15,7 +16,7 @@ def benchmark_table(result: dict[str, Any]) -> str:
     lines = [f"model {result.get('model_version')}, catalog of {result.get('catalog'):,} movies",
              f"  {'operation':<36}{'p50 ms':>10}{'p99 ms':>10}{'n':>7}"]
     for key, label in LABELS.items():
-        if key in result:
+        if key in result and "p50_ms" in result[key]:
             m = result[key]
             lines.append(f"  {label:<36}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['n']:>7}")
     if "throughput" in result:

@@ -79,6 +79,7 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
                 runtime.titles.search(q, 25)
                 search.append(time.perf_counter() - t)
         result["title_search"] = percentiles(search)
+        result["similar_members"] = await _similar_member_search(app, rng)
         # the PreferenceLearner over every user (preferences and per-user weights)
         from bot.services.learner import learn_preferences
 
@@ -99,6 +100,28 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
         await _forget(app, users)
     result["memory"] = process_memory()
     return result
+
+
+async def _similar_member_search(app: App, rng: np.random.Generator, queries: int = 300) -> dict[str, Any]:
+    """The nearest members of stored taste vectors (the collaborative signal's pgvector query)."""
+    from bot.db.pool import as_array
+    from bot.repositories import models as model_repo
+    from engine.engine import NEIGHBOURS
+
+    async with app.db.acquire() as conn:
+        members = await conn.fetchval("SELECT count(*) FROM user_embeddings WHERE rating_count >= 5")
+        rows = await conn.fetch("SELECT user_id, embedding FROM user_embeddings WHERE rating_count >= 5 "
+                                "ORDER BY user_id LIMIT 5000")
+        if not rows:
+            return {"n": 0, "members": 0}
+        picks = [rows[int(i)] for i in rng.integers(0, len(rows), queries)]
+        samples = []
+        for row in picks:
+            vector = as_array(row["embedding"])
+            start = time.perf_counter()
+            await model_repo.similar_users(conn, row["user_id"], vector, NEIGHBOURS)
+            samples.append(time.perf_counter() - start)
+    return {**percentiles(samples[10:]), "members": int(members)}
 
 
 def process_memory() -> dict[str, float]:

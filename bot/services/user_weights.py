@@ -14,7 +14,7 @@ import numpy as np
 from engine.data import History, binary_matrix
 from engine.signals import Neighbours
 from engine.trainer import UserState, unit
-from engine.engine import batch_state, feedback_from_history
+from engine.engine import NEIGHBOURS, batch_state, feedback_from_history
 from engine.weights import learn_user_weights
 
 from bot.services.runtime import EngineRuntime
@@ -34,13 +34,28 @@ class SnapshotEngine:
         return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))
 
     def neighbours(self, state: UserState | None, exclude: int | None = None) -> Neighbours | None:
-        """Everyone else in the snapshot; never ``exclude``'s own row (their held-out positives are in it)."""
-        if state is None or not np.any(state.vector) or len(self.vectors) == 0:
-            return None
-        similarity = self.vectors @ unit(state.vector)
-        if exclude in self.row:
-            similarity[self.row[exclude]] = -1.0
-        return Neighbours(similarity.astype(np.float64), self.loved)
+        return self.neighbours_many([state], [exclude])[0]
+
+    def neighbours_many(self, states: list[UserState | None], excludes: list[int | None]) -> list[Neighbours | None]:
+        """Each state's ``NEIGHBOURS`` most similar members of the snapshot, as serving reads them from the
+        HNSW index (never the member's own row: their held-out positives are in it), from one matrix
+        product per block: the job compares a member with their neighbours, not with everyone."""
+        wanted = [i for i, s in enumerate(states) if s is not None and np.any(s.vector)]
+        out: list[Neighbours | None] = [None] * len(states)
+        if not wanted or len(self.vectors) == 0:
+            return out
+        queries = np.stack([unit(states[i].vector) for i in wanted])  # type: ignore[union-attr]
+        similarity = queries @ self.vectors.T
+        for row, i in enumerate(wanted):
+            if excludes[i] in self.row:
+                similarity[row, self.row[excludes[i]]] = -np.inf
+        cap = min(NEIGHBOURS, similarity.shape[1])
+        top = np.argpartition(-similarity, cap - 1, axis=1)[:, :cap]
+        for row, i in enumerate(wanted):
+            chosen = top[row][np.isfinite(similarity[row, top[row]])]
+            chosen = chosen[np.argsort(-similarity[row, chosen], kind="stable")]
+            out[i] = Neighbours(similarity[row, chosen].astype(np.float64), self.loved[chosen])
+        return out
 
 
 def fit_user_weights(engine: SnapshotEngine, histories: dict[int, History]) -> list[dict[str, Any]]:

@@ -1,0 +1,226 @@
+"""`cinesync simulate`: a load generator with a final audit.
+
+Synthetic members with planted tastes (each member belongs to a taste group that loves one genre
+and dislikes the rest) rate, ask for recommendations and look at their stats through the service
+layer, and a share of them rate through the gateway stand-in (`bot.offline`, the real bot),
+concurrently for a given time. The report gives p50/p99 per operation for each slice of the run,
+the errors, and an audit at the end: every rating acknowledged to a member is the one stored,
+and every member's stored taste vector equals a refit from their stored ratings.
+
+A member is driven by one worker at a time (members are dealt to workers), so "the last
+acknowledged rating of a (member, film) pair" is well defined.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from bot.app import App
+from bot.repositories import feedback as feedback_repo
+from bot.services.benchmark import percentiles
+from bot.services.errors import UserError
+from bot.services.member_state import replay_feedback
+
+SIM_MEMBER_BASE = 9_150_000_000_000_000_000  # between the bench's two ranges, far above any snowflake
+OPERATIONS = ("rate", "rate (gateway)", "recommend", "stats")
+MIX = {"rate": 0.7, "recommend": 0.2, "stats": 0.1}  # share of each action a member takes
+STATE_TOLERANCE = 1e-6
+
+
+@dataclass
+class Audit:
+    members: int = 0
+    acknowledged: int = 0  # (member, film) pairs whose last rating the member was told was saved
+    stored_as_acknowledged: int = 0
+    lost: list[tuple[int, int, float]] = field(default_factory=list)  # acknowledged, not stored as said
+    states_checked: int = 0
+    state_mismatches: int = 0
+    max_state_error: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.lost and self.state_mismatches == 0 and self.stored_as_acknowledged == self.acknowledged
+
+
+@dataclass
+class SimulationReport:
+    members: int
+    seconds: float
+    concurrency: int
+    operations: dict[str, dict[str, Any]]
+    slices: list[dict[str, Any]]
+    audit: Audit
+    catalog: int
+
+    def render(self) -> str:
+        lines = [f"simulated {self.members:,} members over {self.catalog:,} films for {self.seconds:.0f} s "
+                 f"({self.concurrency} at once)",
+                 f"  {'operation':<16}{'n':>9}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'refused':>9}"]
+        for name, figure in self.operations.items():
+            lines.append(f"  {name:<16}{figure['n']:>9,}{figure.get('p50_ms', 0):>10.2f}{figure.get('p99_ms', 0):>10.2f}"
+                         f"{figure['errors']:>8}{figure['refused']:>9}")
+        lines.append("  over time (p99 ms per slice): " + " | ".join(
+            f"{s['until_s']:.0f}s: " + ", ".join(f"{k} {v:.1f}" for k, v in s["p99_ms"].items()) for s in self.slices))
+        a = self.audit
+        lines.append(f"  audit: {a.acknowledged:,} acknowledged ratings, {a.stored_as_acknowledged:,} stored as acknowledged, "
+                     f"{len(a.lost)} lost; {a.states_checked:,} taste vectors equal to a refit "
+                     f"(largest difference {a.max_state_error:.2e}), {a.state_mismatches} not: "
+                     + ("PASSED" if a.passed else "FAILED"))
+        return "\n".join(lines)
+
+
+def planted_tastes(app: App, members: int, seed: int, films: int = 3000) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(candidate films, each member's group, films x groups "loves it" matrix): group g loves the films
+    of the g-th most common genre among the ``films`` most rated films."""
+    runtime = app.runtime
+    popular = sorted(runtime.movies, key=lambda m: -runtime.movies[m]["rating_count"])[:films]
+    counts: dict[str, int] = {}
+    for movie in popular:
+        for genre in runtime.movies[movie].get("genres") or []:
+            counts[genre] = counts.get(genre, 0) + 1
+    genres = [g for g, _ in sorted(counts.items(), key=lambda kv: -kv[1])][:12] or ["(none)"]
+    loves = np.array([[g in (runtime.movies[m].get("genres") or []) for g in genres] for m in popular])
+    groups = np.random.default_rng(seed).integers(0, len(genres), members)
+    return popular, groups, loves
+
+
+async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, concurrency: int = 16,
+                         gateway_share: float = 0.1, seed: int = 0, slices: int = 10, keep: bool = False,
+                         progress: bool = True) -> SimulationReport:
+    from bot.client import create_bot
+    from bot.offline import OfflineDiscord
+
+    users = [SIM_MEMBER_BASE + i for i in range(members)]
+    await _forget(app, users, progress)
+    films, groups, loves = planted_tastes(app, members, seed)
+    gateway_members = set(users[: int(round(gateway_share * members))])
+    samples: list[tuple[float, str, float]] = []  # (seconds since start, operation, latency)
+    errors = {name: 0 for name in OPERATIONS}
+    refused = {name: 0 for name in OPERATIONS}
+    acknowledged: dict[tuple[int, int], float] = {}
+    settings = replace(app.settings, rate_cooldown_seconds=0.0)
+    async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as discord:
+        started = time.perf_counter()
+        deadline = started + seconds
+        bar = tqdm(total=int(seconds), desc=f"simulating {members:,} members", unit="s", disable=not progress, leave=False)
+
+        async def act(rng: np.random.Generator, index: int) -> None:
+            user = users[index]
+            choice = rng.random()
+            if choice < MIX["rate"]:
+                film_row = int(rng.integers(0, len(films)))
+                liked = bool(loves[film_row, groups[index]])
+                stars = float(np.clip((4.5 if liked else 1.5) + rng.choice([-0.5, 0.0, 0.5]), 0.5, 5.0))
+                movie = films[film_row]
+                name = "rate (gateway)" if user in gateway_members else "rate"
+                begin = time.perf_counter()
+                try:
+                    if name == "rate":
+                        await app.feedback.record(user, movie, "rating", stars, "api")
+                        saved = True
+                    else:
+                        exchange = await discord.command(user, "rate", movie=f"id:{movie}", rating=f"{stars:g}")
+                        saved = "Saved" in exchange.text()
+                        if not saved:
+                            refused[name] += 1
+                except UserError:
+                    refused[name] += 1
+                    saved = False
+                except Exception:  # noqa: BLE001 - counted and reported; the audit says whether anything was lost
+                    errors[name] += 1
+                    saved = False
+                samples.append((begin - started, name, time.perf_counter() - begin))
+                if saved:
+                    acknowledged[(user, movie)] = stars
+                return
+            name = "recommend" if choice < MIX["rate"] + MIX["recommend"] else "stats"
+            begin = time.perf_counter()
+            try:
+                if name == "recommend":
+                    await app.recommendations.recommend(user, 10, surface="api")
+                else:
+                    await app.services.stats.profile(user)
+            except UserError:
+                refused[name] += 1
+            except Exception:  # noqa: BLE001
+                errors[name] += 1
+            samples.append((begin - started, name, time.perf_counter() - begin))
+
+        async def worker(w: int) -> None:
+            rng = np.random.default_rng(seed * 1000 + w)
+            mine = list(range(w, members, concurrency))
+            while time.perf_counter() < deadline and mine:
+                await act(rng, mine[int(rng.integers(0, len(mine)))])
+
+        async def ticker() -> None:
+            while time.perf_counter() < deadline:
+                await asyncio.sleep(1.0)
+                bar.n = min(int(time.perf_counter() - started), int(seconds))
+                bar.refresh()
+
+        await asyncio.gather(ticker(), *(worker(w) for w in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        bar.close()
+    audit = await _audit(app, users, acknowledged, progress)
+    if not keep:
+        await _forget(app, users, progress)
+    return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
+                            _slices(samples, elapsed, slices), audit, len(app.runtime.catalog))
+
+
+def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in OPERATIONS:
+        values = [latency for _t, op, latency in samples if op == name]
+        out[name] = {**(percentiles(values) if values else {"n": 0}), "errors": errors[name], "refused": refused[name]}
+    return out
+
+
+def _slices(samples: list[tuple[float, str, float]], elapsed: float, count: int) -> list[dict[str, Any]]:
+    width = max(elapsed / max(count, 1), 1e-9)
+    out = []
+    for k in range(count):
+        chosen = [(op, latency) for t, op, latency in samples if k * width <= t < (k + 1) * width]
+        p99 = {op: float(np.percentile([lat for o, lat in chosen if o == op], 99) * 1000)
+               for op in OPERATIONS if any(o == op for o, _ in chosen)}
+        out.append({"until_s": (k + 1) * width, "p99_ms": p99, "n": len(chosen)})
+    return out
+
+
+async def _audit(app: App, users: list[int], acknowledged: dict[tuple[int, int], float], progress: bool) -> Audit:
+    """Every acknowledged rating stored as said; every stored taste vector equal to a refit."""
+    audit = Audit(members=len(users), acknowledged=len(acknowledged))
+    trainer, index = app.runtime.trainer, app.runtime.catalog.items
+    said: dict[int, list[tuple[int, float]]] = {}
+    for (member, movie), stars in acknowledged.items():
+        said.setdefault(member, []).append((movie, stars))
+    async with app.db.acquire() as conn:
+        for user in tqdm(users, desc="audit", disable=not progress, leave=False):
+            rows = await feedback_repo.user_feedback(conn, user)
+            stored = {int(r["movie_id"]): r["rating"] for r in rows}
+            for movie, stars in said.get(user, []):
+                member = user
+                if stored.get(movie) is not None and abs(float(stored[movie]) - stars) < 1e-9:
+                    audit.stored_as_acknowledged += 1
+                else:
+                    audit.lost.append((member, movie, stars))
+            state = await feedback_repo.user_state(conn, user)
+            if state is None or state["solver_state"] is None or trainer is None or not rows:
+                continue
+            vector = np.frombuffer(state["solver_state"], dtype="<f8")
+            refit = replay_feedback(trainer, index, rows).vector
+            error = float(np.max(np.abs(vector - refit))) if len(vector) == len(refit) else float("inf")
+            audit.states_checked += 1
+            audit.max_state_error = max(audit.max_state_error, error)
+            audit.state_mismatches += error > STATE_TOLERANCE
+    return audit
+
+
+async def _forget(app: App, users: list[int], progress: bool) -> None:
+    for user in tqdm(users, desc="clearing simulated members", disable=not progress, leave=False):
+        await app.services.privacy.forget(user)

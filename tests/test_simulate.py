@@ -1,0 +1,27 @@
+"""`cinesync simulate`: a short run through the services and the gateway stand-in, and its audit."""
+from __future__ import annotations
+
+from bot.services.simulate import SIM_MEMBER_BASE, _audit, run_simulation
+
+
+async def test_a_short_simulation_loses_nothing_and_every_taste_vector_equals_a_refit(small_app) -> None:  # type: ignore[no-untyped-def]
+    report = await run_simulation(small_app, members=40, seconds=8.0, concurrency=4, gateway_share=0.25, slices=2,
+                                  progress=False)
+    ops = report.operations
+    assert ops["rate"]["n"] > 0 and ops["rate (gateway)"]["n"] > 0 and ops["recommend"]["n"] > 0, ops
+    assert all(figure["errors"] == 0 for figure in ops.values()), ops
+    audit = report.audit
+    assert audit.acknowledged > 0 and audit.states_checked > 0, audit
+    assert audit.passed, audit
+    assert "PASSED" in report.render() and len(report.slices) == 2
+    # the members were forgotten afterwards
+    async with small_app.db.acquire() as conn:
+        left = await conn.fetchval("SELECT count(*) FROM user_ratings WHERE user_id >= $1", SIM_MEMBER_BASE)
+    assert left == 0
+
+
+async def test_the_audit_reports_an_acknowledged_rating_that_is_not_stored(small_app) -> None:  # type: ignore[no-untyped-def]
+    member = SIM_MEMBER_BASE + 999_999
+    movie = next(iter(small_app.runtime.movies))
+    audit = await _audit(small_app, [member], {(member, movie): 4.5}, progress=False)
+    assert not audit.passed and audit.lost == [(member, movie, 4.5)]
