@@ -179,7 +179,7 @@ async def _train(db: Database, settings: Settings, config: TrainConfig | None, p
         state = batch_state(engine.trainer, histories[user])  # = the online replay, vectorised
         version_read, updated_read = read.get(user, (None, None))
         states.append((user, unit(state.vector), state.to_bytes(), state.ratings, state.feedback, version_read, updated_read))
-    async with db.transaction() as conn:
+    async with db.bulk_transaction() as conn:  # every member's state: minutes at 60,000+ members, no request timeout
         await model_repo.register_model(conn, version, digest, config.as_dict(), {**metrics, "weights": weights},
                                         f"{version}.pt", stored)
         await model_repo.store_item_vectors(conn, version, catalog.items.movie_ids, engine.model.q)
