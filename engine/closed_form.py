@@ -4,7 +4,7 @@ Two ridge regressions with EASE's zero-diagonal constraint predict each film fro
 watched (``seen``) and from how much they liked it (``valence``). Which of two exact forms runs
 depends on the shape: with fewer films than users the items x items inverse; with fewer users
 the Woodbury form (a users x users inverse). Both start from sparse inputs (only the Gram
-matrix is dense) and end in the blended operator's exact best rank-``dim`` factorisation,
+matrix is dense) and end in the blended operator's best rank-``dim`` factorisation (float32),
 taken from the eigenvectors of its smaller Gram side rather than a full SVD. Deterministic.
 
 Its memory grows with min(users, films) x films, so `engine.training` switches to the

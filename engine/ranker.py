@@ -26,7 +26,7 @@ DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 
                    "popularity": 0.0}
 # one match % per member and movie: a movie under LOW is not shown while ENOUGH candidates reach HIGH
 MATCH_LOW, MATCH_HIGH, MATCH_ENOUGH = 0.30, 0.50, 10
-SHOWN_DROP = 1.0  # standard deviations a film shown recently and ignored drops by
+SHOWN_DROP = 1.5  # standard deviations a film shown recently and ignored drops by
 GENRE_SHARE = 0.4  # popular lists: at most this share of the list in one genre
 HATED_VALENCE = -0.75  # 1.5 stars or less (a "hate" is -1.5)
 HATED_NEIGHBOUR_COSINE = 0.7  # as close as the other parts of a trilogy are to each other
