@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
@@ -62,6 +63,20 @@ async def _open(settings: Settings, *, require_schema: bool = True):  # type: ig
                 f"{len(pending)} migration(s) pending ({', '.join(m.filename for m in pending)}): run `cinesync migrate` first"
             )
     return db
+
+
+@asynccontextmanager
+async def _trained_app(settings: Settings):  # type: ignore[no-untyped-def]
+    """The app on the configured database, refusing clearly when no model was trained yet."""
+    from bot.app import build_app
+
+    app_ = await build_app(settings, await _open(settings))
+    try:
+        if app_.runtime.model is None:
+            raise UserFacingError("no trained model: run `cinesync train` (or `cinesync demo`) first")
+        yield app_
+    finally:
+        await app_.close()
 
 
 # --------------------------------------------------------------------------- migrate
@@ -436,19 +451,12 @@ def bench(
     """Latency and throughput of rating, recommending and searching on the real database."""
     import json
 
-    from bot.app import build_app
     from bot.render.benchmark import benchmark_table
     from bot.services.benchmark import run_benchmark
 
     async def work(settings: Settings) -> None:
-        db = await _open(settings)
-        app_ = await build_app(settings, db)
-        try:
-            if app_.runtime.model is None:
-                raise UserFacingError("no trained model: run `cinesync train` (or `cinesync demo`) first")
+        async with _trained_app(settings) as app_:
             result = await run_benchmark(app_, seconds=seconds, members=members)
-        finally:
-            await app_.close()
         typer.echo(benchmark_table(result))
         if json_out:
             json_out.write_text(json.dumps(result, indent=2))
@@ -470,22 +478,15 @@ def simulate(
     import json
     from dataclasses import asdict
 
-    from bot.app import build_app
     from bot.services.simulate import run_simulation
 
     if members < 1 or minutes <= 0 or concurrency < 1 or not 0.0 <= gateway_share <= 1.0:
         raise typer.BadParameter("members and concurrency must be at least 1, minutes above 0, gateway share 0 to 1")
 
     async def work(settings: Settings) -> None:
-        db = await _open(settings)
-        app_ = await build_app(settings, db)
-        try:
-            if app_.runtime.model is None:
-                raise UserFacingError("no trained model: run `cinesync train` (or `cinesync demo`) first")
+        async with _trained_app(settings) as app_:
             report = await run_simulation(app_, members=members, seconds=minutes * 60.0, concurrency=concurrency,
                                           gateway_share=gateway_share, keep=keep)
-        finally:
-            await app_.close()
         typer.echo(report.render())
         if json_out:
             json_out.write_text(json.dumps(asdict(report), indent=2, default=str))
