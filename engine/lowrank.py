@@ -17,6 +17,7 @@ O(ratings x dim + (members + films) x dim^2), never members x films. Inputs stay
 """
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -41,14 +42,15 @@ Blocks = Callable[[], Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]]
 
 
 def csr_blocks(seen: sp.csr_matrix, valence: sp.csr_matrix, batch_users: int, seed: int) -> Blocks:
-    """Shuffled row blocks of in-memory CSR matrices (a database-backed source yields the same shape)."""
+    """Shuffled row blocks of in-memory CSR matrices, a new order each epoch (a database-backed
+    source yields the same shape)."""
+    epochs = itertools.count()
+
     def blocks() -> Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]:
-        order = np.random.default_rng(seed + blocks.epoch).permutation(seen.shape[0])  # type: ignore[attr-defined]
-        blocks.epoch += 1  # type: ignore[attr-defined]
+        order = np.random.default_rng(seed + next(epochs)).permutation(seen.shape[0])
         for start in range(0, len(order), batch_users):
             rows = np.sort(order[start:start + batch_users])
             yield seen[rows], valence[rows]
-    blocks.epoch = 0  # type: ignore[attr-defined]
     return blocks
 
 
@@ -92,14 +94,14 @@ def fit_lowrank(blocks: Blocks, n_users: int, n_items: int, dim: int, val_weight
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)  # the same seed gives the same bits (scatter-adds in order)
     try:
-        _epochs(blocks, params, optimiser, n_users, n_items, val_weight, config, dev, progress)
+        _epochs(blocks, params, optimiser, n_users, val_weight, config, dev, progress)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
     with torch.no_grad():
         return tuple(p.detach().cpu().numpy().astype(np.float32) for p in params)  # type: ignore[return-value]
 
 
-def _epochs(blocks: Blocks, params: list[torch.Tensor], optimiser: torch.optim.Optimizer, n_users: int, n_items: int,
+def _epochs(blocks: Blocks, params: list[torch.Tensor], optimiser: torch.optim.Optimizer, n_users: int,
             val_weight: float, config: LowRankConfig, dev: torch.device, progress: bool) -> None:
     p_seen, p_val, q = params
     batches = max(1, math.ceil(n_users / config.batch_users))

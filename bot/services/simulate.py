@@ -204,11 +204,10 @@ async def _audit(app: App, users: list[int], acknowledged: dict[tuple[int, int],
             rows = await feedback_repo.user_feedback(conn, user)
             stored = {int(r["movie_id"]): r["rating"] for r in rows}
             for movie, stars in said.get(user, []):
-                member = user
                 if stored.get(movie) is not None and abs(float(stored[movie]) - stars) < 1e-9:
                     audit.stored_as_acknowledged += 1
                 else:
-                    audit.lost.append((member, movie, stars))
+                    audit.lost.append((user, movie, stars))
             state = await feedback_repo.user_state(conn, user)
             if state is None or state["solver_state"] is None or trainer is None or not rows:
                 continue
