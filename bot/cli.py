@@ -496,6 +496,28 @@ def simulate(
     _run(work)
 
 
+@app.command()
+def synthesize(
+    out: Path = typer.Argument(..., help="A new folder for the MovieLens-layout files."),
+    catalog: Path = typer.Option(..., "--catalog", help="A MovieLens catalog folder with movies.csv and average_ratings.csv."),
+    members: int = typer.Option(330_000, help="Synthetic members."),
+    ratings: int = typer.Option(30_000_000, help="Ratings to draw (a pair drawn twice is kept once)."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Synthetic ratings with planted tastes over a real catalog, for scale runs (then `cinesync import
+    movielens OUT --with-ratings`)."""
+    from bot.catalog.synthetic import synthesize as write
+
+    if members < 1 or ratings < members:
+        raise typer.BadParameter("members must be at least 1 and ratings at least members")
+    try:
+        report = write(catalog, out, members, ratings, seed)
+    except (FileNotFoundError, FileExistsError) as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{report.folder}: {report.members:,} members, {report.ratings:,} ratings on {report.rated_films:,} of "
+               f"{report.films:,} films")
+
+
 @app.command("eval")
 def evaluate(
     ratings: Path = typer.Option(..., "--ratings", help="ratings.csv (MovieLens layout)."),
