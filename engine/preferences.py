@@ -126,13 +126,29 @@ def _genre_effects(ratings: np.ndarray, genres: list[list[str]], controls: np.nd
     return out
 
 
-def _welch(inside: np.ndarray, outside: np.ndarray) -> tuple[float, float]:
-    """(difference of means, two-sided p) of Welch's t-test."""
-    if len(inside) < 2 or len(outside) < 2 or np.ptp(np.concatenate([inside, outside])) == 0:
-        return 0.0, 1.0
-    result = stats.ttest_ind(inside, outside, equal_var=False)
-    p = float(result.pvalue) if np.isfinite(result.pvalue) else 1.0
-    return float(inside.mean() - outside.mean()), p
+def welch_many(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Welch's t-test (scipy's ``ttest_ind(equal_var=False)``) of each row's group of ``values``
+    (``inside``: a boolean row per test) against the rest, all rows at once: the learner runs
+    dozens of these per member, and one vectorised tail-probability call replaces as many
+    scipy calls. A test with fewer than 2 values on a side, constant values, or no defined
+    p-value gives (0, 1)."""
+    values = np.asarray(values, dtype=float)
+    inside = np.asarray(inside, dtype=bool)
+    n1 = inside.sum(axis=1).astype(float)
+    n2 = len(values) - n1
+    s1 = inside @ values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1, m2 = s1 / n1, (values.sum() - s1) / n2
+        # two-pass variances, as scipy computes them (a constant group has exactly zero variance)
+        v1 = np.where(inside, (values[None, :] - m1[:, None]) ** 2, 0.0).sum(axis=1) / (n1 - 1)
+        v2 = np.where(inside, 0.0, (values[None, :] - m2[:, None]) ** 2).sum(axis=1) / (n2 - 1)
+        a, b = v1 / n1, v2 / n2
+        t = (m1 - m2) / np.sqrt(a + b)
+        dof = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+        p = 2.0 * stats.t.sf(np.abs(t), dof)
+    usable = (n1 >= 2) & (n2 >= 2) & (np.ptp(values) > 0 if len(values) else False)
+    p = np.where(usable & np.isfinite(p), p, 1.0)
+    return np.where(usable, m1 - m2, 0.0), p
 
 
 def _strong_genres(ratings: np.ndarray, genres: list[list[str]], effects: list[dict[str, Any]]) -> None:
@@ -155,8 +171,9 @@ def _strong_genres(ratings: np.ndarray, genres: list[list[str]], effects: list[d
     found: list[str] = [e["genre"] for e in effects if e["significant"]]
     remaining = [g for g in candidates if g not in found]
     while remaining:
-        tests = [_welch(adjusted[members[g]], adjusted[~members[g]]) for g in remaining]
-        adjusted_p = holm(np.array([p for _, p in tests]))
+        differences, p_values = welch_many(adjusted, np.array([members[g] for g in remaining]))
+        tests = list(zip(differences.tolist(), p_values.tolist()))
+        adjusted_p = holm(p_values)
         best = max(range(len(remaining)), key=lambda i: (adjusted_p[i] < ALPHA, abs(tests[i][0])))
         genre, (difference, p) = remaining[best], tests[best]
         if adjusted_p[best] >= ALPHA or abs(difference) < STRONG_EFFECT:
@@ -212,15 +229,18 @@ def _decades(ratings: np.ndarray, years: list[int | None], baseline: float) -> l
     """Per decade: share, shrunk effect against the member's average, and a Holm-corrected Welch test
     against their other films (``significant`` decades are favourites or least favourites)."""
     decades = np.array([(int(y) // 10) * 10 if y and y == y else -1 for y in years])
+    values = np.unique(decades[decades >= 0])
+    inside = decades[None, :] == values[:, None]
+    sizes = inside.sum(axis=1)
+    tested = (sizes >= MIN_GENRE_SUPPORT) & (len(ratings) - sizes >= MIN_OUTSIDE)
+    differences, p_values = welch_many(ratings, inside[tested]) if tested.any() else (np.empty(0), np.empty(0))
+    test_of = np.cumsum(tested) - 1
     out = []
-    for decade in np.unique(decades[decades >= 0]):
-        inside = decades == decade
-        chosen = ratings[inside]
-        n = len(chosen)
-        difference, p = _welch(chosen, ratings[~inside]) if n >= MIN_GENRE_SUPPORT and (~inside).sum() >= MIN_OUTSIDE \
-            else (0.0, 1.0)
-        out.append({"decade": f"{int(decade)}s", "ratings": int(n), "share": round(n / len(ratings), 3),
-                    "effect": round(float((chosen - baseline).sum() / (n + SHRINK)), 3), "p": p,
+    for j, decade in enumerate(values):
+        n = int(sizes[j])
+        difference, p = (float(differences[test_of[j]]), float(p_values[test_of[j]])) if tested[j] else (0.0, 1.0)
+        out.append({"decade": f"{int(decade)}s", "ratings": n, "share": round(n / len(ratings), 3),
+                    "effect": round(float((ratings[inside[j]] - baseline).sum() / (n + SHRINK)), 3), "p": p,
                     "difference": round(difference, 3)})
     adjusted = holm(np.array([d["p"] for d in out]))
     for d, q in zip(out, adjusted):

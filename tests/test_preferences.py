@@ -116,3 +116,28 @@ def test_five_action_films_are_not_eclectic(catalog: pd.DataFrame) -> None:
                                              "Film-Noir", "War", "Mystery")]
     eclectic = analyse(_member_frame(catalog, [(i, 4.0) for i in mixed]), catalog)[1]
     assert eclectic["diversity"]["score"] >= 0.7, eclectic["diversity"]
+
+
+def test_vectorised_welch_equals_scipy_including_the_edge_cases() -> None:
+    from scipy import stats as scipy_stats
+
+    from engine.preferences import welch_many
+
+    rng = np.random.default_rng(7)
+    values = np.round(rng.normal(3.5, 1.0, 60).clip(0.5, 5.0) * 2) / 2
+    masks = rng.random((12, 60)) < rng.uniform(0.05, 0.6, (12, 1))
+    masks[0] = False
+    masks[0, :1] = True  # one film inside: no test
+    differences, p_values = welch_many(values, masks)
+    for mask, difference, p in zip(masks, differences, p_values):
+        if mask.sum() < 2:
+            assert (difference, p) == (0.0, 1.0)
+            continue
+        expected = scipy_stats.ttest_ind(values[mask], values[~mask], equal_var=False)
+        assert difference == pytest.approx(values[mask].mean() - values[~mask].mean(), abs=1e-12)
+        assert p == pytest.approx(expected.pvalue, rel=1e-9)
+    # constant groups that differ: scipy's p is undefined and the test counts as not significant
+    same = np.array([4.0] * 5 + [2.0] * 5)
+    split = np.arange(10) < 5
+    assert welch_many(same, split[None, :])[1][0] == 1.0
+    assert welch_many(np.full(10, 3.0), split[None, :]) == (np.array([0.0]), np.array([1.0]))
