@@ -137,7 +137,19 @@ def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users
 
 
 LOWRANK_REG_GRID = (5.0, 20.0, 80.0)
-LOWRANK_MAX_USERS = 30_000  # the low-rank solver's constants are chosen on a sample of members this size
+LOWRANK_MAX_USERS = 30_000  # the low-rank solver's side fits (constants, validation, calibration) use this many members
+
+
+def side_fit_members(histories: dict[int, History], n_items: int, base: TrainConfig = TrainConfig(),
+                     max_users: int = LOWRANK_MAX_USERS) -> dict[int, History]:
+    """The members the side fits of a training run (choosing constants, validation queries, calibration)
+    use: everyone while the closed form runs; past that, a seeded sample of ``max_users`` members, so
+    those fits cost a fixed amount and only the served model grows with the data."""
+    active = len(np.unique(np.concatenate([h.items for h in histories.values()]))) if histories else 0
+    if base.solver_for(len(histories), active) != "lowrank" or len(histories) <= max_users:
+        return histories
+    keep = np.random.default_rng(1).choice(sorted(histories), max_users, replace=False)
+    return {int(u): histories[int(u)] for u in sorted(keep)}
 
 
 def choose_config(histories: dict[int, History], n_items: int, progress: bool = False,
@@ -150,9 +162,7 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
 
     active = len(np.unique(np.concatenate([h.items for h in histories.values()]))) if histories else 0
     lowrank = base.solver_for(len(histories), active) == "lowrank"
-    if lowrank and len(histories) > LOWRANK_MAX_USERS:
-        keep = np.random.default_rng(1).choice(sorted(histories), LOWRANK_MAX_USERS, replace=False)
-        histories = {int(u): histories[int(u)] for u in sorted(keep)}
+    histories = side_fit_members(histories, n_items, base)
     split = warm_split(histories, n_items, seed=1)
     users = sorted(split.test)
     if len(users) > max_users:

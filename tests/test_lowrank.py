@@ -95,3 +95,15 @@ def test_seen_and_valence_share_one_pattern() -> None:
     assert seen.nnz == valence.nnz == 3
     np.testing.assert_array_equal(seen.indices, valence.indices)
     assert seen[0, 1] == 0.0 and valence[0, 0] == 0.0 and valence[0, 1] < 0 < valence[0, 2]
+
+
+def test_side_fits_use_a_fixed_sample_of_members_only_for_the_low_rank_solver() -> None:
+    from engine.training import side_fit_members
+
+    rng = np.random.default_rng(2)
+    histories = {u: History(rng.choice(50, 6, replace=False), np.full(6, 4.0)) for u in range(300)}
+    assert side_fit_members(histories, 50, TrainConfig(solver="closed"), max_users=100) is histories
+    sample = side_fit_members(histories, 50, TrainConfig(solver="lowrank"), max_users=100)
+    assert len(sample) == 100 and all(sample[u] is histories[u] for u in sample)
+    assert sample.keys() == side_fit_members(histories, 50, TrainConfig(solver="lowrank"), max_users=100).keys()
+    assert side_fit_members(histories, 50, TrainConfig(solver="lowrank"), max_users=300) is histories

@@ -35,7 +35,7 @@ from engine.data import History
 from engine.calibration_fit import fit_calibrator, held_out_ratings, rating_stats
 from engine.engine import batch_state, fit_engine
 from engine.trainer import unit
-from engine.training import TrainConfig, choose_config, data_hash
+from engine.training import TrainConfig, choose_config, data_hash, side_fit_members
 from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
 from engine.weights import learn_bucket_weights, mean_ndcg, validation_queries
 
@@ -93,17 +93,19 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     if config is None:
         config, tried = choose_config(histories, n_items, progress=progress, base=TrainConfig(device=device))
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
-    queries = validation_queries(histories, n_items, fit, progress=progress)
+    sample = side_fit_members(histories, n_items, config)  # everyone, or a fixed-size sample on large data
+    queries = validation_queries(sample, n_items, fit, progress=progress)
     weights = learn_bucket_weights(queries, progress=progress)
     per_query = [mean_ndcg([q], np.array([weights.get(bucket(q.n_ratings), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
                                           dtype=np.float32)) for q in queries]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
-    calibrator, dislike, calibration = fit_calibrator(histories, catalog, config)
+    calibrator, dislike, calibration = fit_calibrator(sample, catalog, config)
     global_mean, means = rating_stats(histories, n_items)
     engine.model.calibrator, engine.model.global_mean, engine.model.item_means = calibrator, global_mean, means
     engine.model.dislike_calibrator = dislike
     metrics = {"validation_ndcg@10": round(validation, 4), "validation_queries": len(queries),
+               "side_fit_members": len(sample),
                "validation_ndcg_by_constants": tried,
                "calibration": {k: v for k, v in calibration.items() if k != "global_mean"}}
     if sliders is not None and catalog.text_vectors is not None and rows is not None:
