@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.calibration import MatchCalibrator, brier, expected_calibration_error, item_means, labels_of, match_features
 from engine.data import History
-from engine.engine import FittedEngine, fit_engine
+from engine.engine import BATCH_USERS, FittedEngine, fit_engine
 from engine.snapshot import Catalog
 from engine.training import TrainConfig
 
@@ -61,17 +61,19 @@ def pair_features(engine: FittedEngine, train: dict[int, History], held: dict[in
     rng = np.random.default_rng(seed)
     rows, labels, owners, counts = [], [], [], []
     reference = engine.ranker.reference
-    for user, answers in held.items():
-        full = train[user]
-        for history in (full, full.prefix(int(rng.integers(*SHORT)))):
-            feedback = engine.user_feedback(history)
-            raw = engine.ranker.signal_matrix(feedback, engine.neighbours(feedback.state))
+    asked = [(user, answers, history) for user, answers in held.items()
+             for history in (train[user], train[user].prefix(int(rng.integers(*SHORT))))]
+    for start in range(0, len(asked), BATCH_USERS):  # one batch of matrix products per block
+        block = asked[start : start + BATCH_USERS]
+        feedback = [engine.user_feedback(history) for _u, _a, history in block]
+        neighbours = engine.neighbours_many([f.state for f in feedback], [None] * len(feedback))
+        for (user, answers, history), fb, raw in zip(block, feedback, engine.ranker.signal_matrices(feedback, neighbours)):
             stars = history.ratings[~np.isnan(history.ratings)]
             user_mean = float(stars.mean()) if len(stars) else global_mean
             rows.append(match_features(raw, answers.items, user_mean, global_mean, means, reference))
             labels.append(np.asarray(answers.ratings, dtype=float))
             owners.append(np.full(len(answers), user))
-            counts.append(np.full(len(answers), feedback.n_ratings))
+            counts.append(np.full(len(answers), fb.n_ratings))
     return np.vstack(rows), np.concatenate(labels), np.concatenate(owners), np.concatenate(counts)
 
 

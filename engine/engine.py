@@ -22,6 +22,9 @@ from engine.trainer import PersonalizedTrainer, UserState, unit
 from engine.training import TrainConfig, fit_taste_model
 
 
+BATCH_USERS = 64  # users whose signals and neighbours come from one batch of matrix products
+
+
 def popularity_prior(histories: Sequence[History], n_items: int) -> np.ndarray:
     """Positives per item, ties broken by any interaction (the popularity peer's order)."""
     positives = np.zeros(n_items)
@@ -82,14 +85,24 @@ class FittedEngine:
     def neighbours(self, state: UserState | None, exclude: int | None = None, cap: int = NEIGHBOURS) -> Neighbours | None:
         """The `cap` most similar training users (the bot asks pgvector for the same), never the user
         themself (``exclude``: their row in the pool)."""
-        if state is None or state.feedback == 0 or not np.any(state.vector):
-            return None
-        similarity = self.pool_vectors @ unit(state.vector)
-        if exclude is not None and 0 <= exclude < len(similarity):
-            similarity[exclude] = -np.inf
-        top = np.argsort(-similarity, kind="stable")[:cap]
-        top = top[np.isfinite(similarity[top])]
-        return Neighbours(similarity[top].astype(np.float64), self.pool_loved[top])  # type: ignore[index]
+        return self.neighbours_many([state], [exclude], cap)[0]
+
+    def neighbours_many(self, states: Sequence[UserState | None], excludes: Sequence[int | None],
+                        cap: int = NEIGHBOURS) -> list[Neighbours | None]:
+        """`neighbours` of each state, from one matrix product over the pool for them all."""
+        out: list[Neighbours | None] = [None] * len(states)
+        wanted = [i for i, s in enumerate(states) if s is not None and s.feedback and np.any(s.vector)]
+        if not wanted:
+            return out
+        similarity = np.stack([unit(states[i].vector) for i in wanted]) @ self.pool_vectors.T  # type: ignore[union-attr]
+        for row, i in enumerate(wanted):
+            exclude = excludes[i]
+            if exclude is not None and 0 <= exclude < similarity.shape[1]:
+                similarity[row, exclude] = -np.inf
+            top = np.argsort(-similarity[row], kind="stable")[:cap]
+            top = top[np.isfinite(similarity[row, top])]
+            out[i] = Neighbours(similarity[row, top].astype(np.float64), self.pool_loved[top])  # type: ignore[index]
+        return out
 
     def user_feedback(self, history: History) -> UserFeedback:
         return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))

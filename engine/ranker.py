@@ -116,8 +116,15 @@ class HybridRanker:
                       light: bool = False) -> dict[str, np.ndarray]:
         """Every available signal for one user, raw (not yet normalised). ``light``: only those that cost
         little over the whole catalog (not the model, content or dislike signals: see `rank`)."""
-        batch, has_content = self._signal_rows([user], [neighbours], light)
-        return {name: values[0] for name, values in batch.items() if name != "content" or has_content[0]}
+        return self.signal_matrices([user], [neighbours], light)[0]
+
+    def signal_matrices(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None],
+                        light: bool = False) -> list[dict[str, np.ndarray]]:
+        """`signal_matrix` of each user, from one matrix product per signal for them all (a text
+        signal only for users with a text profile)."""
+        batch, has_content = self._signal_rows(users, neighbours, light)
+        return [{name: values[row] for name, values in batch.items() if name != "content" or has_content[row]}
+                for row in range(len(users))]
 
     def signal_batch(self, users: Sequence[UserFeedback], neighbours: Sequence[sig.Neighbours | None]) -> dict[str, np.ndarray]:
         """`signal_matrix` for many users at once (users x items): one matrix product per signal.

@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engine.data import History
+from engine.engine import BATCH_USERS
 from engine.metrics import DISCOUNT, ndcg_at
 from engine.splits import cold_split, warm_split
 from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
@@ -51,14 +52,21 @@ def _signal_stack(raw: dict[str, np.ndarray], candidates: np.ndarray, blend: flo
     return np.asarray(rows, dtype=np.float32)
 
 
-def make_query(engine, history: History, targets: np.ndarray, candidates: np.ndarray) -> Query | None:  # type: ignore[no-untyped-def]
-    if len(targets) == 0 or len(history) == 0:
-        return None
-    user = engine.user_feedback(history)
-    raw = engine.ranker.signal_matrix(user, engine.neighbours(user.state))
-    positions = np.flatnonzero(candidates)
-    target_positions = np.flatnonzero(np.isin(positions, targets))
-    return Query(user.n_ratings, _signal_stack(raw, candidates, engine.ranker.blend), target_positions)
+def make_queries(engine, cases: Sequence[tuple[History, np.ndarray, np.ndarray]],  # type: ignore[no-untyped-def]
+                 desc: str = "validation queries", progress: bool = False) -> list[Query]:
+    """One query per (history, targets, candidates) case that has both (others are left out), its
+    signals computed a block of cases at a time."""
+    cases = [case for case in cases if len(case[1]) and len(case[0])]
+    queries: list[Query] = []
+    for start in tqdm(range(0, len(cases), BATCH_USERS), desc=desc, unit="block", disable=not progress, leave=False):
+        block = cases[start : start + BATCH_USERS]
+        users = [engine.user_feedback(history) for history, _t, _c in block]
+        neighbours = engine.neighbours_many([u.state for u in users], [None] * len(users))
+        for user, raw, (_h, targets, candidates) in zip(users, engine.ranker.signal_matrices(users, neighbours), block):
+            positions = np.flatnonzero(candidates)
+            target_positions = np.flatnonzero(np.isin(positions, targets))
+            queries.append(Query(user.n_ratings, _signal_stack(raw, candidates, engine.ranker.blend), target_positions))
+    return queries
 
 
 class StackedQueries:
@@ -137,15 +145,14 @@ def validation_queries(histories: dict[int, History], n_items: int, fit: Callabl
     new_users = sorted(cold.new_users)
     if len(new_users) > MAX_COLD_USERS:
         new_users = sorted(np.random.default_rng(1).choice(new_users, MAX_COLD_USERS, replace=False).tolist())
-    for user in tqdm(new_users, desc="validation (new users)", disable=not progress, leave=False):
+    cases = []
+    for user in new_users:
         targets = cold.targets(user)
         candidates = trainable.copy()
         candidates[cold.new_users[user].items] = False
         candidates[targets] = trainable[targets]
-        for k in COLD_PREFIXES:
-            query = make_query(engine, cold.new_users[user].prefix(k), targets, candidates)
-            if query:
-                queries.append(query)
+        cases.extend((cold.new_users[user].prefix(k), targets, candidates) for k in COLD_PREFIXES)
+    queries.extend(make_queries(engine, cases, "validation (new users)", progress))
     warm = warm_split(cold.train, n_items, seed=1)
     engine = fit(list(warm.train.values()))
     trainable = warm.trainable
@@ -153,12 +160,12 @@ def validation_queries(histories: dict[int, History], n_items: int, fit: Callabl
     rng = np.random.default_rng(1)
     if len(users) > MAX_WARM_QUERIES:
         users = sorted(rng.choice(users, MAX_WARM_QUERIES, replace=False).tolist())
-    for user in tqdm(users, desc="validation (known users)", disable=not progress, leave=False):
+    cases = []
+    for user in users:
         candidates = trainable.copy()
         candidates[warm.train[user].items] = False
-        query = make_query(engine, warm.train[user], warm.test[user], candidates)
-        if query:
-            queries.append(query)
+        cases.append((warm.train[user], warm.test[user], candidates))
+    queries.extend(make_queries(engine, cases, "validation (known users)", progress))
     return queries
 
 
@@ -219,10 +226,7 @@ def learn_user_weights(engine, histories: dict[int, History], defaults: Callable
     for start in range(0, len(cases), block):
         chunk = cases[start : start + block]
         users = [engine.user_feedback(past) for _user, (past, _t, _c) in chunk]
-        if hasattr(engine, "neighbours_many"):  # one matrix product for the block
-            neighbours = engine.neighbours_many([fb.state for fb in users], [user for user, _case in chunk])
-        else:
-            neighbours = [engine.neighbours(fb.state, exclude=user) for (user, _case), fb in zip(chunk, users)]
+        neighbours = engine.neighbours_many([fb.state for fb in users], [user for user, _case in chunk])
         raw = engine.ranker.signal_batch(users, neighbours)
         for row, (user, (_past, targets, candidates)) in enumerate(chunk):
             stack = _signal_stack({name: values[row] for name, values in raw.items()}, candidates, engine.ranker.blend)
