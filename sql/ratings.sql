@@ -9,6 +9,16 @@ VALUES (:user_id, ('[1' || repeat(',0', 255) || ']')::vector, NULL, 0, 0, 0)
 ON CONFLICT (user_id) DO UPDATE SET user_id = u.user_id
 RETURNING user_id, embedding, solver_state, rating_count, feedback_count, version, model_version;
 
+-- name: lock_existing_state(user_id, movie_id)^
+-- The member's state row locked (no new row version, so no index entry is written), with their
+-- current feedback on the movie: one round trip on the rating path. No row: a new member.
+SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count, u.version, u.model_version,
+       r.rating AS current_rating, r.kind AS current_kind
+  FROM user_embeddings u
+  LEFT JOIN user_ratings r ON r.user_id = u.user_id AND r.movie_id = :movie_id
+ WHERE u.user_id = :user_id
+   FOR UPDATE OF u;
+
 -- name: current_rating(user_id, movie_id)^
 SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
 

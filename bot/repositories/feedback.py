@@ -14,6 +14,17 @@ async def lock_user_state(conn: asyncpg.Connection, user_id: int) -> asyncpg.Rec
     return await queries().lock_user_state(conn, user_id=user_id)
 
 
+async def lock_state_and_rating(conn: asyncpg.Connection, user_id: int,
+                                movie_id: int) -> tuple[asyncpg.Record, tuple[str, float | None] | None]:
+    """(the user's state row, locked until the transaction ends; their current (kind, stars) on the movie,
+    or None). An existing member costs one round trip and writes nothing; a new one gets their row first."""
+    row = await queries().lock_existing_state(conn, user_id=user_id, movie_id=movie_id)
+    if row is None:
+        row, current = await lock_user_state(conn, user_id), await current_rating(conn, user_id, movie_id)
+        return row, ((current["kind"], current["rating"]) if current else None)
+    return row, ((row["current_kind"], row["current_rating"]) if row["current_kind"] is not None else None)
+
+
 async def current_rating(conn: asyncpg.Connection, user_id: int, movie_id: int) -> asyncpg.Record | None:
     return await queries().current_rating(conn, user_id=user_id, movie_id=movie_id)
 

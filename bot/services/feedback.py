@@ -26,6 +26,7 @@ from engine.feedback import KINDS, WORD_STAR_RANGE, WORD_STARS, stars_for
 from engine.trainer import NonFiniteUpdate, UserState, unit
 
 log = logging.getLogger(__name__)
+_UNREAD = object()  # `_apply` reads the member's current feedback itself
 SOURCES = ("slash", "button", "dm_reaction", "import", "shell", "api")
 
 
@@ -175,9 +176,9 @@ class FeedbackService:
                       source: str, dedupe_key: str | None, unless_same: bool = False,
                       withdraw_kind: str | None = None) -> FeedbackResult:
         async with self.db.transaction() as conn:
-            row = dict(await repo.lock_user_state(conn, user_id))
-            result, _row = await self._apply(conn, row, user_id, movie_id, title, kind, rating, source, dedupe_key,
-                                             unless_same, withdraw_kind)
+            locked, previous = await repo.lock_state_and_rating(conn, user_id, movie_id)
+            result, _row = await self._apply(conn, dict(locked), user_id, movie_id, title, kind, rating, source,
+                                             dedupe_key, unless_same, withdraw_kind, previous)
         if not result.duplicate:
             self.cache.invalidate(user_id)
             self.on_feedback(user_id, self.runtime.catalog.items.get(movie_id), kind, rating, result.previous_rating)
@@ -185,14 +186,17 @@ class FeedbackService:
 
     async def _apply(self, conn: asyncpg.Connection, row: dict[str, Any], user_id: int, movie_id: int, title: str,
                      kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
-                     unless_same: bool = False, withdraw_kind: str | None = None) -> tuple[FeedbackResult, dict[str, Any]]:
+                     unless_same: bool = False, withdraw_kind: str | None = None,
+                     previous: tuple[str, float | None] | None | object = _UNREAD) -> tuple[FeedbackResult, dict[str, Any]]:
         """One feedback inside the caller's transaction, the member's state row locked and given as ``row``;
-        returns the result and the row as it now is."""
+        returns the result and the row as it now is. ``previous``: the member's current feedback on the
+        movie when the caller read it with the lock (None: none), else read here."""
         trainer = self.runtime.trainer
         item = self.runtime.catalog.items.get(movie_id)
-        previous = await repo.current_rating(conn, user_id, movie_id)
-        prev_kind = previous["kind"] if previous else None
-        prev_rating = previous["rating"] if previous else None
+        if previous is _UNREAD:
+            current = await repo.current_rating(conn, user_id, movie_id)
+            previous = (current["kind"], current["rating"]) if current else None
+        prev_kind, prev_rating = previous if previous else (None, None)
         unchanged = ((kind is None and (previous is None or (withdraw_kind is not None and prev_kind != withdraw_kind)))
                      or (unless_same and kind == prev_kind and rating == prev_rating))
         if unchanged:  # withdrawing what was not said, or repeating what was
