@@ -32,10 +32,17 @@ from tqdm import tqdm
 @dataclass(frozen=True)
 class LowRankConfig:
     epochs: int = 12
-    batch_users: int = 4096
+    steps_per_epoch: int = 20  # Adam steps per pass; a batch is members / steps_per_epoch
     lr: float = 0.01
     reg: float = 20.0  # L2 on every row, counted once per epoch
     init_scale: float = 0.01
+
+
+    def batch_users(self, n_users: int) -> int:
+        """Members per mini-batch. Each step also costs films x dim^2 (the Gram term, whatever the batch),
+        so the number of steps per pass is fixed and the batch grows with the members: a fit on a sample
+        takes the same optimisation path (steps, learning rate) as the fit on everyone."""
+        return max(1, math.ceil(n_users / self.steps_per_epoch))
 
 
 Blocks = Callable[[], Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]]
@@ -65,21 +72,31 @@ def _torch_csr(x: sp.csr_matrix, device: torch.device) -> torch.Tensor:
 def batch_loss(p_seen: torch.Tensor, p_val: torch.Tensor, q: torch.Tensor, seen: sp.csr_matrix, valence: sp.csr_matrix,
                val_weight: float, device: torch.device) -> torch.Tensor:
     """Squared error of the batch's scores over every film (see module docstring), summed over members.
-    ``seen`` and ``valence`` share one sparsity pattern (explicit zeros kept, see `input_matrices`)."""
+    ``seen`` and ``valence`` share one sparsity pattern (explicit zeros kept, see `input_matrices`).
+
+    Nothing of size ratings x dim is formed: with per-film scalars ``d_seen[i] = P_seen[i] . Q[i]`` (and
+    ``d_val``), a rated pair's own contribution is ``s d_seen[i] + v d_val[i]``, and the cross term
+    ``sum over rated pairs of (z_u . q_i) t_ui`` is ``sum(Z * T Q)``, T the targets on the rated pairs:
+    weighted row sums (embedding bags) whose cost is ratings x dim."""
     if seen.nnz != valence.nnz:
         raise ValueError("seen and valence must share one sparsity pattern (build them with engine.training.input_matrices)")
-    coo = seen.tocoo()
-    users = torch.from_numpy(coo.row.astype(np.int64)).to(device)
-    items = torch.from_numpy(coo.col.astype(np.int64)).to(device)
-    s = torch.from_numpy(coo.data.astype(np.float32)).to(device)
+    items = torch.from_numpy(seen.indices.astype(np.int64)).to(device)
+    s = torch.from_numpy(seen.data.astype(np.float32)).to(device)
     v = torch.from_numpy(valence.data.astype(np.float32)).to(device)  # same pattern and order as ``seen``
-    z = torch.sparse.mm(_torch_csr(seen, device), p_seen) + torch.sparse.mm(_torch_csr(valence, device), p_val)
-    q_rated = q[items]
-    own = s * (p_seen[items] * q_rated).sum(1) + v * (p_val[items] * q_rated).sum(1)
-    target = own + (s + val_weight * v) / (1.0 + val_weight)
-    rated_scores = (z[users] * q_rated).sum(1)
+    c = (s + val_weight * v) / (1.0 + val_weight)
+    # each member's rated films are one bag (a CSR row): torch's embedding_bag sums the weighted rows of a
+    # table per bag without forming the ratings x dim rows
+    offsets = torch.from_numpy(seen.indptr[:-1].astype(np.int64)).to(device)
+    d_seen, d_val = (p_seen * q).sum(1), (p_val * q).sum(1)
+    target = s * d_seen[items] + v * d_val[items] + c
+
+    def bags(table: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.embedding_bag(items, table, offsets, mode="sum", per_sample_weights=weights)
+
+    z = bags(p_seen, s) + bags(p_val, v)
+    towards = bags(q, target)  # sum over rated pairs of (z_u . q_i) t_ui = sum(Z * towards)
     full = ((z @ (q.T @ q)) * z).sum()
-    return full - 2.0 * (rated_scores * target).sum() + (target * target).sum()
+    return full - 2.0 * (z * towards).sum() + (target * target).sum()
 
 
 def fit_lowrank(blocks: Blocks, n_users: int, n_items: int, dim: int, val_weight: float, seed: int,
@@ -104,7 +121,7 @@ def fit_lowrank(blocks: Blocks, n_users: int, n_items: int, dim: int, val_weight
 def _epochs(blocks: Blocks, params: list[torch.Tensor], optimiser: torch.optim.Optimizer, n_users: int,
             val_weight: float, config: LowRankConfig, dev: torch.device, progress: bool) -> None:
     p_seen, p_val, q = params
-    batches = max(1, math.ceil(n_users / config.batch_users))
+    batches = max(1, math.ceil(n_users / config.batch_users(n_users)))
     with tqdm(total=config.epochs * batches, desc="training base model (low-rank, mini-batches)", unit="batch",
               disable=not progress, leave=False) as bar:
         for epoch in range(config.epochs):

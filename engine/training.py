@@ -100,7 +100,7 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
                                      cache)
     else:
         low = LowRankConfig(epochs=config.lowrank_epochs, reg=config.lowrank_reg)
-        arrays = fit_lowrank(csr_blocks(seen, valence, low.batch_users, config.seed), seen.shape[0], len(active),
+        arrays = fit_lowrank(csr_blocks(seen, valence, low.batch_users(seen.shape[0]), config.seed), seen.shape[0], len(active),
                              config.dim, config.val_weight, config.seed, low, config.device, progress)
     model = TasteModel(n_items, config.dim)
     rows = torch.from_numpy(active)
