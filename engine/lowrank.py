@@ -32,7 +32,8 @@ from tqdm import tqdm
 @dataclass(frozen=True)
 class LowRankConfig:
     epochs: int = 12
-    steps_per_epoch: int = 20  # Adam steps per pass; a batch is members / steps_per_epoch
+    steps_per_epoch: int = 20  # Adam steps per pass (fewer on small data: see batch_users)
+    min_batch: int = 1024
     lr: float = 0.01
     reg: float = 20.0  # L2 on every row, counted once per epoch
     init_scale: float = 0.01
@@ -40,9 +41,10 @@ class LowRankConfig:
 
     def batch_users(self, n_users: int) -> int:
         """Members per mini-batch. Each step also costs films x dim^2 (the Gram term, whatever the batch),
-        so the number of steps per pass is fixed and the batch grows with the members: a fit on a sample
-        takes the same optimisation path (steps, learning rate) as the fit on everyone."""
-        return max(1, math.ceil(n_users / self.steps_per_epoch))
+        so past ``steps_per_epoch x min_batch`` members the number of steps per pass is fixed and the batch
+        grows with the members: a fit on a 30,000-member sample takes the same optimisation path (steps,
+        learning rate) as the fit on everyone. Below that, batches of ``min_batch`` (per-step overhead)."""
+        return max(self.min_batch, math.ceil(n_users / self.steps_per_epoch))
 
 
 Blocks = Callable[[], Iterable[tuple[sp.csr_matrix, sp.csr_matrix]]]
