@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.db.pool import HNSW_EF_SEARCH
 from bot.repositories import models as model_repo
 
 N_MEMBERS, DIM, LIMIT, QUERIES = 4000, 256, 100, 40
@@ -79,3 +80,18 @@ async def test_a_member_with_few_ratings_is_never_a_neighbour(db) -> None:  # ty
     assert len(found) == min(LIMIT, 149)
 
 
+
+
+async def test_every_pooled_connection_searches_wide_enough_after_reuse(db) -> None:  # type: ignore[no-untyped-def]
+    """The pool resets a connection's session (RESET ALL) each time it is released: the HNSW scan width
+    must survive that, or the search returns pgvector's default 40 rows instead of the asked 100."""
+    rng = np.random.default_rng(3)
+    vectors = _clustered(rng, rng.normal(size=(4, DIM)), 400)
+    async with db.acquire() as conn:
+        await conn.copy_records_to_table("user_embeddings", columns=["user_id", "embedding", "rating_count"],
+                                         records=[(i, vectors[i], 9) for i in range(400)])
+    for _use in range(3):  # the same few pooled connections, released and reset in between
+        async with db.acquire() as conn:
+            assert await conn.fetchval("SHOW hnsw.ef_search") == str(HNSW_EF_SEARCH)
+            found = await _neighbours(conn, 0, vectors[0], exact=False)
+            assert len(found) == LIMIT and 0 not in found

@@ -24,14 +24,18 @@ class DatabaseUnavailable(RuntimeError):
 HNSW_EF_SEARCH = 200  # candidates an HNSW index scan keeps (recall >= 0.95 measured in tests/test_member_index.py)
 
 
+# An HNSW scan returns at most ef_search rows: enough for the similar-member query's 101. A startup
+# setting (not a SET at connect): the pool's RESET ALL on every release returns to it, where a SET
+# would be undone after the connection's first use (which left every query at pgvector's 40).
+SESSION_SETTINGS = {"hnsw.ef_search": str(HNSW_EF_SEARCH)}
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     has_vector = await conn.fetchval("SELECT 1 FROM pg_type WHERE typname = 'vector'")
     if has_vector:
         await register_vector(conn)
-        # an HNSW scan returns at most ef_search rows: enough for the similar-member query's 101
-        await conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
 
 
 EXTENSION_LOCK_KEY = 0x43494E45_5345_5854  # "CINE" "SEXT": serialises first starts creating the extension
@@ -95,7 +99,7 @@ class Database:
         client-side command timeout and no server statement timeout, which fit a request but would
         stop a 10-minute COPY; the pool's connections keep theirs."""
         try:
-            conn = await asyncpg.connect(self.dsn, command_timeout=None)
+            conn = await asyncpg.connect(self.dsn, command_timeout=None, server_settings=SESSION_SETTINGS)
         except (OSError, asyncpg.CannotConnectNowError) as exc:
             raise DatabaseUnavailable(f"the database is not answering ({exc.__class__.__name__})") from exc
         try:
@@ -127,6 +131,7 @@ async def create_pool(dsn: str, settings: Settings, **overrides: Any) -> asyncpg
         command_timeout=settings.db_command_timeout,
         init=_init_connection,
         max_inactive_connection_lifetime=300,
+        server_settings=SESSION_SETTINGS,
     )
     options.update(overrides)
     return await asyncpg.create_pool(dsn, **options)
