@@ -447,6 +447,9 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the figures as JSON here."),
     seconds: float = typer.Option(5.0, help="Duration of the throughput run."),
     members: int = typer.Option(50, help="Simulated Discord members acting at once (0 skips the interaction run)."),
+    learner_members: Optional[int] = typer.Option(None, "--learner-members",
+                                                  help="Run the PreferenceLearner over a seeded sample of this many "
+                                                       "members (default: every member; 0 skips it)."),
 ) -> None:
     """Latency and throughput of rating, recommending and searching on the real database."""
     import json
@@ -456,7 +459,7 @@ def bench(
 
     async def work(settings: Settings) -> None:
         async with _trained_app(settings) as app_:
-            result = await run_benchmark(app_, seconds=seconds, members=members)
+            result = await run_benchmark(app_, seconds=seconds, members=members, learner_members=learner_members)
         typer.echo(benchmark_table(result))
         if json_out:
             json_out.write_text(json.dumps(result, indent=2))

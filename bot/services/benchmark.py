@@ -33,7 +33,7 @@ async def _timed(fn: Callable[[], Awaitable[Any]], repeat: int, desc: str, progr
 
 
 async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, clients: int = 8,
-                        members: int = 50) -> dict[str, Any]:
+                        members: int = 50, learner_members: int | None = None) -> dict[str, Any]:
     runtime = app.runtime
     popular = [int(m) for m in np.array(sorted(runtime.movies, key=lambda m: -runtime.movies[m]["rating_count"]))[:2000]]
     rng = np.random.default_rng(0)
@@ -80,17 +80,9 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
                 search.append(time.perf_counter() - t)
         result["title_search"] = percentiles(search)
         result["similar_members"] = await _similar_member_search(app, rng)
-        # the PreferenceLearner over every user (preferences and per-user weights)
-        from bot.services.learner import learn_preferences
-
-        from threadpoolctl import threadpool_limits
-
-        # the bot runs the learner as `cinesync learn` in a child process with every core for BLAS;
-        # this process limits BLAS to one thread for serving, so lift that for a like-for-like figure
-        with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
-            report = await learn_preferences(app.db, everyone=True, runtime=runtime)
-        result["learner"] = {"users": report.users, "seconds": round(report.seconds, 2),
-                             "ms_per_user": round(report.ms_per_user, 2), "weights_seconds": round(report.weights_seconds, 2)}
+        # the PreferenceLearner over every user, or a seeded sample of them (preferences and per-user weights)
+        if learner_members != 0:
+            result["learner"] = await _learner_benchmark(app, rng, learner_members)
         result["history_import"] = await _import_benchmark(app, users[0] + 1_000_000, popular)
         if members:  # the Discord side: payload in, first HTTP response out, many members at once
             from bot.interaction_bench import interaction_latencies
@@ -100,6 +92,24 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
         await _forget(app, users)
     result["memory"] = process_memory()
     return result
+
+
+async def _learner_benchmark(app: App, rng: np.random.Generator, sample: int | None) -> dict[str, Any]:
+    from threadpoolctl import threadpool_limits
+
+    from bot.services.learner import learn_preferences
+
+    only = None
+    if sample is not None:
+        async with app.db.acquire() as conn:
+            everyone = [r["user_id"] for r in await conn.fetch("SELECT DISTINCT user_id FROM user_ratings ORDER BY user_id")]
+        only = sorted(int(u) for u in rng.choice(everyone, min(sample, len(everyone)), replace=False))
+    # the bot runs the learner as `cinesync learn` in a child process with every core for BLAS;
+    # this process limits BLAS to one thread for serving, so lift that for a like-for-like figure
+    with threadpool_limits(limits=os.cpu_count() or 1, user_api="blas"):
+        report = await learn_preferences(app.db, everyone=only is None, runtime=app.runtime, only=only)
+    return {"users": report.users, "seconds": round(report.seconds, 2), "ms_per_user": round(report.ms_per_user, 2),
+            "weights_seconds": round(report.weights_seconds, 2), "sampled": only is not None}
 
 
 async def _similar_member_search(app: App, rng: np.random.Generator, queries: int = 300) -> dict[str, Any]:
