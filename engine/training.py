@@ -178,13 +178,17 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
         tried[name] = round(value, 4)
         return value
 
-    first = ([replace(base, solver="lowrank", lowrank_reg=reg, val_weight=0.5) for reg in LOWRANK_REG_GRID] if lowrank
-             else [replace(base, lam_seen=lam, lam_val=lam * 2 / 3, val_weight=0.5) for lam in LAMBDA_GRID])
-    with tqdm(total=len(first) + len(VALENCE_WEIGHT_GRID) - 1, desc="choosing model constants",
+    grid = ([replace(base, solver="lowrank", lowrank_reg=reg, val_weight=0.5) for reg in LOWRANK_REG_GRID] if lowrank
+            else [replace(base, lam_seen=lam, lam_val=lam * 2 / 3, val_weight=0.5) for lam in LAMBDA_GRID])
+    with tqdm(total=len(grid) + len(VALENCE_WEIGHT_GRID) - 1, desc="choosing model constants",
               disable=not progress, leave=False) as bar:
-        best, best_value = first[0], -1.0
-        for config in first:
-            value = trial(config)
+        best, best_value = grid[0], -1.0
+        scores: dict[int, float] = {}
+
+        def try_at(index: int) -> None:
+            nonlocal best, best_value
+            config = grid[index]
+            scores[index] = value = trial(config)
             bar.update()
             loser = best if value > best_value else config
             if loser is not config or value <= best_value:  # keep only the best lambda's blocks
@@ -192,6 +196,22 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
                 cache.pop(("valence", loser.lam_val), None)
             if value > best_value:
                 best, best_value = config, value
+
+        # a climb from the grid's middle towards the better neighbour, stopping at a peak: the grid's best
+        # when validation NDCG has one peak over the grid (as on MovieLens 1M's validation split: 0.394,
+        # 0.408, 0.412, 0.408, 0.396 for lambda 150 to 2400), in 3 fits instead of 5 there
+        at = len(grid) // 2
+        while True:
+            for index in (at, at - 1, at + 1):
+                if 0 <= index < len(grid) and index not in scores:
+                    try_at(index)
+            peak = max(scores, key=lambda i: (scores[i], -i))
+            if peak == at:
+                break
+            at = peak
+        best, best_value = grid[at], scores[at]  # ties: the smaller constant, as a full pass would pick
+        bar.total = len(scores) + len(VALENCE_WEIGHT_GRID) - 1
+        bar.refresh()
         for weight in VALENCE_WEIGHT_GRID:
             if weight == best.val_weight:
                 continue
