@@ -33,7 +33,7 @@ from tqdm import tqdm
 class LowRankConfig:
     epochs: int = 12
     steps_per_epoch: int = 20  # Adam steps per pass (fewer on small data: see batch_users)
-    min_batch: int = 1024
+    min_batch: int = 512
     lr: float = 0.01
     reg: float = 20.0  # L2 on every row, counted once per epoch
     init_scale: float = 0.01
@@ -42,8 +42,8 @@ class LowRankConfig:
     def batch_users(self, n_users: int) -> int:
         """Members per mini-batch. Each step also costs films x dim^2 (the Gram term, whatever the batch),
         so past ``steps_per_epoch x min_batch`` members the number of steps per pass is fixed and the batch
-        grows with the members: a fit on a 30,000-member sample takes the same optimisation path (steps,
-        learning rate) as the fit on everyone. Below that, batches of ``min_batch`` (per-step overhead)."""
+        grows with the members: the side fits on a 10,000-member sample take about the optimisation path
+        (steps, learning rate) of the fit on everyone. Below that, batches of ``min_batch`` (per-step overhead)."""
         return max(self.min_batch, math.ceil(n_users / self.steps_per_epoch))
 
 

@@ -110,17 +110,44 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
     return model
 
 
+class BestFit:
+    """The best model the constants search fitted, with what it was fitted on: the validation queries
+    fit the chosen constants on the same split, and reuse it instead of fitting it again."""
+
+    def __init__(self) -> None:
+        self.key: tuple[str, TrainConfig] | None = None
+        self.model: TasteModel | None = None
+        self.value = -np.inf
+
+    def offer(self, histories: Sequence[History], config: TrainConfig, model: TasteModel, value: float) -> None:
+        if value > self.value:
+            self.key, self.model, self.value = (data_hash(histories), config), model, value
+
+    def get(self, histories: Sequence[History], config: TrainConfig) -> TasteModel | None:
+        if self.model is None or self.key is None or self.key[1] != config:
+            return None
+        return self.model if self.key[0] == data_hash(histories) else None
+
+
 LAMBDA_GRID = (150.0, 300.0, 600.0, 1200.0, 2400.0)
 VALENCE_WEIGHT_GRID = (0.25, 0.5, 1.0)
 
 
 def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users: Sequence[int],
                     histories: Sequence[History], n_items: int, config: TrainConfig,
-                    cache: BlockCache | None = None) -> float:
+                    cache: BlockCache | None = None, best: BestFit | None = None) -> float:
     """The base model's NDCG@10 on held-out positives of a validation split (cut from training data)."""
+    model = fit_taste_model(train, n_items, config, progress=False, cache=cache)
+    value = _validation_value(model, train, held, users, histories, n_items)
+    if best is not None:
+        best.offer(train, config, model, value)
+    return value
+
+
+def _validation_value(model: TasteModel, train: Sequence[History], held: dict[int, np.ndarray], users: Sequence[int],
+                      histories: Sequence[History], n_items: int) -> float:
     from engine.metrics import ndcg_at, top_k
 
-    model = fit_taste_model(train, n_items, config, progress=False, cache=cache)
     p_seen, p_val, q = model.arrays()
     trainable = np.zeros(n_items, dtype=bool)
     for history in train:
@@ -137,7 +164,14 @@ def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users
 
 
 LOWRANK_REG_GRID = (5.0, 20.0, 80.0)
-LOWRANK_MAX_USERS = 30_000  # the low-rank solver's side fits (constants, validation, calibration) use this many members
+LOWRANK_MAX_USERS = 10_000  # the low-rank solver's side fits (constants, validation, calibration) use this many members
+
+
+def resolved(config: TrainConfig, histories: dict[int, History]) -> TrainConfig:
+    """``config`` with its solver fixed for these histories ("auto" decided on all of them), so fits on
+    a sample of them (the side fits) run the solver the whole data runs."""
+    active = len(np.unique(np.concatenate([h.items for h in histories.values()]))) if histories else 0
+    return replace(config, solver=config.solver_for(len(histories), active))
 
 
 def side_fit_members(histories: dict[int, History], n_items: int, base: TrainConfig = TrainConfig(),
@@ -153,11 +187,13 @@ def side_fit_members(histories: dict[int, History], n_items: int, base: TrainCon
 
 
 def choose_config(histories: dict[int, History], n_items: int, progress: bool = False,
-                  max_users: int = 2000, base: TrainConfig = TrainConfig()) -> tuple[TrainConfig, dict[str, float]]:
+                  max_users: int = 2000, base: TrainConfig = TrainConfig(),
+                  best_fit: BestFit | None = None) -> tuple[TrainConfig, dict[str, float]]:
     """The constants with the best validation NDCG@10, chosen on a warm split of the training histories
     themselves (seed 1), never on anyone's test data: for the closed form the seen lambda first (valence
     lambda at 2/3 of it), then the valence weight; for the low-rank solver (large data, chosen by
-    size, on a sample of at most ``LOWRANK_MAX_USERS`` members) its L2 strength, then the valence weight."""
+    size, on a sample of at most ``LOWRANK_MAX_USERS`` members) its L2 strength, then the valence weight.
+    ``best_fit``: keeps the best model fitted, for a caller that fits the same split again."""
     from engine.splits import warm_split
 
     active = len(np.unique(np.concatenate([h.items for h in histories.values()]))) if histories else 0
@@ -172,7 +208,7 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
     cache: BlockCache = {}  # the best lambda's blocks, reused by the blend trials
 
     def trial(config: TrainConfig) -> float:
-        value = validation_ndcg(train, split.test, users, split.train, n_items, config, cache)
+        value = validation_ndcg(train, split.test, users, split.train, n_items, config, cache, best_fit)
         name = (f"lowrank_reg={config.lowrank_reg:g}" if lowrank else
                 f"lam_seen={config.lam_seen:g} lam_val={config.lam_val:g}") + f" val_weight={config.val_weight:g}"
         tried[name] = round(value, 4)
