@@ -124,6 +124,8 @@ def _epochs(blocks: Blocks, params: list[torch.Tensor], optimiser: torch.optim.O
             val_weight: float, config: LowRankConfig, dev: torch.device, progress: bool) -> None:
     p_seen, p_val, q = params
     batches = max(1, math.ceil(n_users / config.batch_users(n_users)))
+    errors: list[float] = []
+    baseline = 0.0  # the error of a model that scores every film 0, per member
     with tqdm(total=config.epochs * batches, desc="training base model (low-rank, mini-batches)", unit="batch",
               disable=not progress, leave=False) as bar:
         for epoch in range(config.epochs):
@@ -136,5 +138,33 @@ def _epochs(blocks: Blocks, params: list[torch.Tensor], optimiser: torch.optim.O
                 ((loss + reg) / max(1, seen.shape[0])).backward()
                 optimiser.step()
                 total += float(loss.detach())
+                if epoch == 0:
+                    constant = (seen.data + val_weight * valence.data) / (1.0 + val_weight)
+                    baseline += float(constant @ constant) / max(1, n_users)
                 bar.update()
-            bar.set_postfix_str(f"epoch {epoch + 1}: error {total / max(1, n_users):.4f}")
+            errors.append(total / max(1, n_users))
+            bar.set_postfix_str(f"epoch {epoch + 1}: error {errors[-1]:.4f}")
+    check_converged(errors, baseline)
+
+
+DIVERGED_RATIO = 2.0  # a last pass this many times worse than the best one: the fit went wrong
+
+
+class LowRankDiverged(RuntimeError):
+    """The mini-batch fit got worse instead of better: its model must not be served."""
+
+
+def check_converged(errors: list[float], baseline: float = math.inf) -> None:
+    """Refuses a fit whose error per member ended well above its best pass, above ``baseline`` (the
+    error of scoring every film 0: worse than no model) or is not finite, rather than let a diverged
+    model be registered and served."""
+    if not errors:
+        return
+    if (not all(math.isfinite(e) for e in errors) or errors[-1] > DIVERGED_RATIO * min(errors)
+            or errors[-1] > baseline):
+        trail = ", ".join(f"{e:.4g}" for e in errors)
+        raise LowRankDiverged(
+            f"the low-rank fit diverged (error per member by pass: {trail}; scoring nothing: {baseline:.4g}); "
+            "the model was not kept. "
+            "Train with a smaller learning rate (LowRankConfig.lr) or with the closed form (TrainConfig.solver="
+            "'closed') where it fits in memory")

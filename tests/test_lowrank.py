@@ -107,3 +107,23 @@ def test_side_fits_use_a_fixed_sample_of_members_only_for_the_low_rank_solver() 
     assert len(sample) == 100 and all(sample[u] is histories[u] for u in sample)
     assert sample.keys() == side_fit_members(histories, 50, TrainConfig(solver="lowrank"), max_users=100).keys()
     assert side_fit_members(histories, 50, TrainConfig(solver="lowrank"), max_users=300) is histories
+
+
+def test_a_diverging_fit_is_refused_not_served(world) -> None:  # type: ignore[no-untyped-def]
+    from engine.lowrank import LowRankDiverged, check_converged
+
+    check_converged([5.0, 3.0, 2.9], baseline=20.0)  # a fit that settles is kept
+    with pytest.raises(LowRankDiverged):
+        check_converged([900.0, 400.0, 60.0], baseline=20.0)  # falling, but worse than scoring nothing
+    with pytest.raises(LowRankDiverged, match="diverged"):
+        check_converged([89313.1, 35775.7, 17739.0, 64039.4, 939096.7])  # the 330k run's first passes
+    with pytest.raises(LowRankDiverged):
+        check_converged([3.0, float("nan")])
+    from engine.lowrank import LowRankConfig, csr_blocks, fit_lowrank
+
+    histories, _held = world
+    seen, valence = input_matrices(histories, N_ITEMS)
+    config = LowRankConfig(epochs=6, lr=5.0)  # a step far too large for this objective
+    with pytest.raises(LowRankDiverged, match="smaller learning rate"):
+        fit_lowrank(csr_blocks(seen, valence, config.batch_users(seen.shape[0]), 0), seen.shape[0], N_ITEMS, 32, 0.5, 0,
+                    config, progress=False)
