@@ -25,6 +25,26 @@ from engine.training import BestFit, TrainConfig, fit_taste_model
 BATCH_USERS = 64  # users whose signals and neighbours come from one batch of matrix products
 
 
+def nearest_members(states: Sequence[UserState | None], excludes: Sequence[int | None], pool: np.ndarray,
+                    loved: object, cap: int = NEIGHBOURS) -> list[Neighbours | None]:
+    """Each state's ``cap`` most similar rows of ``pool`` (unit taste vectors; ``loved``: their positives,
+    a CSR matrix), never row ``excludes[i]``, from one matrix product for all the states. A state with
+    no feedback or a zero vector has none (None)."""
+    out: list[Neighbours | None] = [None] * len(states)
+    wanted = [i for i, s in enumerate(states) if s is not None and s.feedback and np.any(s.vector)]
+    if not wanted or len(pool) == 0:
+        return out
+    similarity = np.stack([unit(states[i].vector) for i in wanted]) @ pool.T  # type: ignore[union-attr]
+    for row, i in enumerate(wanted):
+        exclude = excludes[i]
+        if exclude is not None and 0 <= exclude < similarity.shape[1]:
+            similarity[row, exclude] = -np.inf
+        top = np.argsort(-similarity[row], kind="stable")[:cap]
+        top = top[np.isfinite(similarity[row, top])]
+        out[i] = Neighbours(similarity[row, top].astype(np.float64), loved[top])  # type: ignore[index]
+    return out
+
+
 def popularity_prior(histories: Sequence[History], n_items: int) -> np.ndarray:
     """Positives per item, ties broken by any interaction (the popularity peer's order)."""
     positives = np.zeros(n_items)
@@ -90,19 +110,7 @@ class FittedEngine:
     def neighbours_many(self, states: Sequence[UserState | None], excludes: Sequence[int | None],
                         cap: int = NEIGHBOURS) -> list[Neighbours | None]:
         """`neighbours` of each state, from one matrix product over the pool for them all."""
-        out: list[Neighbours | None] = [None] * len(states)
-        wanted = [i for i, s in enumerate(states) if s is not None and s.feedback and np.any(s.vector)]
-        if not wanted:
-            return out
-        similarity = np.stack([unit(states[i].vector) for i in wanted]) @ self.pool_vectors.T  # type: ignore[union-attr]
-        for row, i in enumerate(wanted):
-            exclude = excludes[i]
-            if exclude is not None and 0 <= exclude < similarity.shape[1]:
-                similarity[row, exclude] = -np.inf
-            top = np.argsort(-similarity[row], kind="stable")[:cap]
-            top = top[np.isfinite(similarity[row, top])]
-            out[i] = Neighbours(similarity[row, top].astype(np.float64), self.pool_loved[top])  # type: ignore[index]
-        return out
+        return nearest_members(states, excludes, self.pool_vectors, self.pool_loved, cap)
 
     def user_feedback(self, history: History) -> UserFeedback:
         return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))

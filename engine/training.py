@@ -123,6 +123,10 @@ class BestFit:
         if value > self.value:
             self.key, self.model, self.value = (data_hash(histories), config), model, value
 
+    def clear(self) -> None:
+        """Drop the kept model (its memory) once no fit on its split is to come."""
+        self.key, self.model, self.value = None, None, -np.inf
+
     def get(self, histories: Sequence[History], config: TrainConfig) -> TasteModel | None:
         if self.model is None or self.key is None or self.key[1] != config:
             return None

@@ -220,7 +220,7 @@ def _mix(per_signal: np.ndarray, defaults: dict[str, float], n_targets: int, pri
 
 
 def learn_user_weights(engine, histories: dict[int, History], defaults: Callable[[int], dict[str, float]],  # type: ignore[no-untyped-def]
-                       holdout: float = 0.2, prior_strength: float = 20.0, block: int = 64) -> dict[int, tuple[dict[str, float], int]]:
+                       holdout: float = 0.2, prior_strength: float = 20.0, block: int = BATCH_USERS) -> dict[int, tuple[dict[str, float], int]]:
     """Each user's own weights, {user: (weights, held-out positives)}; users with under 5 positives are left out.
 
     ``engine`` gives `user_feedback(history)`, `neighbours(state, exclude=user)` and a `ranker`;

@@ -98,7 +98,7 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
                                       best_fit=best_fit)
     fit = lambda hs: fit_engine(hs, catalog, config, best_fit=best_fit)  # noqa: E731
     queries = validation_queries(sample, n_items, fit, progress=progress)
-    best_fit.model = None  # the served model is fitted on everyone
+    best_fit.clear()  # the served model is fitted on everyone
     weights = learn_bucket_weights(queries, progress=progress)
     per_query = [mean_ndcg([q], np.array([weights.get(bucket(q.n_ratings), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
                                           dtype=np.float32)) for q in queries]

@@ -13,8 +13,8 @@ import numpy as np
 
 from engine.data import History, binary_matrix
 from engine.signals import Neighbours
-from engine.trainer import UserState, unit
-from engine.engine import NEIGHBOURS, batch_state, feedback_from_history
+from engine.trainer import UserState
+from engine.engine import batch_state, feedback_from_history, nearest_members
 from engine.weights import learn_user_weights
 
 from bot.services.runtime import EngineRuntime
@@ -40,22 +40,8 @@ class SnapshotEngine:
         """Each state's ``NEIGHBOURS`` most similar members of the snapshot, as serving reads them from the
         HNSW index (never the member's own row: their held-out positives are in it), from one matrix
         product per block: the job compares a member with their neighbours, not with everyone."""
-        wanted = [i for i, s in enumerate(states) if s is not None and np.any(s.vector)]
-        out: list[Neighbours | None] = [None] * len(states)
-        if not wanted or len(self.vectors) == 0:
-            return out
-        queries = np.stack([unit(states[i].vector) for i in wanted])  # type: ignore[union-attr]
-        similarity = queries @ self.vectors.T
-        for row, i in enumerate(wanted):
-            if excludes[i] in self.row:
-                similarity[row, self.row[excludes[i]]] = -np.inf
-        cap = min(NEIGHBOURS, similarity.shape[1])
-        top = np.argpartition(-similarity, cap - 1, axis=1)[:, :cap]
-        for row, i in enumerate(wanted):
-            chosen = top[row][np.isfinite(similarity[row, top[row]])]
-            chosen = chosen[np.argsort(-similarity[row, chosen], kind="stable")]
-            out[i] = Neighbours(similarity[row, chosen].astype(np.float64), self.loved[chosen])
-        return out
+        return nearest_members(states, [self.row.get(e) if e is not None else None for e in excludes],
+                               self.vectors, self.loved)
 
 
 def fit_user_weights(engine: SnapshotEngine, histories: dict[int, History]) -> list[dict[str, Any]]:
