@@ -1,4 +1,4 @@
-"""`choose_config`: the climb over the lambda grid finds what a full pass over the grid finds."""
+"""`choose_config`: it picks the lambda grid's best validation NDCG, and its figures are those of each config."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,7 +10,7 @@ from engine.training import LAMBDA_GRID, TrainConfig, choose_config, validation_
 from tests.engine_fixtures import synthetic_world
 
 
-def test_the_climb_picks_the_full_grids_best_lambda_in_fewer_fits() -> None:
+def test_the_search_picks_the_grids_best_lambda() -> None:
     histories, _catalog = synthetic_world(160, seed=4)
     as_dict = dict(enumerate(histories))
     n_items = 60
@@ -25,7 +25,7 @@ def test_the_climb_picks_the_full_grids_best_lambda_in_fewer_fits() -> None:
     peaks = sum(1 for i in range(len(values)) if all(values[i] >= values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)))
     lambdas_tried = {name.split()[0] for name in tried}
     assert len(lambdas_tried) <= len(LAMBDA_GRID)
-    if peaks == 1:  # one peak: the climb ends on the grid's best
+    if peaks == 1:  # one peak: no tie to break
         assert chosen.lam_seen == LAMBDA_GRID[int(np.argmax(values))], (full, tried)
     for name, value in tried.items():  # every figure it reports is the validation NDCG of that config
         lam = float(name.split()[0].split("=")[1])

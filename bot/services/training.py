@@ -35,9 +35,9 @@ from engine.data import History
 from engine.calibration_fit import fit_calibrator, held_out_ratings, rating_stats
 from engine.engine import batch_state, fit_engine
 from engine.trainer import unit
-from engine.training import BestFit, TrainConfig, choose_config, data_hash, resolved, side_fit_members
+from engine.training import TrainConfig, choose_config, data_hash, resolved, side_fit_members
 from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
-from engine.weights import learn_bucket_weights, mean_ndcg, tuning_members, validation_queries
+from engine.weights import learn_bucket_weights, mean_ndcg, validation_queries
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +92,10 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     tried: dict[str, float] = {}
     base = resolved(config or TrainConfig(device=device), histories)  # the solver the whole data needs
     sample = side_fit_members(histories, n_items, base)  # everyone, or a fixed-size sample on large data
-    best_fit = BestFit()
     if config is None:
-        config, tried = choose_config(tuning_members(sample, n_items), n_items, progress=progress, base=base,
-                                      best_fit=best_fit)
-    fit = lambda hs: fit_engine(hs, catalog, config, best_fit=best_fit)  # noqa: E731
+        config, tried = choose_config(sample, n_items, progress=progress, base=base)
+    fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     queries = validation_queries(sample, n_items, fit, progress=progress)
-    best_fit.clear()  # the served model is fitted on everyone
     weights = learn_bucket_weights(queries, progress=progress)
     per_query = [mean_ndcg([q], np.array([weights.get(bucket(q.n_ratings), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
                                           dtype=np.float32)) for q in queries]
