@@ -19,7 +19,7 @@ from engine.signals import Neighbours
 NEIGHBOURS = 100  # similar members the collaborative signal reads (the bot's pgvector query uses the same)
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import PersonalizedTrainer, UserState, unit
-from engine.training import BestFit, TrainConfig, fit_taste_model
+from engine.training import TrainConfig, fit_taste_model
 
 
 BATCH_USERS = 64  # users whose signals and neighbours come from one batch of matrix products
@@ -122,13 +122,9 @@ class FittedEngine:
 
 def fit_engine(histories: Sequence[History], catalog: Catalog, config: TrainConfig = TrainConfig(),
                weights: dict[str, dict[str, float]] | None = None, blend: float = 0.6, diversity: float = 0.0,
-               progress: bool = False, calibration: float = 0.0, best_fit: BestFit | None = None) -> FittedEngine:
-    """``best_fit``: a model the constants search already fitted on exactly these histories and this
-    config is reused instead of fitted again."""
+               progress: bool = False, calibration: float = 0.0) -> FittedEngine:
     n_items = len(catalog)
-    module = best_fit.get(histories, config) if best_fit is not None else None
-    if module is None:
-        module = fit_taste_model(histories, n_items, config, progress=progress)
+    module = fit_taste_model(histories, n_items, config, progress=progress)
     p_seen, p_val, q = module.arrays()
     model = ModelArrays(p_seen, p_val, q, popularity_prior(histories, n_items), weights or {})
     trainer = PersonalizedTrainer(p_seen, p_val)

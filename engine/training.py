@@ -110,48 +110,17 @@ def fit_taste_model(histories: Sequence[History], n_items: int, config: TrainCon
     return model
 
 
-class BestFit:
-    """The best model the constants search fitted, with what it was fitted on: the validation queries
-    fit the chosen constants on the same split, and reuse it instead of fitting it again."""
-
-    def __init__(self) -> None:
-        self.key: tuple[str, TrainConfig] | None = None
-        self.model: TasteModel | None = None
-        self.value = -np.inf
-
-    def offer(self, histories: Sequence[History], config: TrainConfig, model: TasteModel, value: float) -> None:
-        if value > self.value:
-            self.key, self.model, self.value = (data_hash(histories), config), model, value
-
-    def clear(self) -> None:
-        """Drop the kept model (its memory) once no fit on its split is to come."""
-        self.key, self.model, self.value = None, None, -np.inf
-
-    def get(self, histories: Sequence[History], config: TrainConfig) -> TasteModel | None:
-        if self.model is None or self.key is None or self.key[1] != config:
-            return None
-        return self.model if self.key[0] == data_hash(histories) else None
-
-
 LAMBDA_GRID = (150.0, 300.0, 600.0, 1200.0, 2400.0)
 VALENCE_WEIGHT_GRID = (0.25, 0.5, 1.0)
 
 
 def validation_ndcg(train: Sequence[History], held: dict[int, np.ndarray], users: Sequence[int],
                     histories: Sequence[History], n_items: int, config: TrainConfig,
-                    cache: BlockCache | None = None, best: BestFit | None = None) -> float:
+                    cache: BlockCache | None = None) -> float:
     """The base model's NDCG@10 on held-out positives of a validation split (cut from training data)."""
-    model = fit_taste_model(train, n_items, config, progress=False, cache=cache)
-    value = _validation_value(model, train, held, users, histories, n_items)
-    if best is not None:
-        best.offer(train, config, model, value)
-    return value
-
-
-def _validation_value(model: TasteModel, train: Sequence[History], held: dict[int, np.ndarray], users: Sequence[int],
-                      histories: Sequence[History], n_items: int) -> float:
     from engine.metrics import ndcg_at, top_k
 
+    model = fit_taste_model(train, n_items, config, progress=False, cache=cache)
     p_seen, p_val, q = model.arrays()
     trainable = np.zeros(n_items, dtype=bool)
     for history in train:
@@ -191,13 +160,11 @@ def side_fit_members(histories: dict[int, History], n_items: int, base: TrainCon
 
 
 def choose_config(histories: dict[int, History], n_items: int, progress: bool = False,
-                  max_users: int = 2000, base: TrainConfig = TrainConfig(),
-                  best_fit: BestFit | None = None) -> tuple[TrainConfig, dict[str, float]]:
+                  max_users: int = 2000, base: TrainConfig = TrainConfig()) -> tuple[TrainConfig, dict[str, float]]:
     """The constants with the best validation NDCG@10, chosen on a warm split of the training histories
     themselves (seed 1), never on anyone's test data: for the closed form the seen lambda first (valence
     lambda at 2/3 of it), then the valence weight; for the low-rank solver (large data, chosen by
-    size, on a sample of at most ``LOWRANK_MAX_USERS`` members) its L2 strength, then the valence weight.
-    ``best_fit``: keeps the best model fitted, for a caller that fits the same split again."""
+    size, on a sample of at most ``LOWRANK_MAX_USERS`` members) its L2 strength, then the valence weight."""
     from engine.splits import warm_split
 
     active = len(np.unique(np.concatenate([h.items for h in histories.values()]))) if histories else 0
@@ -212,7 +179,7 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
     cache: BlockCache = {}  # the best lambda's blocks, reused by the blend trials
 
     def trial(config: TrainConfig) -> float:
-        value = validation_ndcg(train, split.test, users, split.train, n_items, config, cache, best_fit)
+        value = validation_ndcg(train, split.test, users, split.train, n_items, config, cache)
         name = (f"lowrank_reg={config.lowrank_reg:g}" if lowrank else
                 f"lam_seen={config.lam_seen:g} lam_val={config.lam_val:g}") + f" val_weight={config.val_weight:g}"
         tried[name] = round(value, 4)
@@ -223,12 +190,8 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
     with tqdm(total=len(grid) + len(VALENCE_WEIGHT_GRID) - 1, desc="choosing model constants",
               disable=not progress, leave=False) as bar:
         best, best_value = grid[0], -1.0
-        scores: dict[int, float] = {}
-
-        def try_at(index: int) -> None:
-            nonlocal best, best_value
-            config = grid[index]
-            scores[index] = value = trial(config)
+        for config in grid:
+            value = trial(config)
             bar.update()
             loser = best if value > best_value else config
             if loser is not config or value <= best_value:  # keep only the best lambda's blocks
@@ -236,9 +199,6 @@ def choose_config(histories: dict[int, History], n_items: int, progress: bool = 
                 cache.pop(("valence", loser.lam_val), None)
             if value > best_value:
                 best, best_value = config, value
-
-        for index in range(len(grid)):
-            try_at(index)
         for weight in VALENCE_WEIGHT_GRID:
             if weight == best.val_weight:
                 continue

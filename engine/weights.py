@@ -135,12 +135,6 @@ def coordinate_ascent(queries: Sequence[Query], start: dict[str, float], passes:
     return {k: float(w) for k, w in zip(WEIGHT_KEYS, weights)}
 
 
-def tuning_members(histories: dict[int, History], n_items: int) -> dict[int, History]:
-    """The members `validation_queries` fits its warm split on (all but its held-out new users): choosing
-    the constants on them lets that fit reuse the constants search's best model (`engine.training.BestFit`)."""
-    return cold_split(histories, n_items, seed=1).train
-
-
 def validation_queries(histories: dict[int, History], n_items: int, fit: Callable[[list[History]], object],
                        progress: bool = False) -> list[Query]:
     """Cold-start prefixes of held-out users plus warm held-out positives, all from training data."""
@@ -159,7 +153,7 @@ def validation_queries(histories: dict[int, History], n_items: int, fit: Callabl
         candidates[targets] = trainable[targets]
         cases.extend((cold.new_users[user].prefix(k), targets, candidates) for k in COLD_PREFIXES)
     queries.extend(make_queries(engine, cases, "validation (new users)", progress))
-    warm = warm_split(cold.train, n_items, seed=1)  # = choose_config's split when given `tuning_members`
+    warm = warm_split(cold.train, n_items, seed=1)
     engine = fit([warm.train[u] for u in sorted(warm.train)])
     trainable = warm.trainable
     users = sorted(warm.test)

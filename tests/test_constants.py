@@ -32,20 +32,3 @@ def test_the_search_picks_the_grids_best_lambda() -> None:
         if name.endswith("val_weight=0.5"):
             assert abs(value - round(full[lam], 4)) < 1e-9
 
-
-def test_the_validation_fit_reuses_the_searchs_best_model_only_for_the_same_split_and_constants() -> None:
-    from engine.engine import fit_engine
-    from engine.training import BestFit
-    from engine.weights import tuning_members
-
-    histories, catalog = synthetic_world(160, seed=4)
-    as_dict = dict(enumerate(histories))
-    best = BestFit()
-    chosen, _tried = choose_config(tuning_members(as_dict, 60), 60, base=TrainConfig(dim=16), best_fit=best)
-    split = warm_split(tuning_members(as_dict, 60), 60, seed=1)  # the split validation_queries fits
-    train = [split.train[u] for u in sorted(split.train)]
-    assert best.get(train, chosen) is best.model is not None
-    reused = fit_engine(train, catalog, chosen, best_fit=best)
-    fresh = fit_engine(train, catalog, chosen)
-    assert np.allclose(reused.model.q, fresh.model.q, atol=1e-6)  # the same model, not fitted twice
-    assert best.get(train[1:], chosen) is None and best.get(train, replace(chosen, val_weight=9.0)) is None
