@@ -6,6 +6,7 @@ exercise the same services.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from bot.db.pool import Database, open_database
@@ -16,6 +17,7 @@ from bot.services.digest import DigestService
 from bot.services.history import HistoryService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
+from bot.services.member_index import MemberIndexRefresher
 from bot.services.moods import PhraseEncoder
 from bot.services.movienight import MovieNightService
 from bot.services.about import AboutService
@@ -29,6 +31,8 @@ from bot.services.server import ServerService
 from bot.services.state_cache import StateCache
 from bot.services.stats import StatsService
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,14 +55,16 @@ class Services:
     server: ServerService
     movienight: MovieNightService
     about: AboutService
+    member_index: MemberIndexRefresher
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
-              feedback_limit: str | None = None) -> "Services":
+              feedback_limit: str | None = None, member_index: MemberIndexRefresher | None = None) -> "Services":
         cache = StateCache()
-        feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit))
+        member_index = member_index or MemberIndexRefresher(db)
+        feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit), member_index)
         server = ServerService(db, runtime)
-        recommendations = RecommendationService(db, runtime, cache, phrases, server)
+        recommendations = RecommendationService(db, runtime, cache, phrases, server, member_index)
         membership = MembershipService(db)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations),
@@ -66,7 +72,7 @@ class Services:
                    DiaryService(db, runtime), WatchlistService(db, runtime),
                    MovieInfoService(db, runtime, recommendations), membership,
                    CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server,
-                   MovieNightService(db, runtime, recommendations, feedback), AboutService(runtime))
+                   MovieNightService(db, runtime, recommendations, feedback), AboutService(runtime), member_index)
 
 
 @dataclass
@@ -108,9 +114,13 @@ class App:
         runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode,
                                      self.settings.list_calibration, self.settings.models_dir)
         self.runtime, self.services = runtime, Services.build(self.db, runtime, PhraseEncoder.for_path(self.settings.embedding_model_path),
-                                                            self.settings.feedback_limit)
+                                                            self.settings.feedback_limit, self.services.member_index)
 
     async def close(self) -> None:
+        try:  # what this process queued goes into the similar-member index before it stops
+            await self.services.member_index.flush()
+        except Exception:  # noqa: BLE001 - the queue stays in the database for the next process
+            log.warning("the similar-member index was not refreshed at shutdown; the next refresh applies its queue")
         await self.db.close()
 
 

@@ -50,20 +50,6 @@ SELECT movie_id, title, original_title, year, genres, directors, cast_members, k
        popularity_mean, tmdb_votes, tmdb_score, field_sources
   FROM movies ORDER BY movie_id;
 
--- name: similar_users(user_id, embedding, limit_n)
--- Nearest taste vectors by cosine distance among users with a personal model, through the partial
--- HNSW index (migration 0014): the inner query's WHERE is the index's own predicate, so the index
--- scan returns only qualifying rows; one extra row is asked for and the asking member dropped after.
-SELECT user_id, similarity
-  FROM (SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
-          FROM user_embeddings
-         WHERE rating_count >= 5
-         ORDER BY embedding <=> :embedding
-         LIMIT :limit_n + 1) nearest
- WHERE user_id <> :user_id
- ORDER BY similarity DESC
- LIMIT :limit_n;
-
 -- name: loved_movies()
 -- Snapshot for the collaborative signal: what each user rated 4 stars or more.
 SELECT user_id, array_agg(movie_id) AS movies FROM user_ratings WHERE rating >= 4.0 GROUP BY user_id;
@@ -113,17 +99,27 @@ WITH current AS (
       FROM current WHERE read_version IS NULL
     ON CONFLICT (user_id) DO NOTHING
     RETURNING user_id
+), queued AS (  -- their similar-member index rows, refreshed before this transaction commits
+    INSERT INTO member_index_queue (user_id) SELECT user_id FROM updated UNION ALL SELECT user_id FROM inserted
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS written,
        (SELECT count(*) FROM user_state_stage) AS staged;
 
 -- name: rebase_user_state(user_id, read_version, embedding, solver_state, rating_count, feedback_count, model_version)$
--- A member's state re-based on the serving model at their next request, unless it changed meanwhile.
-UPDATE user_embeddings
-   SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
-       feedback_count = :feedback_count, version = version + 1, model_version = :model_version, updated_at = now()
- WHERE user_id = :user_id AND version = :read_version
-RETURNING version;
+-- A member's state re-based on the serving model at their next request, unless it changed meanwhile
+-- (their similar-member index row follows after the reply).
+WITH rebased AS (
+    UPDATE user_embeddings
+       SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
+           feedback_count = :feedback_count, version = version + 1, model_version = :model_version, updated_at = now()
+     WHERE user_id = :user_id AND version = :read_version
+    RETURNING user_id, version
+), queued AS (
+    INSERT INTO member_index_queue (user_id) SELECT user_id FROM rebased
+    RETURNING 1
+)
+SELECT version FROM rebased;
 
 -- name: taste_vectors()
 -- Snapshot of every personalised user's unit taste vector (for the weights job).

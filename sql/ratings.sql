@@ -50,6 +50,9 @@ WITH event AS (
            feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
      WHERE user_id = :user_id AND EXISTS (SELECT 1 FROM event)
     RETURNING 1
+), queued AS (  -- the similar-member index follows after the reply (migration 0015)
+    INSERT INTO member_index_queue (user_id) SELECT :user_id FROM event
+    RETURNING 1
 )
 SELECT event_id FROM event;
 

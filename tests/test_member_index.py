@@ -1,12 +1,15 @@
-"""Similar-member search through the partial HNSW index (migration 0014): recall against the exact
-scan, before and after rounds of in-place updates (every rating rewrites a member's row) and VACUUM,
-with new members (fewer than five ratings, all on the same placeholder vector) among them."""
+"""Similar-member search through the HNSW index on member_index (migration 0015), kept current by
+the refresher after each rating: recall against the exact answer computed from the members' stored
+vectors, before and after rounds of in-place updates (every rating rewrites a member's row) and
+VACUUM, with new members (fewer than five ratings, all on the same placeholder vector) among them;
+and what the refresher must never do (bring back a forgotten member, put back an older vector)."""
 from __future__ import annotations
 
 import numpy as np
 
-from bot.db.pool import HNSW_EF_SEARCH
-from bot.repositories import models as model_repo
+from bot.db.pool import HNSW_EF_SEARCH, as_array
+from bot.repositories import member_index as member_index_repo
+from bot.services.member_index import MemberIndexRefresher
 
 N_MEMBERS, DIM, LIMIT, QUERIES = 4000, 256, 100, 40
 
@@ -16,19 +19,32 @@ def _clustered(rng: np.random.Generator, centres: np.ndarray, n: int) -> np.ndar
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-async def _neighbours(conn, user: int, vector: np.ndarray, exact: bool) -> list[int]:  # type: ignore[no-untyped-def]
-    async with conn.transaction():
-        if exact:  # the same query, planned without any index: the exact scan
-            await conn.execute("SET LOCAL enable_indexscan = off")
-            await conn.execute("SET LOCAL enable_bitmapscan = off")
-        return [r["user_id"] for r in await model_repo.similar_users(conn, user, vector, LIMIT)]
+async def _neighbours(conn, user: int, vector: np.ndarray) -> list[int]:  # type: ignore[no-untyped-def]
+    return [r["user_id"] for r in await member_index_repo.similar_users(conn, user, vector, LIMIT)]
 
 
-async def _recall(conn, rng: np.random.Generator, vectors: np.ndarray) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def _exact(vectors: np.ndarray, counts: np.ndarray, user: int) -> list[int]:
+    """The true nearest members with five or more ratings, from the vectors as last written."""
+    similarity = vectors @ vectors[user]
+    similarity[(counts < 5) | (np.arange(len(vectors)) == user)] = -np.inf
+    order = np.argsort(-similarity, kind="stable")[:LIMIT]
+    return [int(i) for i in order if np.isfinite(similarity[i])]
+
+
+async def _write(db, conn, rows: list[tuple[int, np.ndarray, int]]) -> None:  # type: ignore[no-untyped-def]
+    """Members' rows rewritten in place as a rating does, queued, and the refresher run."""
+    await conn.executemany("INSERT INTO user_embeddings (user_id, embedding, rating_count) VALUES ($1, $2, $3) "
+                           "ON CONFLICT (user_id) DO UPDATE SET embedding = EXCLUDED.embedding, "
+                           "rating_count = EXCLUDED.rating_count, version = user_embeddings.version + 1", rows)
+    await member_index_repo.queue_members(conn, [r[0] for r in rows])
+    await MemberIndexRefresher(db, batch=700).drain()
+
+
+async def _recall(conn, rng: np.random.Generator, vectors: np.ndarray, counts: np.ndarray) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     hits = total = short = 0
     for user in rng.choice(N_MEMBERS, QUERIES, replace=False):
-        exact = await _neighbours(conn, int(user), vectors[user], exact=True)
-        found = await _neighbours(conn, int(user), vectors[user], exact=False)
+        exact = _exact(vectors, counts, int(user))
+        found = await _neighbours(conn, int(user), vectors[user])
         assert int(user) not in found
         hits += len(set(exact) & set(found))
         total += len(exact)
@@ -45,14 +61,13 @@ async def test_hnsw_recall_stays_above_95_percent_under_in_place_updates(db) -> 
     placeholder[0] = 1.0
     vectors[counts < 5] = placeholder  # new members sit on the placeholder until their fifth rating
     async with db.acquire() as conn:
-        await conn.copy_records_to_table("user_embeddings", columns=["user_id", "embedding", "rating_count"],
-                                         records=[(i, vectors[i], int(c)) for i, c in enumerate(counts)])
-        await conn.execute("ANALYZE user_embeddings")
+        await _write(db, conn, [(i, vectors[i], int(c)) for i, c in enumerate(counts)])
+        assert await conn.fetchval("SELECT count(*) FROM member_index") == int((counts >= 5).sum())
+        await conn.execute("ANALYZE member_index")
         plan = "\n".join(r[0] for r in await conn.fetch(
-            "EXPLAIN SELECT user_id FROM user_embeddings WHERE rating_count >= 5 ORDER BY embedding <=> $1 LIMIT 101",
-            vectors[0]))
-        assert "user_embeddings_hnsw" in plan, plan
-        recall, short = await _recall(conn, rng, vectors)
+            "EXPLAIN SELECT user_id FROM member_index ORDER BY embedding <=> $1 LIMIT 101", vectors[0]))
+        assert "member_index_hnsw" in plan, plan
+        recall, short = await _recall(conn, rng, vectors, counts)
         assert recall >= 0.95 and short == 0, (recall, short)
         for _round in range(3):
             # a third of the members rate again: their rows are rewritten in place; some cross five ratings
@@ -60,12 +75,11 @@ async def test_hnsw_recall_stays_above_95_percent_under_in_place_updates(db) -> 
             counts[moved] += 2
             vectors[moved] = _clustered(rng, centres, len(moved))
             vectors[counts < 5] = placeholder
-            await conn.executemany("UPDATE user_embeddings SET embedding = $2, rating_count = $3 WHERE user_id = $1",
-                                   [(int(i), vectors[i], int(counts[i])) for i in moved])
-            recall, short = await _recall(conn, rng, vectors)
+            await _write(db, conn, [(int(i), vectors[i], int(counts[i])) for i in moved])
+            recall, short = await _recall(conn, rng, vectors, counts)
             assert recall >= 0.95 and short == 0, (_round, recall, short)
-        await conn.execute("VACUUM user_embeddings")
-        recall, short = await _recall(conn, rng, vectors)
+        await conn.execute("VACUUM member_index")
+        recall, short = await _recall(conn, rng, vectors, counts)
         assert recall >= 0.95 and short == 0, ("after vacuum", recall, short)
 
 
@@ -73,9 +87,8 @@ async def test_a_member_with_few_ratings_is_never_a_neighbour(db) -> None:  # ty
     rng = np.random.default_rng(1)
     vectors = _clustered(rng, rng.normal(size=(3, DIM)), 300)
     async with db.acquire() as conn:
-        await conn.copy_records_to_table("user_embeddings", columns=["user_id", "embedding", "rating_count"],
-                                         records=[(i, vectors[i], 4 if i % 2 else 9) for i in range(300)])
-        found = await _neighbours(conn, 0, vectors[0], exact=False)
+        await _write(db, conn, [(i, vectors[i], 4 if i % 2 else 9) for i in range(300)])
+        found = await _neighbours(conn, 0, vectors[0])
     assert found and all(user % 2 == 0 for user in found) and 0 not in found
     assert len(found) == min(LIMIT, 149)
 
@@ -88,10 +101,56 @@ async def test_every_pooled_connection_searches_wide_enough_after_reuse(db) -> N
     rng = np.random.default_rng(3)
     vectors = _clustered(rng, rng.normal(size=(4, DIM)), 400)
     async with db.acquire() as conn:
-        await conn.copy_records_to_table("user_embeddings", columns=["user_id", "embedding", "rating_count"],
-                                         records=[(i, vectors[i], 9) for i in range(400)])
+        await _write(db, conn, [(i, vectors[i], 9) for i in range(400)])
     for _use in range(3):  # the same few pooled connections, released and reset in between
         async with db.acquire() as conn:
             assert await conn.fetchval("SHOW hnsw.ef_search") == str(HNSW_EF_SEARCH)
-            found = await _neighbours(conn, 0, vectors[0], exact=False)
+            found = await _neighbours(conn, 0, vectors[0])
             assert len(found) == LIMIT and 0 not in found
+
+
+async def test_a_refresh_never_brings_back_a_forgotten_member_nor_puts_back_an_older_vector(db) -> None:  # type: ignore[no-untyped-def]
+    from bot.repositories.privacy import forget_user
+
+    rng = np.random.default_rng(5)
+    vectors = _clustered(rng, rng.normal(size=(2, DIM)), 3)
+    async with db.acquire() as conn:
+        await _write(db, conn, [(1, vectors[0], 9), (2, vectors[1], 9)])
+        assert await conn.fetchval("SELECT count(*) FROM member_index") == 2
+        # member 1 rates again (queued), then asks to be forgotten before any refresh ran
+        await conn.execute("UPDATE user_embeddings SET embedding = $1, version = version + 1 WHERE user_id = 1", vectors[2])
+        await member_index_repo.queue_members(conn, [1])
+        await forget_user(conn, 1)
+        # a refresh that read member 2 at an older state finishes after one that read them newer
+        await conn.execute("UPDATE member_index SET version = version + 5, embedding = $1 WHERE user_id = 2", vectors[2])
+        await member_index_repo.queue_members(conn, [2])
+        assert await MemberIndexRefresher(db).drain() == 1  # member 1's entry went with them
+        assert await conn.fetchval("SELECT count(*) FROM member_index WHERE user_id = 1") == 0
+        kept = await conn.fetchval("SELECT embedding FROM member_index WHERE user_id = 2")
+        assert np.allclose(as_array(kept), vectors[2], atol=1e-6)
+        # below five ratings a member leaves the index at the next refresh
+        await conn.execute("UPDATE user_embeddings SET rating_count = 3, version = version + 10 WHERE user_id = 2")
+        await member_index_repo.queue_members(conn, [2])
+        await MemberIndexRefresher(db).drain()
+        assert await conn.fetchval("SELECT count(*) FROM member_index") == 0
+        assert await member_index_repo.queued(conn) == 0
+
+
+async def test_a_rating_reaches_the_index_after_the_reply_and_a_retrain_rewrites_it_in_its_transaction(small_app) -> None:  # type: ignore[no-untyped-def]
+    app = small_app
+    member = 9_000_000_000_000_000_515
+    movies = sorted(app.runtime.movies)[:8]
+    for k, movie in enumerate(movies):
+        await app.feedback.record(member, movie, "rating", 2.0 + (k % 4), "api")
+    await app.services.member_index.flush()
+    async with app.db.acquire() as conn:
+        state = await conn.fetchrow("SELECT embedding, version FROM user_embeddings WHERE user_id = $1", member)
+        indexed = await conn.fetchrow("SELECT embedding, version FROM member_index WHERE user_id = $1", member)
+        assert indexed is not None and indexed["version"] == state["version"]
+        assert np.allclose(as_array(indexed["embedding"]), as_array(state["embedding"]), atol=1e-6)
+        assert await member_index_repo.queued(conn) == 0
+        # every trained member with five or more ratings is in the index (train_model refreshed it)
+        missing = await conn.fetchval("SELECT count(*) FROM user_embeddings u WHERE rating_count >= 5 AND NOT EXISTS "
+                                      "(SELECT 1 FROM member_index i WHERE i.user_id = u.user_id)")
+        assert missing == 0
+    await app.services.privacy.forget(member)

@@ -81,10 +81,6 @@ async def catalog_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().catalog_rows(conn)
 
 
-async def similar_users(conn: asyncpg.Connection, user_id: int, embedding: np.ndarray, limit: int) -> list[asyncpg.Record]:
-    return await queries().similar_users(conn, user_id=user_id, embedding=embedding, limit_n=limit)
-
-
 async def loved_movies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().loved_movies(conn)
 

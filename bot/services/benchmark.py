@@ -115,7 +115,7 @@ async def _learner_benchmark(app: App, rng: np.random.Generator, sample: int | N
 async def _similar_member_search(app: App, rng: np.random.Generator, queries: int = 300) -> dict[str, Any]:
     """The nearest members of stored taste vectors (the collaborative signal's pgvector query)."""
     from bot.db.pool import as_array
-    from bot.repositories import models as model_repo
+    from bot.repositories import member_index as member_index_repo
     from engine.engine import NEIGHBOURS
 
     async with app.db.acquire() as conn:
@@ -129,7 +129,7 @@ async def _similar_member_search(app: App, rng: np.random.Generator, queries: in
         for row in picks:
             vector = as_array(row["embedding"])
             start = time.perf_counter()
-            await model_repo.similar_users(conn, row["user_id"], vector, NEIGHBOURS)
+            await member_index_repo.similar_users(conn, row["user_id"], vector, NEIGHBOURS)
             samples.append(time.perf_counter() - start)
     return {**percentiles(samples[10:]), "members": int(members)}
 

@@ -19,6 +19,7 @@ import numpy as np
 from bot.db.pool import Database, DatabaseUnavailable, as_array
 from bot.repositories import feedback as repo
 from bot.services.errors import SlowDown, NotSaved, UnknownMovie, UserError
+from bot.services.member_index import MemberIndexRefresher
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
 from bot.services.member_state import replay_feedback
@@ -80,10 +81,11 @@ class FeedbackLimiter:
 
 class FeedbackService:
     def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None,
-                 limiter: FeedbackLimiter | None = None) -> None:
+                 limiter: FeedbackLimiter | None = None, member_index: MemberIndexRefresher | None = None) -> None:
         self.db, self.runtime = db, runtime
         self.cache = cache or StateCache()
         self.limiter = limiter or FeedbackLimiter(None)
+        self.member_index = member_index or MemberIndexRefresher(db)
 
     def _state_from_row(self, row: asyncpg.Record) -> UserState | None:
         if row["solver_state"] is None or row["model_version"] != self.runtime.version:
@@ -166,6 +168,7 @@ class FeedbackService:
         except (DatabaseUnavailable, asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
             raise NotSaved(f"your {len(items)} feedbacks were not saved (database unavailable); nothing changed") from exc
         self.cache.invalidate(user_id)
+        self.member_index.poke()
         for result in results:
             if not result.duplicate:
                 self.on_feedback(user_id, self.runtime.catalog.items.get(result.movie_id), result.kind, result.rating,
@@ -181,6 +184,7 @@ class FeedbackService:
                                              dedupe_key, unless_same, withdraw_kind, previous)
         if not result.duplicate:
             self.cache.invalidate(user_id)
+            self.member_index.poke()
             self.on_feedback(user_id, self.runtime.catalog.items.get(movie_id), kind, rating, result.previous_rating)
         return result
 

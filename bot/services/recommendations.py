@@ -15,9 +15,11 @@ from bot.db.pool import Database, as_array
 from bot.repositories import diary as diary_repo
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import learner as learner_repo
+from bot.repositories import member_index as member_index_repo
 from bot.repositories import models as model_repo
 from bot.services.errors import UserError
 from bot.services.member_state import replay_feedback
+from bot.services.member_index import MemberIndexRefresher
 from bot.services.runtime import EngineRuntime
 from bot.services.server import ServerService
 from bot.services.state_cache import StateCache
@@ -74,11 +76,13 @@ class Recommendations:
 
 class RecommendationService:
     def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None,
-                 phrases: PhraseEncoder | None = None, server: "ServerService | None" = None) -> None:
+                 phrases: PhraseEncoder | None = None, server: "ServerService | None" = None,
+                 member_index: MemberIndexRefresher | None = None) -> None:
         self.db, self.runtime = db, runtime
         self.cache = cache or StateCache()
         self.phrases = phrases
         self.server = server
+        self.member_index = member_index or MemberIndexRefresher(db)
 
     async def _user(self, conn: Any, user_id: int) -> tuple[Any, ...]:
         """(feedback, state, unit embedding, slider actions); state None when the user has none in this model's basis."""
@@ -118,6 +122,8 @@ class RecommendationService:
         state = replay_feedback(self.runtime.trainer, self.runtime.catalog.items, rows)
         stored = await model_repo.rebase_user_state(conn, user_id, read_version, unit(state.vector), state.to_bytes(),
                                                     state.ratings, state.feedback, self.runtime.version)
+        if stored is not None:
+            self.member_index.poke()  # their index row follows (applied by this or a later refresh)
         return state, (stored if stored is not None else -1)
 
     async def _inputs(self, conn: Any, user_id: int) -> tuple[Any, list[Action], Neighbours | None, dict | None]:
@@ -126,7 +132,7 @@ class RecommendationService:
         user, _state, embedding, actions = await self._user(conn, user_id)
         neighbours = weights = None
         if embedding is not None and user is not None and len(user.items):
-            similar = await model_repo.similar_users(conn, user_id, embedding, NEIGHBOURS)
+            similar = await member_index_repo.similar_users(conn, user_id, embedding, NEIGHBOURS)
             if similar:
                 neighbours = Neighbours.from_lists(
                     np.array([r["similarity"] for r in similar]),

@@ -1,0 +1,35 @@
+"""The similar-member index (migration 0015): nearest members, and keeping the index current."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import asyncpg
+import numpy as np
+
+from bot.db.queries import queries
+
+
+async def similar_users(conn: asyncpg.Connection, user_id: int, embedding: np.ndarray, limit: int) -> list[asyncpg.Record]:
+    return await queries().similar_users(conn, user_id=user_id, embedding=embedding, limit_n=limit)
+
+
+async def queue_members(conn: asyncpg.Connection, user_ids: Iterable[int]) -> None:
+    await queries().queue_members(conn, user_ids=[int(u) for u in user_ids])
+
+
+async def refresh(conn: asyncpg.Connection, limit: int) -> int:
+    """Up to ``limit`` queued entries applied; the number taken (0: the queue is empty)."""
+    return int(await queries().refresh_member_index(conn, limit_n=limit))
+
+
+async def queued(conn: asyncpg.Connection) -> int:
+    return int(await queries().queued_members(conn))
+
+
+async def indexed_members(conn: asyncpg.Connection) -> int:
+    return int(await queries().indexed_members(conn))
+
+
+async def vacuum(conn: asyncpg.Connection) -> None:
+    """Outside any transaction (VACUUM cannot run inside one)."""
+    await queries().vacuum_member_index(conn)
