@@ -54,3 +54,13 @@ SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = CAST('member_ind
 -- Dead versions of refreshed rows stay in the HNSW graph until a vacuum, and an HNSW scan hands back
 -- at most hnsw.ef_search entries, dead ones included: too many and a search comes back short.
 VACUUM member_index;
+
+-- name: index_disagreements(user_ids)$
+-- Of these members, how many the index shows otherwise than user_embeddings holds them (missing,
+-- an older version, or present below five ratings): 0 once every queued refresh has been applied.
+SELECT count(*)
+  FROM unnest(CAST(:user_ids AS bigint[])) AS m(user_id)
+  LEFT JOIN user_embeddings u ON u.user_id = m.user_id
+  LEFT JOIN member_index i ON i.user_id = m.user_id
+ WHERE (u.rating_count >= 5) IS DISTINCT FROM (i.user_id IS NOT NULL)
+    OR (i.user_id IS NOT NULL AND (i.version <> u.version OR i.embedding <> u.embedding));

@@ -12,7 +12,7 @@ async def test_a_short_simulation_loses_nothing_and_every_taste_vector_equals_a_
     assert all(figure["errors"] == 0 for figure in ops.values()), ops
     audit = report.audit
     assert audit.acknowledged > 0 and audit.states_checked > 0, audit
-    assert audit.passed, audit
+    assert audit.passed and audit.index_disagreements == 0, audit
     assert "PASSED" in report.render() and len(report.slices) == 2
     # the members were forgotten afterwards
     async with small_app.db.acquire() as conn:

@@ -33,3 +33,8 @@ async def indexed_members(conn: asyncpg.Connection) -> int:
 async def vacuum(conn: asyncpg.Connection) -> None:
     """Outside any transaction (VACUUM cannot run inside one)."""
     await queries().vacuum_member_index(conn)
+
+
+async def disagreements(conn: asyncpg.Connection, user_ids: Iterable[int]) -> int:
+    """Members (of these) whose index row is not what user_embeddings holds now."""
+    return int(await queries().index_disagreements(conn, user_ids=[int(u) for u in user_ids]))

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from bot.app import App
 from bot.repositories import feedback as feedback_repo
+from bot.repositories import member_index as member_index_repo
 from bot.services.benchmark import percentiles
 from bot.services.errors import UserError
 from bot.services.member_state import replay_feedback
@@ -41,10 +42,12 @@ class Audit:
     states_checked: int = 0
     state_mismatches: int = 0
     max_state_error: float = 0.0
+    index_disagreements: int = -1  # members the similar-member index shows otherwise after its refresh (-1: not checked)
 
     @property
     def passed(self) -> bool:
-        return not self.lost and self.state_mismatches == 0 and self.stored_as_acknowledged == self.acknowledged
+        return (not self.lost and self.state_mismatches == 0 and self.stored_as_acknowledged == self.acknowledged
+                and self.index_disagreements == 0)
 
 
 @dataclass
@@ -69,7 +72,8 @@ class SimulationReport:
         a = self.audit
         lines.append(f"  audit: {a.acknowledged:,} acknowledged ratings, {a.stored_as_acknowledged:,} stored as acknowledged, "
                      f"{len(a.lost)} lost; {a.states_checked:,} taste vectors equal to a refit "
-                     f"(largest difference {a.max_state_error:.2e}), {a.state_mismatches} not: "
+                     f"(largest difference {a.max_state_error:.2e}), {a.state_mismatches} not; "
+                     f"{a.index_disagreements} members shown otherwise by the similar-member index: "
                      + ("PASSED" if a.passed else "FAILED"))
         return "\n".join(lines)
 
@@ -217,6 +221,9 @@ async def _audit(app: App, users: list[int], acknowledged: dict[tuple[int, int],
             audit.states_checked += 1
             audit.max_state_error = max(audit.max_state_error, error)
             audit.state_mismatches += error > STATE_TOLERANCE
+    await app.services.member_index.flush()  # what the refresher still had queued
+    async with app.db.acquire() as conn:
+        audit.index_disagreements = await member_index_repo.disagreements(conn, users)
     return audit
 
 
