@@ -27,11 +27,12 @@ BATCH = 500  # queued entries per transaction: short enough never to hold a forg
 # short of 100 and recall fell to 0.953; a vacuum brought it back to 0.993. Autovacuum alone waits
 # for a fifth of the table and a minute's nap.
 VACUUM_SHARE, VACUUM_MIN = 0.2, 1000
+DELAY = 0.25  # seconds a refresh waits after a poke: a member rating in quick succession costs one insert
 
 
 class MemberIndexRefresher:
-    def __init__(self, db: Database, batch: int = BATCH) -> None:
-        self.db, self.batch = db, batch
+    def __init__(self, db: Database, batch: int = BATCH, delay: float = DELAY) -> None:
+        self.db, self.batch, self.delay = db, batch, delay
         self._task: asyncio.Task[int] | None = None
         self._again = False
         self._since_vacuum = 0
@@ -52,6 +53,7 @@ class MemberIndexRefresher:
 
     async def _run(self) -> int:
         applied = 0
+        await asyncio.sleep(self.delay)
         while True:
             self._again = False
             try:
