@@ -94,21 +94,28 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def bulk_transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction on a connection of its own for bulk work (imports of millions of rows): no
-        client-side command timeout and no server statement timeout, which fit a request but would
+    async def dedicated(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of its own for bulk or maintenance work (imports of millions of rows, a VACUUM):
+        no client-side command timeout and no server statement timeout, which fit a request but would
         stop a 10-minute COPY; the pool's connections keep theirs."""
         try:
-            conn = await asyncpg.connect(self.dsn, command_timeout=None, server_settings=SESSION_SETTINGS)
+            conn = await asyncpg.connect(self.dsn, command_timeout=None,
+                                         server_settings={**SESSION_SETTINGS, "statement_timeout": "0"})
         except (OSError, asyncpg.CannotConnectNowError) as exc:
             raise DatabaseUnavailable(f"the database is not answering ({exc.__class__.__name__})") from exc
         try:
             await _init_connection(conn)
+            yield conn
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def bulk_transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A transaction on a dedicated connection (no timeouts)."""
+        async with self.dedicated() as conn:
             async with conn.transaction():
                 await conn.execute("SET LOCAL statement_timeout = 0")
                 yield conn
-        finally:
-            await conn.close()
 
     async def close(self) -> None:
         await self.pool.close()

@@ -36,6 +36,7 @@ class MemberIndexRefresher:
         self._task: asyncio.Task[int] | None = None
         self._again = False
         self._since_vacuum = 0
+        self._vacuum: asyncio.Task[None] | None = None
 
     def _running(self) -> asyncio.Task[int] | None:
         """The refresh running on this event loop, if any."""
@@ -75,16 +76,29 @@ class MemberIndexRefresher:
             if taken < self.batch:
                 break
         self._since_vacuum += applied
-        if self._since_vacuum >= VACUUM_MIN:
+        if self._since_vacuum >= VACUUM_MIN and (self._vacuum is None or self._vacuum.done()):
             async with self.db.acquire() as conn:
-                if self._since_vacuum >= VACUUM_SHARE * await repo.indexed_members(conn):
-                    await repo.vacuum(conn)
-                    self._since_vacuum = 0
+                due = self._since_vacuum >= VACUUM_SHARE * await repo.indexed_members(conn)
+            if due:
+                self._since_vacuum = 0
+                self._vacuum = asyncio.get_running_loop().create_task(self._vacuum_index(), name="member-index-vacuum")
         return applied
+
+    async def _vacuum_index(self) -> None:
+        """On a connection without timeouts, beside the refreshes (a VACUUM blocks no reads or writes):
+        under load an HNSW vacuum ran past a pooled connection's 30 s command timeout."""
+        try:
+            async with self.db.dedicated() as conn:
+                await repo.vacuum(conn)
+        except Exception:  # noqa: BLE001 - autovacuum still runs; the next threshold tries again
+            log.exception("vacuuming the similar-member index failed")
 
     async def flush(self) -> int:
         """Wait for the running refresh, then apply what is left (tests, shutdown, benchmarks)."""
         running = self._running()
         if running is not None:
             await asyncio.wait([running])
-        return await self.drain()
+        applied = await self.drain()
+        if self._vacuum is not None and not self._vacuum.done() and self._vacuum.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([self._vacuum])
+        return applied
