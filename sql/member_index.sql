@@ -62,5 +62,5 @@ SELECT count(*)
   FROM unnest(CAST(:user_ids AS bigint[])) AS m(user_id)
   LEFT JOIN user_embeddings u ON u.user_id = m.user_id
   LEFT JOIN member_index i ON i.user_id = m.user_id
- WHERE (u.rating_count >= 5) IS DISTINCT FROM (i.user_id IS NOT NULL)
+ WHERE COALESCE(u.rating_count >= 5, false) <> (i.user_id IS NOT NULL)
     OR (i.user_id IS NOT NULL AND (i.version <> u.version OR i.embedding <> u.embedding));

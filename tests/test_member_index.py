@@ -134,6 +134,10 @@ async def test_a_refresh_never_brings_back_a_forgotten_member_nor_puts_back_an_o
         await MemberIndexRefresher(db).drain()
         assert await conn.fetchval("SELECT count(*) FROM member_index") == 0
         assert await member_index_repo.queued(conn) == 0
+        # the audit's check: a member with no state row at all (never rated) is not a disagreement
+        assert await member_index_repo.disagreements(conn, [1, 2, 77]) == 0
+        await conn.execute("INSERT INTO member_index (user_id, embedding, version) VALUES (2, $1, 99)", vectors[0])
+        assert await member_index_repo.disagreements(conn, [1, 2, 77]) == 1
 
 
 async def test_a_rating_reaches_the_index_after_the_reply_and_a_retrain_rewrites_it_in_its_transaction(small_app) -> None:  # type: ignore[no-untyped-def]
