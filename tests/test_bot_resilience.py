@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from bot.app import App, Services
+from bot.services.member_index import MemberIndexRefresher
 from bot.client import create_bot
 from bot.offline import LoopLag, OfflineDiscord
 from tests.conftest import open_test_database, small_trained_app
@@ -124,7 +125,9 @@ async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(s
     port = await proxy.start()
     settings = replace(test_settings, rate_cooldown_seconds=0.0, db_command_timeout=8.0)
     db = await open_test_database(f"postgresql://postgres@127.0.0.1:{port}/{name}", settings)
-    app = App(settings, db, small_app.runtime, Services.build(db, small_app.runtime))
+    # the index refresher held back past the test: its background queries would take the stall meant for the rating's
+    app = App(settings, db, small_app.runtime, Services.build(db, small_app.runtime,
+                                                              member_index=MemberIndexRefresher(db, delay=120.0)))
     user = 730000000000000101
 
     async def saved() -> list[int]:

@@ -23,7 +23,7 @@ BATCH = 500  # queued entries per transaction: short enough never to hold a forg
 # Vacuum once the refreshes since the last one reach this share of the index (at least VACUUM_MIN):
 # every refresh leaves a dead row version in the HNSW graph, and a scan returns at most
 # hnsw.ef_search entries, dead ones included. Measured on 4,000 members (tests/test_member_index.py):
-# after a third of them were refreshed three times without a vacuum, 21 of 40 searches came back
+# with 0014's graph (m 16): after a third of them were refreshed three times without a vacuum, 21 of 40 searches came back
 # short of 100 and recall fell to 0.953; a vacuum brought it back to 0.993. Autovacuum alone waits
 # for a fifth of the table and a minute's nap.
 VACUUM_SHARE, VACUUM_MIN = 0.2, 1000
