@@ -2,7 +2,8 @@
 -- more ratings, refreshed from user_embeddings after the rating's reply.
 
 -- name: queue_members(user_ids)!
--- These members' vectors changed outside a rating (a retrain's states, a re-base): refresh them.
+-- Queue members by hand (tests, an operator repairing the index); ratings, re-bases and retrains queue
+-- theirs inside their own statements.
 INSERT INTO member_index_queue (user_id) SELECT unnest(CAST(:user_ids AS bigint[]));
 
 -- name: refresh_member_index(limit_n)$
