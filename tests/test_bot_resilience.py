@@ -137,6 +137,7 @@ async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(s
     try:
         async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as d:
             await d.command(user, "my_ratings")  # the member's first command here (its server is noted once)
+            await asyncio.sleep(1.0)  # its after-reply work done: the stall below is for the rating's first query
             proxy.stall_next_query = 5.0
             slow = await d.command(user, "rate", movie=f"id:{HEAT}", rating="5")
             assert slow.callback is not None and slow.callback.status == 200 and slow.callback.json["type"] == 5
@@ -144,6 +145,7 @@ async def test_rate_answers_within_discords_deadline_when_the_database_is_slow(s
             assert "Saved" in slow.last.text() and slow.last.ephemeral and await saved() == [HEAT]  # ... then told
             # a quick-rating button on a slow database: the message is updated after a deferred update
             start = await d.command(user, "rate")
+            await asyncio.sleep(1.0)
             proxy.stall_next_query = 5.0
             pressed = await d.click(user, d.message_for(start), "quick:like")
             assert pressed.callback.status == 200 and pressed.callback.json["type"] == 6
