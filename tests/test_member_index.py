@@ -37,7 +37,7 @@ async def _write(db, conn, rows: list[tuple[int, np.ndarray, int]]) -> None:  # 
                            "ON CONFLICT (user_id) DO UPDATE SET embedding = EXCLUDED.embedding, "
                            "rating_count = EXCLUDED.rating_count, version = user_embeddings.version + 1", rows)
     await member_index_repo.queue_members(conn, [r[0] for r in rows])
-    await MemberIndexRefresher(db, batch=700).drain()
+    await MemberIndexRefresher(db, batch=700).flush()  # flush: also waits for the vacuum it may start
 
 
 async def _recall(conn, rng: np.random.Generator, vectors: np.ndarray, counts: np.ndarray) -> tuple[float, int]:  # type: ignore[no-untyped-def]
