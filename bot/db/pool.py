@@ -113,8 +113,7 @@ class Database:
     async def bulk_transaction(self) -> AsyncIterator[asyncpg.Connection]:
         """A transaction on a dedicated connection (no timeouts)."""
         async with self.dedicated() as conn:
-            async with conn.transaction():
-                await conn.execute("SET LOCAL statement_timeout = 0")
+            async with conn.transaction():  # the connection was opened with statement_timeout 0
                 yield conn
 
     async def close(self) -> None:
