@@ -475,6 +475,7 @@ async def test_forget_me_leaves_no_row_and_export(discord_bot, small_app) -> Non
     await discord_bot.command(user, "digest", setting="on")
     await discord_bot.command(user, "my_recommendations", count=3)
     await discord_bot.command(user, "my_stats")
+    await small_app.services.member_index.flush()  # the index refresh runs after replies; settle it so export and count agree
     exported = await discord_bot.command(user, "export_my_data")
     name, data = exported.last.files[0]
     document = json.loads(data)
