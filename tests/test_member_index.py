@@ -5,6 +5,8 @@ VACUUM, with new members (fewer than five ratings, all on the same placeholder v
 and what the refresher must never do (bring back a forgotten member, put back an older vector)."""
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 
 from bot.db.pool import HNSW_EF_SEARCH, as_array
@@ -40,9 +42,10 @@ async def _write(db, conn, rows: list[tuple[int, np.ndarray, int]]) -> None:  # 
     await MemberIndexRefresher(db, batch=700).flush()  # flush: also waits for the vacuum it may start
 
 
-async def _recall(conn, rng: np.random.Generator, vectors: np.ndarray, counts: np.ndarray) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+async def _recall(conn, rng: np.random.Generator, vectors: np.ndarray, counts: np.ndarray,  # type: ignore[no-untyped-def]
+                  members: int = N_MEMBERS) -> tuple[float, int]:
     hits = total = short = 0
-    for user in rng.choice(N_MEMBERS, QUERIES, replace=False):
+    for user in rng.choice(members, QUERIES, replace=False):
         exact = _exact(vectors, counts, int(user))
         found = await _neighbours(conn, int(user), vectors[user])
         assert int(user) not in found
@@ -158,3 +161,56 @@ async def test_a_rating_reaches_the_index_after_the_reply_and_a_retrain_rewrites
                                       "(SELECT 1 FROM member_index i WHERE i.user_id = u.user_id)")
         assert missing == 0
     await app.services.privacy.forget(member)
+
+
+async def _definition(conn) -> tuple[list[tuple], list[str]]:  # type: ignore[no-untyped-def]
+    columns = [tuple(r) for r in await conn.fetch(
+        "SELECT column_name, data_type, udt_name, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = 'member_index' ORDER BY ordinal_position")]
+    indexes = sorted(r[0] for r in await conn.fetch(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'member_index'"))
+    return columns, indexes
+
+
+async def test_a_retrain_that_rewrote_most_members_rebuilds_the_index_in_bulk_while_searches_go_on(db) -> None:  # type: ignore[no-untyped-def]
+    from bot.services.member_index import apply_retrain
+
+    rng = np.random.default_rng(11)
+    centres = rng.normal(size=(20, DIM))
+    n = 1500
+    vectors = _clustered(rng, centres, n)
+    counts = rng.integers(0, 40, n)
+    async with db.acquire() as conn:
+        await _write(db, conn, [(i, vectors[i], int(c)) for i, c in enumerate(counts)])
+        before = await _definition(conn)
+    # the retrain: every member but the last 100 gets a new vector under model "vnew"; the last 100
+    # were queued by ratings of their own, which the rebuild must leave for the refresher
+    retrained = np.arange(n - 100)
+    vectors[retrained] = _clustered(rng, centres, len(retrained))
+    async with db.acquire() as searcher:
+        await _neighbours(searcher, 0, vectors[0])  # its statement prepared against the old table
+        async with db.bulk_transaction() as conn:
+            await conn.executemany("UPDATE user_embeddings SET embedding = $2, version = version + 1, "
+                                   "model_version = 'vnew' WHERE user_id = $1", [(int(i), vectors[i]) for i in retrained])
+            await member_index_repo.queue_members(conn, [int(i) for i in range(n)])
+            assert await apply_retrain(conn, "vnew", len(retrained), rebuild_min=0) == "rebuilt"
+            # a search from now until the commit waits for the swapped-in table, then answers from it
+            waiting = asyncio.create_task(_neighbours(searcher, 0, vectors[0]))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+        found = await waiting
+    assert len(found) == LIMIT and len(set(found) & set(_exact(vectors, counts, 0))) >= 95  # the new vectors
+    async with db.acquire() as conn:
+        assert await _definition(conn) == before  # the same table and indexes as migration 0015 made
+        assert await member_index_repo.queued(conn) == 100
+        assert await conn.fetchval("SELECT count(*) FROM member_index") == int((counts >= 5).sum())
+        assert await member_index_repo.disagreements(conn, list(range(n))) == 0
+        assert not await conn.fetchval("SELECT to_regclass('member_index_build') IS NOT NULL")
+        recall, short = await _recall(conn, rng, vectors, counts, members=n)
+        assert recall >= 0.95 and short == 0, (recall, short)
+    # and the refresher goes on with the swapped-in table: the 100 left queued apply, a new rating too
+    vectors[n - 1] = vectors[0]
+    async with db.acquire() as conn:
+        await _write(db, conn, [(n - 1, vectors[n - 1], 50)])
+        assert await member_index_repo.queued(conn) == 0
+        assert (n - 1) in (await _neighbours(conn, 0, vectors[0]))[:3]

@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import asyncpg
+from tqdm import tqdm
+
 from bot.db.pool import Database
 from bot.repositories import member_index as repo
 from bot.repositories.models import hold_member_writes
@@ -28,6 +31,30 @@ BATCH = 500  # queued entries per transaction: short enough never to hold a forg
 # for a fifth of the table and a minute's nap.
 VACUUM_SHARE, VACUUM_MIN = 0.2, 1000
 DELAY = 0.25  # seconds a refresh waits after a poke: a member rating in quick succession costs one insert
+# A retrain that rewrote at least this many members, and at least half the index, builds a new index
+# in bulk rather than inserting each member into the live graph (one by one: 590 falling to 99
+# members/s as a 330,000-member graph grew; in bulk ~1,700 members/s on 20,000).
+REBUILD_MIN = 5000
+RETRAIN_BATCH = 5000  # queued members per refresh statement when a retrain inserts one by one
+BUILD_BYTES_PER_MEMBER = 4096  # a 256-d vector and its graph neighbours with room to spare
+
+
+async def apply_retrain(conn: asyncpg.Connection, model_version: str, written: int, progress: bool = False,
+                        rebuild_min: int | None = None) -> str:
+    """Inside a retrain's transaction (so searches never mix two models' bases): the index brought to
+    the states it wrote. Returns how: "rebuilt" (in bulk, swapped in) or "refreshed" (one by one)."""
+    indexed = await repo.indexed_members(conn)
+    if written >= max(REBUILD_MIN if rebuild_min is None else rebuild_min, indexed // 2):
+        megabytes = 64 + max(written, indexed) * BUILD_BYTES_PER_MEMBER // 2**20
+        with tqdm(total=1, desc=f"similar-member index: building for {written:,} members", unit=" index",
+                  disable=not progress, leave=False) as bar:
+            await repo.rebuild(conn, model_version, megabytes)
+            bar.update(1)
+        return "rebuilt"
+    with tqdm(total=written, desc="similar-member index", unit=" members", disable=not progress, leave=False) as bar:
+        while taken := await repo.refresh(conn, RETRAIN_BATCH):
+            bar.update(taken)
+    return "refreshed"
 
 
 class MemberIndexRefresher:

@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from bot.db.pool import Database
 from bot.repositories import feedback as feedback_repo
-from bot.repositories import member_index as member_index_repo
 from bot.repositories import models as model_repo
 from bot.services.jobs import RETRAIN_JOB
+from bot.services.member_index import apply_retrain as apply_retrain_to_index
 from bot.services.periodic import exclusive_job
 from bot.services.runtime import catalog_from_rows, checkpoint_bytes
 from bot.services.sliders import load_sliders, reload_sliders
@@ -41,7 +41,6 @@ from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
 from engine.weights import learn_bucket_weights, mean_ndcg, validation_queries
 
 log = logging.getLogger(__name__)
-INDEX_BATCH = 5000  # queued members per index refresh statement inside the retrain's transaction
 
 
 @dataclass
@@ -190,10 +189,7 @@ async def _train(db: Database, settings: Settings, config: TrainConfig | None, p
         await model_repo.store_item_vectors(conn, version, catalog.items.movie_ids, engine.model.q)
         await model_repo.hold_member_writes(conn)  # a /forget_me in progress finishes first; its member is skipped
         written, staged = await model_repo.store_user_states(conn, version, states)
-        # their similar-member index rows in the same transaction: searches never mix two models' bases
-        with tqdm(total=written, desc="similar-member index", unit=" members", disable=not progress, leave=False) as bar:
-            while taken := await member_index_repo.refresh(conn, INDEX_BATCH):
-                bar.update(taken)
+        await apply_retrain_to_index(conn, version, written, progress)
     seconds = time.perf_counter() - started
     log.info("trained %s on %d users in %.1f s (%d states left newer)", version, len(histories), seconds, staged - written)
     return TrainReport(version, len(histories), sum(len(h) for h in ordered), metrics, seconds,
