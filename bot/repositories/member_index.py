@@ -45,7 +45,14 @@ async def rebuild(conn: asyncpg.Connection, model_version: str, build_megabytes:
     bulk and swapped in; this retrain's members leave the queue. Members indexed."""
     await queries().set_build_memory(conn, megabytes=int(build_megabytes))
     await queries().build_member_index_copy(conn)
-    await queries().index_member_index_copy(conn)
+    try:
+        async with conn.transaction():  # a savepoint: a failed parallel build is retried alone
+            await queries().index_member_index_copy(conn)
+    except asyncpg.InsufficientResourcesError:
+        # a parallel build keeps its graph in shared memory, which a container's /dev/shm (Docker: 64 MB)
+        # may not hold; a build without workers keeps it in its own memory
+        await queries().build_without_workers(conn)
+        await queries().index_member_index_copy(conn)
     await queries().swap_in_member_index_copy(conn)
     await queries().unqueue_retrained_members(conn, model_version=model_version)
     return await indexed_members(conn)  # exact here: CREATE INDEX sets the table's row count
