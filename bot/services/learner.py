@@ -65,6 +65,7 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
     movies = await asyncio.to_thread(_catalog_frame, catalog_rows)
     total = weights_seconds = 0.0
     written = 0
+    neighbours: tuple[list[int], np.ndarray] | None = None  # every member's taste vector, read once per run
     for start in range(0, len(users), BATCH):
         chunk = users[start : start + BATCH]
         async with db.acquire() as conn:
@@ -77,7 +78,9 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         weights = []
         if runtime is not None and runtime.trainer is not None:
             clock = time.perf_counter()
-            weights = await _user_weights(db, runtime, frame)
+            if neighbours is None:
+                neighbours = await _taste_vectors(db, runtime.dim)
+            weights = await _user_weights(runtime, frame, *neighbours)
             weights_seconds += time.perf_counter() - clock
             written += len(weights)
         async with db.transaction() as conn:
@@ -98,13 +101,20 @@ def _feedback_frame(rows: list) -> pd.DataFrame:
     return frame
 
 
-async def _user_weights(db: Database, runtime: "EngineRuntime", frame: pd.DataFrame) -> list[dict]:
-    from bot.services.user_weights import SnapshotEngine, fit_user_weights
-
+async def _taste_vectors(db: Database, dim: int) -> tuple[list[int], np.ndarray]:
+    """Every member's taste vector (nearest members are searched among these), read once per run rather
+    than once per batch of 2,000 members: each read is every member's 256 floats."""
     async with db.acquire() as conn:
         rows = await taste_vectors(conn)
     users = [r["user_id"] for r in rows]
-    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, runtime.dim), np.float32)
+    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, dim), np.float32)
+    return users, vectors
+
+
+async def _user_weights(runtime: "EngineRuntime", frame: pd.DataFrame, users: list[int],
+                        vectors: np.ndarray) -> list[dict]:
+    from bot.services.user_weights import SnapshotEngine, fit_user_weights
+
     index = runtime.catalog.items
     histories = {}
     for user, group in frame.sort_values("rated_at", kind="stable").groupby("user_id"):
