@@ -104,5 +104,5 @@ DELETE FROM member_index_queue q USING user_embeddings u
 -- For this transaction only: room for the whole graph, or pgvector builds it far slower on disk.
 SELECT set_config('maintenance_work_mem', format('%sMB', CAST(:megabytes AS integer)), true);
 
--- name: build_without_workers()$
+-- name: build_without_workers()!
 SELECT set_config('max_parallel_maintenance_workers', '0', true);

@@ -40,9 +40,9 @@ async def disagreements(conn: asyncpg.Connection, user_ids: Iterable[int]) -> in
     return int(await queries().index_disagreements(conn, user_ids=[int(u) for u in user_ids]))
 
 
-async def rebuild(conn: asyncpg.Connection, model_version: str, build_megabytes: int) -> int:
+async def rebuild(conn: asyncpg.Connection, model_version: str, build_megabytes: int) -> None:
     """Inside a retrain's transaction: a new index table of every member's current vector, built in
-    bulk and swapped in; this retrain's members leave the queue. Members indexed."""
+    bulk and swapped in; this retrain's members leave the queue."""
     await queries().set_build_memory(conn, megabytes=int(build_megabytes))
     await queries().build_member_index_copy(conn)
     try:
@@ -55,4 +55,3 @@ async def rebuild(conn: asyncpg.Connection, model_version: str, build_megabytes:
         await queries().index_member_index_copy(conn)
     await queries().swap_in_member_index_copy(conn)
     await queries().unqueue_retrained_members(conn, model_version=model_version)
-    return await indexed_members(conn)  # exact here: CREATE INDEX sets the table's row count
