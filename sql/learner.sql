@@ -16,10 +16,23 @@ SELECT user_id, movie_id, rating, kind, updated_at AS rated_at
   FROM user_ratings WHERE user_id = ANY(:user_ids::bigint[]);
 
 -- name: rating_population()^
--- The numbers rating behaviour is judged against: the global mean and the spread of user means.
+-- The numbers rating behaviour is judged against: the global mean and the spread of user means
+-- (every rating is read: a bulk run's work, not a request's).
 SELECT avg(mean)::float8 AS user_mean_mean, stddev_samp(mean)::float8 AS user_mean_sd,
        (SELECT avg(rating)::float8 FROM user_ratings WHERE rating IS NOT NULL) AS global_mean
   FROM (SELECT avg(rating) AS mean FROM user_ratings WHERE rating IS NOT NULL GROUP BY user_id) m;
+
+-- name: stored_rating_population()^
+-- What the last bulk learner run measured (one member's analysis reads this, not every rating).
+SELECT global_mean, user_mean_mean, user_mean_sd, computed_at FROM rating_population;
+
+-- name: save_rating_population(global_mean, user_mean_mean, user_mean_sd, computed_at)!
+INSERT INTO rating_population (global_mean, user_mean_mean, user_mean_sd, computed_at)
+VALUES (:global_mean, :user_mean_mean, :user_mean_sd, :computed_at)
+ON CONFLICT (only_row) DO UPDATE
+   SET global_mean = EXCLUDED.global_mean, user_mean_mean = EXCLUDED.user_mean_mean,
+       user_mean_sd = EXCLUDED.user_mean_sd, computed_at = EXCLUDED.computed_at
+ WHERE rating_population.computed_at <= EXCLUDED.computed_at;
 
 -- name: learner_catalog()
 SELECT movie_id, genres, directors, cast_members AS cast, year FROM movies;

@@ -126,3 +126,36 @@ async def test_a_database_error_does_not_stop_later_runs(migrated_dsn: str) -> N
     assert await broken.run_period(now + 2 * PERIOD) == "failed"  # unreachable database: logged, no exception
     statuses = [r["status"] for r in await _runs(empty_dsn, "flaky")]
     assert statuses == ["failed", "ok"]
+
+
+async def test_one_members_analysis_judges_against_the_population_the_last_bulk_run_kept(small_app) -> None:  # type: ignore[no-untyped-def]
+    """/my_stats analyses one member on request: it must not aggregate every rating (seconds at 30M ratings)."""
+    from bot.repositories import learner as learner_repo
+    from bot.repositories.privacy import forget_user
+
+    await learn_preferences(small_app.db, everyone=True)
+    async with small_app.db.acquire() as conn:
+        kept = await learner_repo.stored_rating_population(conn)
+        live = await learner_repo.rating_population(conn)
+    assert kept is not None
+    for key in ("global_mean", "user_mean_mean", "user_mean_sd"):
+        assert kept[key] == pytest.approx(live[key])
+    # distinctive kept figures: a member analysed alone is judged against them, not a fresh aggregate
+    async with small_app.db.acquire() as conn:
+        await conn.execute("UPDATE rating_population SET global_mean = 1.25, user_mean_mean = 2.0, user_mean_sd = 0.25")
+    user = 800_000_000_000_000_002
+    try:
+        for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):
+            await small_app.feedback.record(user, movie, "rating", stars, "slash")
+        assert (await learn_preferences(small_app.db, only=[user])).users == 1
+        async with small_app.db.acquire() as conn:
+            behaviour = (await learner_repo.user_preferences(conn, user))["patterns"]["behaviour"]
+        assert behaviour["global_mean"] == 1.25
+        assert behaviour["z"] == pytest.approx(round((3.7 - 2.0) / 0.25, 2))
+    finally:
+        async with small_app.db.transaction() as conn:
+            await forget_user(conn, user)
+    # the next bulk run measures again and replaces what was kept
+    await learn_preferences(small_app.db, everyone=True)
+    async with small_app.db.acquire() as conn:
+        assert (await learner_repo.stored_rating_population(conn))["global_mean"] == pytest.approx(live["global_mean"])

@@ -26,6 +26,16 @@ async def rating_population(conn: asyncpg.Connection) -> asyncpg.Record:
     return await queries().rating_population(conn)
 
 
+async def stored_rating_population(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    return await queries().stored_rating_population(conn)
+
+
+async def save_rating_population(conn: asyncpg.Connection, population: asyncpg.Record, computed_at: datetime) -> None:
+    await queries().save_rating_population(conn, global_mean=population["global_mean"],
+                                           user_mean_mean=population["user_mean_mean"],
+                                           user_mean_sd=population["user_mean_sd"], computed_at=computed_at)
+
+
 async def learner_catalog(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().learner_catalog(conn)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, AsyncIterator
 
-import pandas as pd
-
-from typing import TYPE_CHECKING
-
+import asyncpg
 import numpy as np
+import pandas as pd
 
 from bot.db.pool import Database, as_array
 from bot.repositories.models import hold_member_writes
@@ -33,6 +34,7 @@ from engine.preferences import Population, analyse
 
 JOB_NAME = "preference_learner"
 BATCH = 2000  # users per snapshot: the whole shared dataset is one batch
+FEW_USERS = 20  # up to this many users (/my_stats on demand) is a request's work, not a bulk run
 
 
 @dataclass
@@ -52,43 +54,64 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
                             only: list[int] | None = None) -> LearnReport:
     """Analyse stale users (all with ``everyone``, or just ``only``); refit their weights when given a runtime."""
     started = time.perf_counter()
-    async with db.acquire() as conn:
-        snapshot_at = await repo.database_now(conn)  # the database's clock, which stamps the ratings
-        users = list(only) if only is not None else await repo.stale_users(conn, everyone)
+    bulk = only is None or len(only) > FEW_USERS
+    async with _snapshot_reader(db, bulk) as reader:
+        snapshot_at = await repo.database_now(reader)  # the database's clock, which stamps the ratings
+        users = list(only) if only is not None else await repo.stale_users(reader, everyone)
         if not users:
             return LearnReport(0, 0, time.perf_counter() - started)
-        population_row = await repo.rating_population(conn)
+        population = await _population(reader, bulk, snapshot_at)
         # a few users (/my_stats on demand) need only the movies they rated, not the whole catalog
-        catalog_rows = await (repo.learner_catalog_of_users(conn, users) if len(users) <= 20 else repo.learner_catalog(conn))
-    population = Population(population_row["global_mean"] or 3.5, population_row["user_mean_mean"] or 3.5,
-                            population_row["user_mean_sd"] or 0.5)
-    movies = await asyncio.to_thread(_catalog_frame, catalog_rows)
-    total = weights_seconds = 0.0
-    written = 0
-    neighbours: tuple[list[int], np.ndarray] | None = None  # every member's taste vector, read once per run
-    for start in range(0, len(users), BATCH):
-        chunk = users[start : start + BATCH]
-        async with db.acquire() as conn:
-            rows = await repo.feedback_of_users(conn, chunk)
-        frame = await asyncio.to_thread(_feedback_frame, rows)
-        total += int(frame["rating"].notna().sum())
-        profiles = await asyncio.to_thread(analyse, frame, movies, population)
-        records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
-                    "computed_at": snapshot_at} for user, profile in profiles.items()]
-        weights = []
-        if runtime is not None and runtime.trainer is not None:
-            clock = time.perf_counter()
-            if neighbours is None:
-                neighbours = await _taste_vectors(db, runtime.dim)
-            weights = await _user_weights(runtime, frame, *neighbours)
-            weights_seconds += time.perf_counter() - clock
-            written += len(weights)
-        async with db.transaction() as conn:
-            await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
-            await repo.save_preferences(conn, records)
-            if weights:
-                await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
+        catalog_rows = await (repo.learner_catalog(reader) if bulk else repo.learner_catalog_of_users(reader, users))
+        movies = await asyncio.to_thread(_catalog_frame, catalog_rows)
+        total = weights_seconds = 0.0
+        written = 0
+        neighbours: tuple[list[int], np.ndarray] | None = None  # every member's taste vector, read once per run
+        for start in range(0, len(users), BATCH):
+            chunk = users[start : start + BATCH]
+            frame = await asyncio.to_thread(_feedback_frame, await repo.feedback_of_users(reader, chunk))
+            total += int(frame["rating"].notna().sum())
+            profiles = await asyncio.to_thread(analyse, frame, movies, population)
+            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
+                        "computed_at": snapshot_at} for user, profile in profiles.items()]
+            weights = []
+            if runtime is not None and runtime.trainer is not None:
+                clock = time.perf_counter()
+                if neighbours is None:
+                    neighbours = await _taste_vectors(reader, runtime.dim)
+                weights = await _user_weights(runtime, frame, *neighbours)
+                weights_seconds += time.perf_counter() - clock
+                written += len(weights)
+            async with db.transaction() as conn:  # short writes through the pool, like a request's
+                await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
+                await repo.save_preferences(conn, records)
+                if weights:
+                    await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
+
+
+@asynccontextmanager
+async def _snapshot_reader(db: Database, bulk: bool) -> AsyncIterator[asyncpg.Connection]:
+    """Where a run reads its snapshot. A bulk run reads every member's ratings and taste vectors (tens
+    of seconds at 30 million ratings, past a request's 30 s command timeout): a connection of its own
+    without timeouts. A few members' analysis (/my_stats) is a request's work: a pooled connection."""
+    if bulk:
+        async with db.dedicated() as conn:
+            yield conn
+    else:
+        async with db.acquire() as conn:
+            yield conn
+
+
+async def _population(conn: asyncpg.Connection, bulk: bool, snapshot_at: datetime) -> Population:
+    """A bulk run measures the population and keeps it; a few members' analysis reads what was kept (the
+    measure aggregates every rating) and measures live only on a database no bulk run has seen yet."""
+    row = None if bulk else await repo.stored_rating_population(conn)
+    if row is None:
+        row = await repo.rating_population(conn)
+        if bulk:
+            await repo.save_rating_population(conn, row, snapshot_at)
+    return Population(row["global_mean"] or 3.5, row["user_mean_mean"] or 3.5, row["user_mean_sd"] or 0.5)
 
 
 def _catalog_frame(rows: list) -> pd.DataFrame:
@@ -101,11 +124,10 @@ def _feedback_frame(rows: list) -> pd.DataFrame:
     return frame
 
 
-async def _taste_vectors(db: Database, dim: int) -> tuple[list[int], np.ndarray]:
+async def _taste_vectors(conn: asyncpg.Connection, dim: int) -> tuple[list[int], np.ndarray]:
     """Every member's taste vector (nearest members are searched among these), read once per run rather
     than once per batch of 2,000 members: each read is every member's 256 floats."""
-    async with db.acquire() as conn:
-        rows = await taste_vectors(conn)
+    rows = await taste_vectors(conn)
     users = [r["user_id"] for r in rows]
     vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, dim), np.float32)
     return users, vectors
