@@ -31,14 +31,20 @@ def _dense_gram(x: sp.csr_matrix, items_side: bool) -> torch.Tensor:
     return torch.from_numpy(np.asarray(gram.toarray(), dtype=np.float64))
 
 
+# The inverse's precision. float32 halves its time (most of a closed-form fit on MovieLens 1M); with
+# lam >= 100 the shifted Gram matrix is well conditioned (condition ~1,700 on ML-1M), and the inverse
+# differs from float64's by ~2e-6 relative, below the float32 factorisation the model is kept in.
+INVERSE_DTYPE = torch.float32
+
+
 def _ease_items(x: sp.csr_matrix, lam: float, gram: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
     """EASE's items x items B = -P / diag(P) off the diagonal, zero on it, with P = (X'X + lam I)^-1
     (Cholesky), and ||X B||_F (the scale of its scores) from identities instead of a product with X:
     B = I - P D^-1 with D = diag(P), so X'X B = X'X - D^-1 + lam P D^-1."""
     gram = _dense_gram(x, items_side=True) if gram is None else gram.clone()
-    shifted = gram.clone()
+    shifted = gram.to(INVERSE_DTYPE, copy=True)
     shifted.diagonal().add_(lam)
-    p = torch.cholesky_inverse(torch.linalg.cholesky(shifted))
+    p = torch.cholesky_inverse(torch.linalg.cholesky(shifted)).to(gram.dtype)
     del shifted
     inv_d = 1.0 / torch.diagonal(p).clone()
     b = p.mul_(-inv_d)  # -P D^-1 (columns scaled)
