@@ -472,6 +472,9 @@ def simulate(
     members: int = typer.Option(1000, help="Synthetic members with planted tastes."),
     minutes: float = typer.Option(1.0, help="How long they act."),
     concurrency: int = typer.Option(16, help="Members acting at once."),
+    rate: Optional[float] = typer.Option(None, help="Operations a second in all, arriving at random (Poisson); "
+                                         "latency counts the wait from arrival. Default: closed loop, each of the "
+                                         "--concurrency workers acting again as soon as it is answered."),
     gateway_share: float = typer.Option(0.1, "--gateway-share", help="Share of members who rate through the gateway stand-in."),
     keep: bool = typer.Option(False, "--keep", help="Keep the simulated members afterwards (default: forget them)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
@@ -483,13 +486,13 @@ def simulate(
 
     from bot.services.simulate import run_simulation
 
-    if members < 1 or minutes <= 0 or concurrency < 1 or not 0.0 <= gateway_share <= 1.0:
-        raise typer.BadParameter("members and concurrency must be at least 1, minutes above 0, gateway share 0 to 1")
+    if members < 1 or minutes <= 0 or concurrency < 1 or not 0.0 <= gateway_share <= 1.0 or (rate is not None and rate <= 0):
+        raise typer.BadParameter("members and concurrency must be at least 1, minutes and rate above 0, gateway share 0 to 1")
 
     async def work(settings: Settings) -> None:
         async with _trained_app(settings) as app_:
             report = await run_simulation(app_, members=members, seconds=minutes * 60.0, concurrency=concurrency,
-                                          gateway_share=gateway_share, keep=keep)
+                                          gateway_share=gateway_share, keep=keep, rate=rate)
         typer.echo(report.render())
         if json_out:
             json_out.write_text(json.dumps(asdict(report), indent=2, default=str))

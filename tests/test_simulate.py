@@ -25,3 +25,15 @@ async def test_the_audit_reports_an_acknowledged_rating_that_is_not_stored(small
     movie = next(iter(small_app.runtime.movies))
     audit = await _audit(small_app, [member], {(member, movie): 4.5}, progress=False)
     assert not audit.passed and audit.lost == [(member, movie, 4.5)]
+
+
+async def test_an_open_loop_run_offers_operations_at_the_given_rate(small_app) -> None:  # type: ignore[no-untyped-def]
+    """At 12 operations a second for 6 s about 72 arrive (Poisson: 72 +- 8.5); the latencies run from
+    each arrival, and the report says what was offered and done."""
+    report = await run_simulation(small_app, members=30, seconds=6.0, concurrency=4, gateway_share=0.2, slices=2,
+                                  progress=False, rate=12.0)
+    done = sum(figure["n"] for figure in report.operations.values())
+    assert 40 <= done <= 110, report.operations
+    assert all(figure["errors"] == 0 for figure in report.operations.values()), report.operations
+    assert report.audit.passed, report.audit
+    assert "12 operations/s offered" in report.render()

@@ -9,6 +9,12 @@ and every member's stored taste vector equals a refit from their stored ratings.
 
 A member is driven by one worker at a time (members are dealt to workers), so "the last
 acknowledged rating of a (member, film) pair" is well defined.
+
+Two ways to load: closed (``rate=None``: every worker acts again as soon as it is answered, so the
+run measures the machine saturated) and open (``rate`` operations a second in all, arriving as a
+Poisson process dealt over the workers). In the open mode a latency runs from the operation's
+scheduled arrival, not from when a busy worker got to it, so the time it waited behind the others
+is counted (no coordinated omission).
 """
 from __future__ import annotations
 
@@ -59,10 +65,14 @@ class SimulationReport:
     slices: list[dict[str, Any]]
     audit: Audit
     catalog: int
+    rate: float | None = None  # offered operations a second (None: closed loop)
 
     def render(self) -> str:
+        done = sum(figure["n"] for figure in self.operations.values()) / max(self.seconds, 1e-9)
+        load = (f"{self.rate:g} operations/s offered, {done:.1f}/s done" if self.rate
+                else f"closed loop, {done:.1f} operations/s")
         lines = [f"simulated {self.members:,} members over {self.catalog:,} films for {self.seconds:.0f} s "
-                 f"({self.concurrency} at once)",
+                 f"({self.concurrency} at once; {load})",
                  f"  {'operation':<16}{'n':>9}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'refused':>9}"]
         for name, figure in self.operations.items():
             lines.append(f"  {name:<16}{figure['n']:>9,}{figure.get('p50_ms', 0):>10.2f}{figure.get('p99_ms', 0):>10.2f}"
@@ -95,7 +105,7 @@ def planted_tastes(app: App, members: int, seed: int, films: int = 3000) -> tupl
 
 async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, concurrency: int = 16,
                          gateway_share: float = 0.1, seed: int = 0, slices: int = 10, keep: bool = False,
-                         progress: bool = True) -> SimulationReport:
+                         progress: bool = True, rate: float | None = None) -> SimulationReport:
     from bot.client import create_bot
     from bot.offline import OfflineDiscord
 
@@ -113,7 +123,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
         deadline = started + seconds
         bar = tqdm(total=int(seconds), desc=f"simulating {members:,} members", unit="s", disable=not progress, leave=False)
 
-        async def act(rng: np.random.Generator, index: int) -> None:
+        async def act(rng: np.random.Generator, index: int, arrival: float | None) -> None:
             user = users[index]
             choice = rng.random()
             if choice < MIX["rate"]:
@@ -122,7 +132,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
                 stars = float(np.clip((4.5 if liked else 1.5) + rng.choice([-0.5, 0.0, 0.5]), 0.5, 5.0))
                 movie = films[film_row]
                 name = "rate (gateway)" if user in gateway_members else "rate"
-                begin = time.perf_counter()
+                begin = time.perf_counter() if arrival is None else arrival
                 try:
                     if name == "rate":
                         await app.feedback.record(user, movie, "rating", stars, "api")
@@ -143,7 +153,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
                     acknowledged[(user, movie)] = stars
                 return
             name = "recommend" if choice < MIX["rate"] + MIX["recommend"] else "stats"
-            begin = time.perf_counter()
+            begin = time.perf_counter() if arrival is None else arrival
             try:
                 if name == "recommend":
                     await app.recommendations.recommend(user, 10, surface="api")
@@ -158,8 +168,18 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
         async def worker(w: int) -> None:
             rng = np.random.default_rng(seed * 1000 + w)
             mine = list(range(w, members, concurrency))
-            while time.perf_counter() < deadline and mine:
-                await act(rng, mine[int(rng.integers(0, len(mine)))])
+            arrival = started
+            while mine:
+                if rate is None:
+                    if time.perf_counter() >= deadline:
+                        return
+                    await act(rng, mine[int(rng.integers(0, len(mine)))], None)
+                    continue
+                arrival += float(rng.exponential(min(concurrency, members) / rate))  # this worker's share of the Poisson arrivals
+                if arrival >= deadline:
+                    return
+                await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
+                await act(rng, mine[int(rng.integers(0, len(mine)))], arrival)
 
         async def ticker() -> None:
             while time.perf_counter() < deadline:
@@ -174,7 +194,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
     if not keep:
         await _forget(app, users, progress)
     return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
-                            _slices(samples, elapsed, slices), audit, len(app.runtime.catalog))
+                            _slices(samples, elapsed, slices), audit, len(app.runtime.catalog), rate)
 
 
 def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
