@@ -28,8 +28,8 @@ async def test_the_audit_reports_an_acknowledged_rating_that_is_not_stored(small
 
 
 async def test_an_open_loop_run_offers_operations_at_the_given_rate(small_app) -> None:  # type: ignore[no-untyped-def]
-    """At 12 operations a second for 6 s about 72 arrive (Poisson: 72 +- 8.5); the latencies run from
-    each arrival, and the report says what was offered and done."""
+    """At 12 operations a second for 6 s about 72 arrive (Poisson: 72 +- 8.5), nothing is lost, and the
+    report says what was offered."""
     report = await run_simulation(small_app, members=30, seconds=6.0, concurrency=4, gateway_share=0.2, slices=2,
                                   progress=False, rate=12.0)
     done = sum(figure["n"] for figure in report.operations.values())
