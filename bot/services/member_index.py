@@ -4,7 +4,7 @@ Why: inserting a taste vector into the HNSW graph cost 2-5 ms of every rating's 
 (migration 0015). A rating now only queues its member; this refresher, poked after the commit,
 copies queued members' current vectors into the index in batches on the process's event loop.
 Under load the queue fills while a batch runs, so several ratings of one member cost one index
-insert. Search results lag a rating by the time a batch takes (milliseconds when idle). The queue
+insert. Search results lag a rating by DELAY plus the time a batch takes. The queue
 lives in the database: whatever one process leaves queued (a crash) the next refresh of any
 process applies.
 """
@@ -30,7 +30,11 @@ BATCH = 500  # queued entries per transaction: short enough never to hold a forg
 # short of 100 and recall fell to 0.953; a vacuum brought it back to 0.993. Autovacuum alone waits
 # for a fifth of the table and a minute's nap.
 VACUUM_SHARE, VACUUM_MIN = 0.2, 1000
-DELAY = 0.25  # seconds a refresh waits after a poke: a member rating in quick succession costs one insert
+# Seconds a refresh waits after a poke: a member rating in quick succession costs one insert, and the
+# insert does not land among their ratings. At 0.25 s, 300 back-to-back ratings on MovieLens 1M had a
+# p99 of 1.9-5.4 ms over six runs, the slow ones nearly all overlapping a refresh; at 1 s, 1.9-3.6 ms
+# (renicing the refresh's backend did not help: 3.1-6.1 ms). Neighbours a second old change no answer.
+DELAY = 1.0
 # A retrain that rewrote at least this many members, and at least half the index, builds a new index
 # in bulk rather than inserting each member into the live graph (one by one: 590 falling to 99
 # members/s as a 330,000-member graph grew; in bulk ~1,700 members/s on 20,000).
