@@ -32,8 +32,9 @@ BATCH = 500  # queued entries per transaction: short enough never to hold a forg
 VACUUM_SHARE, VACUUM_MIN = 0.2, 1000
 # Seconds a refresh waits after a poke: a member rating in quick succession costs one insert, and the
 # insert does not land among their ratings. At 0.25 s, 300 back-to-back ratings on MovieLens 1M had a
-# p99 of 1.9-5.4 ms over six runs, the slow ones nearly all overlapping a refresh; at 1 s, 1.9-3.6 ms
-# (renicing the refresh's backend did not help: 3.1-6.1 ms). Neighbours a second old change no answer.
+# p99 of 1.9-5.4 ms over nine runs, the slow ones mostly overlapping a refresh; at 1 s, 1.9-3.6 ms over
+# six (renicing the refresh's backend did not help: 2.2-6.1 ms over 15). Neighbours a second old change
+# no answer. Under steady load from many members refreshes still overlap ratings (see README, "Scale").
 DELAY = 1.0
 # A retrain that rewrote at least this many members, and at least half the index, builds a new index
 # in bulk rather than inserting each member into the live graph (one by one: 590 falling to 99
