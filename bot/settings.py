@@ -78,6 +78,7 @@ class Settings:
     timezone: str = "UTC"  # the server's clock for mood context rules (late at night, weekend)
     sync_poll_seconds: float = 30.0  # safety net under LISTEN/NOTIFY: how often a process checks for a new model
     night_sweep_seconds: float = 30.0  # how often a process closes movie nights past their deadline (any process's)
+    pg_shared_buffers: str = "auto"  # the embedded server's shared_buffers: "auto" (an eighth of memory) or e.g. "2GB"
 
     @property
     def embedded(self) -> bool:
@@ -151,6 +152,13 @@ def _zone(raw: str) -> str:
     return raw
 
 
+def _pg_size(raw: str) -> str:
+    value = raw.strip()
+    if value != "auto" and not re.fullmatch(r"[1-9][0-9]{0,6}(kB|MB|GB|TB)", value):
+        raise ValueError(value)
+    return value
+
+
 def _database_url(raw: str) -> str:
     if not raw.startswith(("postgres://", "postgresql://")):
         raise ValueError(raw)
@@ -193,6 +201,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", "UTC"),
         sync_poll_seconds=_read(env, "CINESYNC_SYNC_POLL_SECONDS", _positive(float), "a positive number of seconds", 30.0),
         night_sweep_seconds=_read(env, "CINESYNC_NIGHT_SWEEP_SECONDS", _positive(float), "a positive number of seconds", 30.0),
+        pg_shared_buffers=_read(env, "CINESYNC_PG_SHARED_BUFFERS", _pg_size, 'auto or a size such as "2GB" or "512MB"', "auto"),
     )
 
 

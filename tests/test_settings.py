@@ -23,6 +23,8 @@ def test_defaults_without_environment() -> None:
         ("CINESYNC_TRAINER_MODE", "turbo", "private, global, none"),
         ("DEV_GUILD_ID", "abc", "guild id"),
         ("CINESYNC_DB_COMMAND_TIMEOUT", "-1", "positive"),
+        ("CINESYNC_PG_SHARED_BUFFERS", "2GB; DROP TABLE x", "a size such as"),
+        ("CINESYNC_PG_SHARED_BUFFERS", "lots", "a size such as"),
     ],
 )
 def test_bad_value_names_variable_and_expectation(variable: str, value: str, expected: str) -> None:
@@ -35,8 +37,9 @@ def test_bad_value_names_variable_and_expectation(variable: str, value: str, exp
 def test_values_are_parsed() -> None:
     settings = load_settings({
         "DATABASE_URL": "postgresql://u:p@h/db", "CINESYNC_SHARD_IDS": "0, 2", "CINESYNC_OWNER_IDS": "1,2",
-        "CINESYNC_LOG_LEVEL": "debug", "CINESYNC_HOME": "/tmp/x",
+        "CINESYNC_LOG_LEVEL": "debug", "CINESYNC_HOME": "/tmp/x", "CINESYNC_PG_SHARED_BUFFERS": "512MB",
     })
+    assert settings.pg_shared_buffers == "512MB" and load_settings({}).pg_shared_buffers == "auto"
     assert not settings.embedded and settings.shard_ids == (0, 2) and settings.owner_ids == (1, 2)
     assert settings.log_level == "DEBUG" and settings.pgdata == Path("/tmp/x/pgdata")
 

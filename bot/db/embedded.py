@@ -5,17 +5,35 @@ Used when no DATABASE_URL is configured, so that a fresh machine needs no server
 from __future__ import annotations
 
 import logging
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "cinesync"
+SIZE = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB|TB)")
 
 
-def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop") -> tuple[Any, str]:
+def auto_shared_buffers() -> str:
+    """An eighth of this machine's memory, at least PostgreSQL's 128 MB: the embedded server shares the
+    machine with the bot, so less than the quarter advised for a dedicated server. Why it matters: at
+    initdb's 128 MB, a 330,000-member similar-member index (vectors and HNSW graph, ~1 GB) did not fit,
+    and every search copied pages in from the operating system's cache."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf: leave PostgreSQL's default
+        return "128MB"
+    return f"{max(128, total // 8 // 2**20)}MB"
+
+
+def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop", shared_buffers: str = "auto") -> tuple[Any, str]:
     """Start (or attach to) the server in ``pgdata``; return the handle and the DSN of our database.
 
+    ``shared_buffers`` ("auto" or a PostgreSQL size such as "2GB") is written to the server's
+    configuration; a server already running with another size is restarted when nobody else is
+    connected to it, and otherwise takes it at its next start.
     Blocking: call it from a worker thread inside an event loop.
     """
     import warnings
@@ -32,7 +50,35 @@ def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop") -> tuple[
         except Exception:  # a twin process created it between our check and our CREATE: fine
             if not _database_exists(server):
                 raise
+    _configure(server, pgdata, auto_shared_buffers() if shared_buffers == "auto" else shared_buffers)
     return server, server.get_uri(DATABASE_NAME)
+
+
+def _scalar(server: Any, query: str) -> str:
+    """One value from psql's unaligned, tuples-only output."""
+    return server.psql(f"\\pset tuples_only on\n\\pset format unaligned\n{query}\n").strip().splitlines()[-1]
+
+
+def _configure(server: Any, pgdata: Path, shared_buffers: str) -> None:
+    """The server's shared_buffers made ``shared_buffers``, restarting it only when no other client is on it."""
+    if not SIZE.fullmatch(shared_buffers):  # psql takes no parameters: only a plain size reaches it
+        raise ValueError(f"shared_buffers must be a size such as 2GB or 512MB, not {shared_buffers!r}")
+    wanted = _scalar(server, f"SELECT pg_size_bytes('{shared_buffers}');")  # also refuses a bad size
+    running = _scalar(server, "SELECT pg_size_bytes(current_setting('shared_buffers'));")
+    if wanted == running:
+        return
+    server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';")
+    others = int(_scalar(server, "SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();"))
+    if others:
+        log.warning("the embedded PostgreSQL takes shared_buffers = %s at its next start (%d other client(s) "
+                    "are connected now)", shared_buffers, others)
+        return
+    from pgserver._commands import pg_ctl
+
+    log.info("restarting the embedded PostgreSQL with shared_buffers = %s", shared_buffers)
+    pg_ctl(["-w", "-l", str(server.log), "restart"], pgdata=pgdata, user=server.system_user)
+    server.ensure_postgres_running()  # the handle follows the new postmaster (it stops it at exit)
 
 
 def _database_exists(server: Any) -> bool:

@@ -126,7 +126,7 @@ async def resolve_dsn(settings: Settings) -> tuple[str, Any]:
         return settings.database_url, None
     from bot.db.embedded import start_embedded
 
-    server, dsn = await asyncio.to_thread(start_embedded, settings.pgdata)
+    server, dsn = await asyncio.to_thread(start_embedded, settings.pgdata, shared_buffers=settings.pg_shared_buffers)
     return dsn, server
 
 

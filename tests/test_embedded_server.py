@@ -1,0 +1,54 @@
+"""The embedded server takes its configured memory (shared_buffers), restarting once when needed."""
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from bot.db.embedded import auto_shared_buffers, start_embedded
+
+
+def test_auto_size_is_an_eighth_of_memory_and_at_least_the_default() -> None:
+    import os
+
+    megabytes = int(auto_shared_buffers().removesuffix("MB"))
+    assert megabytes >= 128
+    assert megabytes == max(128, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 8 // 2**20)
+
+
+async def test_shared_buffers_applied_on_a_new_home_and_kept_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A new home starts at initdb's 128MB; start_embedded restarts it at the configured size (nobody else is
+    on it), the handle still stops it, and the next start finds the size already there."""
+    pgdata = tmp_path / "pgdata"
+    server, dsn = start_embedded(pgdata, cleanup_mode="stop", shared_buffers="160MB")
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert await conn.fetchval("SHOW shared_buffers") == "160MB"
+            # a second handle while a client is connected: no restart under it; the size waits for the next start
+            _, again = start_embedded(pgdata, cleanup_mode="stop", shared_buffers="144MB")
+            assert again == dsn and await conn.fetchval("SHOW shared_buffers") == "160MB"
+            assert await conn.fetchval("SELECT setting FROM pg_file_settings WHERE name = 'shared_buffers' "
+                                       "AND sourcefile LIKE '%postgresql.auto.conf'") == "144MB"
+        finally:
+            await conn.close()
+    finally:
+        server.cleanup()
+    assert not (pgdata / "postmaster.pid").exists()  # the restarted server was stopped by the handle
+    server, dsn = start_embedded(pgdata, cleanup_mode="delete", shared_buffers="144MB")
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            assert await conn.fetchval("SHOW shared_buffers") == "144MB"
+        finally:
+            await conn.close()
+    finally:
+        server.cleanup()
+
+
+def test_a_malformed_size_is_refused_before_reaching_the_server(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server, _ = start_embedded(tmp_path / "pgdata", cleanup_mode="delete", shared_buffers="160MB")
+    try:
+        with pytest.raises(ValueError, match="shared_buffers must be a size"):
+            start_embedded(tmp_path / "pgdata", cleanup_mode="delete", shared_buffers="1GB'; DROP DATABASE x; --")
+    finally:
+        server.cleanup()
