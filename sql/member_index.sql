@@ -106,3 +106,11 @@ SELECT set_config('maintenance_work_mem', format('%sMB', CAST(:megabytes AS inte
 
 -- name: build_without_workers()!
 SELECT set_config('max_parallel_maintenance_workers', '0', true);
+
+-- name: sample_indexed_members(limit_n)
+-- Benchmark queries: the first members of the index by id, with their indexed vectors.
+SELECT user_id, embedding FROM member_index ORDER BY user_id LIMIT :limit_n;
+
+-- name: indexed_vectors()
+-- Every indexed vector: the exact nearest members a benchmark measures the index's recall against.
+SELECT user_id, embedding FROM member_index;

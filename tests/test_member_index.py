@@ -214,3 +214,31 @@ async def test_a_retrain_that_rewrote_most_members_rebuilds_the_index_in_bulk_wh
         await _write(db, conn, [(n - 1, vectors[n - 1], 50)])
         assert await member_index_repo.queued(conn) == 0
         assert (n - 1) in (await _neighbours(conn, 0, vectors[0]))[:3]
+
+async def test_the_benchmark_measures_recall_against_the_exact_nearest(db) -> None:  # type: ignore[no-untyped-def]
+    """`cinesync bench` reports the index's recall; it must agree with the exact answer computed here, and
+    fall when the index answers worse (a tiny hnsw.ef_search cuts every answer short of 100)."""
+    from types import SimpleNamespace
+
+    from bot.services.benchmark import _similar_member_search
+
+    rng = np.random.default_rng(3)
+    vectors = _clustered(rng, rng.normal(size=(20, DIM)), 1500)
+    async with db.acquire() as conn:
+        await _write(db, conn, [(i, vectors[i], 10) for i in range(1500)])
+        expected, _short = await _recall(conn, rng, vectors, np.full(1500, 10), members=1500)
+    report = await _similar_member_search(SimpleNamespace(db=db), np.random.default_rng(0), queries=60, recall_queries=40)
+    assert report["members"] == 1500 and report["recall_queries"] == 40 and report["n"] == 50
+    assert report["recall"] >= 0.95 and abs(report["recall"] - expected) < 0.03, (report, expected)
+    import asyncpg
+
+    from bot.db.pool import Database, _init_connection
+
+    narrow = await asyncpg.create_pool(db.dsn, min_size=1, max_size=2, init=_init_connection,
+                                       server_settings={"hnsw.ef_search": "10"})
+    try:
+        worse = await _similar_member_search(SimpleNamespace(db=Database(pool=narrow, dsn=db.dsn, acquire_timeout=10.0)),
+                                             np.random.default_rng(0), queries=20, recall_queries=20)
+    finally:
+        await narrow.close()
+    assert worse["recall"] <= 0.11, worse  # at most 10 of the 100 nearest come back

@@ -19,6 +19,10 @@ def benchmark_table(result: dict[str, Any]) -> str:
         if key in result and "p50_ms" in result[key]:
             m = result[key]
             lines.append(f"  {label:<36}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['n']:>7}")
+    if "recall" in result.get("similar_members", {}):
+        m = result["similar_members"]
+        lines.append(f"  similar members over {m['members']:,} indexed: recall of the exact 100 nearest {m['recall']:.3f} "
+                     f"(lowest {m['recall_min']:.2f}, {m['recall_queries']} queries)")
     if "throughput" in result:
         t = result["throughput"]
         lines.append(f"  sustained ratings/s with {t['clients']} concurrent clients: {t['ratings_per_s']:,.0f} "

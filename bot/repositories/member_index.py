@@ -13,6 +13,20 @@ async def similar_users(conn: asyncpg.Connection, user_id: int, embedding: np.nd
     return await queries().similar_users(conn, user_id=user_id, embedding=embedding, limit_n=limit)
 
 
+async def sample(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return await queries().sample_indexed_members(conn, limit_n=limit)
+
+
+async def all_vectors(conn: asyncpg.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """(member ids, vectors) of every indexed member."""
+    from bot.db.pool import as_array
+
+    rows = await queries().indexed_vectors(conn)
+    ids = np.array([r["user_id"] for r in rows], dtype=np.int64)
+    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, 0), np.float32)
+    return ids, vectors
+
+
 async def queue_members(conn: asyncpg.Connection, user_ids: Iterable[int]) -> None:
     await queries().queue_members(conn, user_ids=[int(u) for u in user_ids])
 
