@@ -419,7 +419,7 @@ def learn(everyone: bool = typer.Option(False, "--all", help="Analyse every user
                                      settings.list_calibration, settings.models_dir)
 
         async def job() -> int:
-            reports.append(await learn_preferences(db, everyone, runtime))
+            reports.append(await learn_preferences(db, everyone, runtime, progress=True))
             return reports[-1].users
 
         try:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 import asyncpg
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from bot.db.pool import Database, as_array
 from bot.repositories.models import hold_member_writes
@@ -29,6 +30,7 @@ from engine.data import History
 
 if TYPE_CHECKING:
     from bot.services.runtime import EngineRuntime
+    from bot.services.user_weights import SnapshotEngine
 from bot.repositories import learner as repo
 from engine.preferences import Population, analyse
 
@@ -51,7 +53,7 @@ class LearnReport:
 
 
 async def learn_preferences(db: Database, everyone: bool = False, runtime: "EngineRuntime | None" = None,
-                            only: list[int] | None = None) -> LearnReport:
+                            only: list[int] | None = None, progress: bool = False) -> LearnReport:
     """Analyse stale users (all with ``everyone``, or just ``only``); refit their weights when given a runtime."""
     started = time.perf_counter()
     bulk = only is None or len(only) > FEW_USERS
@@ -66,27 +68,30 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         movies = await asyncio.to_thread(_catalog_frame, catalog_rows)
         total = weights_seconds = 0.0
         written = 0
-        neighbours: tuple[list[int], np.ndarray] | None = None  # every member's taste vector, read once per run
+        snapshot = None  # every member's taste vector and loved films, read and indexed once per run
+        bar = tqdm(total=len(users), desc="PreferenceLearner", unit=" members", disable=not progress, leave=False)
         for start in range(0, len(users), BATCH):
             chunk = users[start : start + BATCH]
             frame = await asyncio.to_thread(_feedback_frame, await repo.feedback_of_users(reader, chunk))
             total += int(frame["rating"].notna().sum())
             profiles = await asyncio.to_thread(analyse, frame, movies, population)
-            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
-                        "computed_at": snapshot_at} for user, profile in profiles.items()]
             weights = []
             if runtime is not None and runtime.trainer is not None:
                 clock = time.perf_counter()
-                if neighbours is None:
-                    neighbours = await _taste_vectors(reader, runtime.dim)
-                weights = await _user_weights(runtime, frame, *neighbours)
+                if snapshot is None:
+                    snapshot = await _snapshot_engine(reader, runtime)
+                weights = await _user_weights(runtime, snapshot, frame)
                 weights_seconds += time.perf_counter() - clock
                 written += len(weights)
+            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
+                        "computed_at": snapshot_at} for user, profile in profiles.items()]
             async with db.transaction() as conn:  # short writes through the pool, like a request's
                 await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
                 await repo.save_preferences(conn, records)
                 if weights:
                     await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
+            bar.update(len(chunk))
+        bar.close()
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
 
 
@@ -124,18 +129,20 @@ def _feedback_frame(rows: list) -> pd.DataFrame:
     return frame
 
 
-async def _taste_vectors(conn: asyncpg.Connection, dim: int) -> tuple[list[int], np.ndarray]:
-    """Every member's taste vector (nearest members are searched among these), read once per run rather
-    than once per batch of 2,000 members: each read is every member's 256 floats."""
+async def _snapshot_engine(conn: asyncpg.Connection, runtime: "EngineRuntime") -> "SnapshotEngine":
+    """Every member's taste vector (nearest members are searched among these) and loved films, read
+    and indexed once per run rather than once per batch of 2,000 members: rebuilt per batch, the
+    members x films matrix of loved films cost a run time growing with members squared."""
+    from bot.services.user_weights import SnapshotEngine
+
     rows = await taste_vectors(conn)
     users = [r["user_id"] for r in rows]
-    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, dim), np.float32)
-    return users, vectors
+    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, runtime.dim), np.float32)
+    return await asyncio.to_thread(SnapshotEngine, runtime, users, vectors)
 
 
-async def _user_weights(runtime: "EngineRuntime", frame: pd.DataFrame, users: list[int],
-                        vectors: np.ndarray) -> list[dict]:
-    from bot.services.user_weights import SnapshotEngine, fit_user_weights
+async def _user_weights(runtime: "EngineRuntime", engine: "SnapshotEngine", frame: pd.DataFrame) -> list[dict]:
+    from bot.services.user_weights import fit_user_weights
 
     index = runtime.catalog.items
     histories = {}
@@ -144,5 +151,4 @@ async def _user_weights(runtime: "EngineRuntime", frame: pd.DataFrame, users: li
         keep = positions >= 0
         histories[int(user)] = History(positions[keep], group["rating"].to_numpy(dtype=float)[keep],
                                        tuple(group["kind"].to_numpy()[keep]))
-    engine = SnapshotEngine(runtime, users, vectors)
     return await asyncio.to_thread(fit_user_weights, engine, histories)
