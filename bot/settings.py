@@ -78,7 +78,7 @@ class Settings:
     timezone: str = "UTC"  # the server's clock for mood context rules (late at night, weekend)
     sync_poll_seconds: float = 30.0  # safety net under LISTEN/NOTIFY: how often a process checks for a new model
     night_sweep_seconds: float = 30.0  # how often a process closes movie nights past their deadline (any process's)
-    pg_shared_buffers: str = "auto"  # the embedded server's shared_buffers: "auto" (an eighth of memory) or e.g. "2GB"
+    pg_shared_buffers: str = "auto"  # the embedded server's shared_buffers: "auto" (an eighth of the memory we may use) or e.g. "2GB"
 
     @property
     def embedded(self) -> bool:

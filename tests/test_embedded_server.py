@@ -7,12 +7,19 @@ import pytest
 from bot.db.embedded import auto_shared_buffers, start_embedded
 
 
-def test_auto_size_is_an_eighth_of_memory_and_at_least_the_default() -> None:
+def test_auto_size_is_an_eighth_of_memory_or_of_a_containers_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
 
-    megabytes = int(auto_shared_buffers().removesuffix("MB"))
-    assert megabytes >= 128
-    assert megabytes == max(128, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 8 // 2**20)
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    unlimited = tmp_path / "memory.max"
+    unlimited.write_text("max\n")
+    assert auto_shared_buffers((unlimited,)) == f"{max(128, machine // 8 // 2**20)}MB"
+    limited = tmp_path / "memory.limit_in_bytes"
+    limited.write_text(str(4 * 2**30))  # a container of 4 GB on a larger host
+    assert auto_shared_buffers((unlimited, limited)) == ("512MB" if machine > 4 * 2**30 else f"{max(128, machine // 8 // 2**20)}MB")
+    limited.write_text(str(512 * 2**20))
+    assert auto_shared_buffers((limited,)) == "128MB"  # never below PostgreSQL's default
+    assert auto_shared_buffers((tmp_path / "absent",)) == f"{max(128, machine // 8 // 2**20)}MB"
 
 
 async def test_shared_buffers_applied_on_a_new_home_and_kept_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -16,16 +16,33 @@ DATABASE_NAME = "cinesync"
 SIZE = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB|TB)")
 
 
-def auto_shared_buffers() -> str:
-    """An eighth of this machine's memory, at least PostgreSQL's 128 MB: the embedded server shares the
-    machine with the bot, so less than the quarter advised for a dedicated server. Why it matters: at
-    initdb's 128 MB, a 330,000-member similar-member index (vectors and HNSW graph, ~1 GB) did not fit,
-    and every search copied pages in from the operating system's cache."""
+CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+
+
+def memory_available(limits: tuple[Path, ...] = CGROUP_LIMITS) -> int | None:
+    """Bytes this process may use: the machine's memory, or a container's limit (cgroup v2 or v1) when
+    lower, since sysconf reports the host's memory inside a container. None when unknown."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # no sysconf: leave PostgreSQL's default
-        return "128MB"
-    return f"{max(128, total // 8 // 2**20)}MB"
+    except (ValueError, OSError, AttributeError):
+        total = None
+    for limit in limits:
+        try:
+            raw = limit.read_text().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and (total is None or int(raw) < total):
+            total = int(raw)  # "max" (no limit) is not digits
+    return total
+
+
+def auto_shared_buffers(limits: tuple[Path, ...] = CGROUP_LIMITS) -> str:
+    """An eighth of the memory this process may use, at least PostgreSQL's 128 MB: the embedded server
+    shares the machine with the bot, so less than the quarter advised for a dedicated server. Why it
+    matters: at initdb's 128 MB, a 330,000-member similar-member index (vectors and HNSW graph, ~1 GB)
+    did not fit, and every search copied pages in from the operating system's cache."""
+    total = memory_available(limits)
+    return "128MB" if total is None else f"{max(128, total // 8 // 2**20)}MB"
 
 
 def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop", shared_buffers: str = "auto") -> tuple[Any, str]:
