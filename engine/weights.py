@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from engine.data import History
 from engine.engine import BATCH_USERS
-from engine.metrics import DISCOUNT, ndcg_at
+from engine.metrics import DISCOUNT
 from engine.splits import cold_split, warm_split
 from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
 from engine.signals import scaled, zscore
@@ -178,14 +178,17 @@ def learn_bucket_weights(queries: Sequence[Query], progress: bool = False) -> di
 
 
 def _ndcg_per_row(signals: np.ndarray, targets: np.ndarray, k: int = 10) -> np.ndarray:
-    """NDCG@k of ranking by each row of ``signals`` on its own (one argpartition for all rows)."""
+    """NDCG@k of ranking by each row of ``signals`` on its own (one argpartition for all rows);
+    ``targets``: distinct column positions."""
     k = min(k, signals.shape[1])
     if k == 0 or len(targets) == 0:
         return np.zeros(len(signals))
     part = np.argpartition(-signals, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(signals, part, axis=1), axis=1, kind="stable")
     ranked = np.take_along_axis(part, order, axis=1)
-    return np.array([ndcg_at(row, targets, k) for row in ranked])
+    relevant = np.zeros(signals.shape[1], dtype=bool)
+    relevant[targets] = True
+    return (relevant[ranked] * DISCOUNT[:k]).sum(axis=1) / DISCOUNT[:min(k, len(targets))].sum()
 
 
 def _holdout(history: History, n_items: int, holdout: float) -> tuple[History, np.ndarray, np.ndarray] | None:
@@ -230,7 +233,8 @@ def learn_user_weights(engine, histories: dict[int, History], defaults: Callable
         raw = engine.ranker.signal_batch(users, neighbours)
         for row, (user, (_past, targets, candidates)) in enumerate(chunk):
             stack = _signal_stack({name: values[row] for name, values in raw.items()}, candidates, engine.ranker.blend)
-            positions = np.flatnonzero(np.isin(np.flatnonzero(candidates), targets))
+            # the targets' positions among the candidates (every target is one): a running count, not a search
+            positions = (np.cumsum(candidates) - 1)[np.unique(targets)]
             n_ratings = int(np.count_nonzero(~np.isnan(histories[user].ratings)))
             learned[user] = (_mix(_ndcg_per_row(stack, positions), defaults(n_ratings), len(targets), prior_strength),
                              len(targets))
