@@ -22,32 +22,37 @@ def test_auto_size_is_an_eighth_of_memory_or_of_a_containers_limit(tmp_path) -> 
     assert auto_shared_buffers((tmp_path / "absent",)) == f"{max(128, machine // 8 // 2**20)}MB"
 
 
-async def test_shared_buffers_applied_on_a_new_home_and_kept_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A new home starts at initdb's 128MB; start_embedded restarts it at the configured size (nobody else is
-    on it), the handle still stops it, and the next start finds the size already there."""
+async def _shown(dsn: str) -> tuple[str, str | None]:
+    """(shared_buffers in effect, shared_buffers in postgresql.auto.conf)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return (await conn.fetchval("SHOW shared_buffers"),
+                await conn.fetchval("SELECT setting FROM pg_file_settings WHERE name = 'shared_buffers' "
+                                    "AND sourcefile LIKE '%postgresql.auto.conf'"))
+    finally:
+        await conn.close()
+
+
+async def test_shared_buffers_written_for_the_next_start_never_restarting(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A new home's server runs at initdb's 128MB (restarting it under a second process that is connecting
+    failed a first migration); the size is written and in effect from the next start."""
     pgdata = tmp_path / "pgdata"
     server, dsn = start_embedded(pgdata, cleanup_mode="stop", shared_buffers="160MB")
     try:
-        conn = await asyncpg.connect(dsn)
-        try:
-            assert await conn.fetchval("SHOW shared_buffers") == "160MB"
-            # a second handle while a client is connected: no restart under it; the size waits for the next start
-            _, again = start_embedded(pgdata, cleanup_mode="stop", shared_buffers="144MB")
-            assert again == dsn and await conn.fetchval("SHOW shared_buffers") == "160MB"
-            assert await conn.fetchval("SELECT setting FROM pg_file_settings WHERE name = 'shared_buffers' "
-                                       "AND sourcefile LIKE '%postgresql.auto.conf'") == "144MB"
-        finally:
-            await conn.close()
+        assert await _shown(dsn) == ("128MB", "160MB")
     finally:
         server.cleanup()
-    assert not (pgdata / "postmaster.pid").exists()  # the restarted server was stopped by the handle
+    assert not (pgdata / "postmaster.pid").exists()
+    server, dsn = start_embedded(pgdata, cleanup_mode="stop", shared_buffers="160MB")
+    try:
+        assert await _shown(dsn) == ("160MB", "160MB")
+        start_embedded(pgdata, cleanup_mode="stop", shared_buffers="144MB")  # changed while running: next start
+        assert await _shown(dsn) == ("160MB", "144MB")
+    finally:
+        server.cleanup()
     server, dsn = start_embedded(pgdata, cleanup_mode="delete", shared_buffers="144MB")
     try:
-        conn = await asyncpg.connect(dsn)
-        try:
-            assert await conn.fetchval("SHOW shared_buffers") == "144MB"
-        finally:
-            await conn.close()
+        assert await _shown(dsn) == ("144MB", "144MB")
     finally:
         server.cleanup()
 

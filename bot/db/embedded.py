@@ -49,8 +49,7 @@ def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop", shared_bu
     """Start (or attach to) the server in ``pgdata``; return the handle and the DSN of our database.
 
     ``shared_buffers`` ("auto" or a PostgreSQL size such as "2GB") is written to the server's
-    configuration; a server already running with another size is restarted when nobody else is
-    connected to it, and otherwise takes it at its next start.
+    configuration, which it reads at its next start.
     Blocking: call it from a worker thread inside an event loop.
     """
     import warnings
@@ -67,7 +66,7 @@ def start_embedded(pgdata: Path, *, cleanup_mode: str | None = "stop", shared_bu
         except Exception:  # a twin process created it between our check and our CREATE: fine
             if not _database_exists(server):
                 raise
-    _configure(server, pgdata, auto_shared_buffers() if shared_buffers == "auto" else shared_buffers)
+    _configure(server, auto_shared_buffers() if shared_buffers == "auto" else shared_buffers)
     return server, server.get_uri(DATABASE_NAME)
 
 
@@ -76,26 +75,20 @@ def _scalar(server: Any, query: str) -> str:
     return server.psql(f"\\pset tuples_only on\n\\pset format unaligned\n{query}\n").strip().splitlines()[-1]
 
 
-def _configure(server: Any, pgdata: Path, shared_buffers: str) -> None:
-    """The server's shared_buffers made ``shared_buffers``, restarting it only when no other client is on it."""
+def _configure(server: Any, shared_buffers: str) -> None:
+    """The server's configuration given ``shared_buffers``, which PostgreSQL reads only when it starts: the
+    server in use keeps its size until its next start (each command stops the server it started when it
+    ends, so a new home's first command, `cinesync migrate`, sets it for every later one). Never a
+    restart here: a second process may be connecting at that moment, as two first migrators are."""
     if not SIZE.fullmatch(shared_buffers):  # psql takes no parameters: only a plain size reaches it
         raise ValueError(f"shared_buffers must be a size such as 2GB or 512MB, not {shared_buffers!r}")
-    wanted = _scalar(server, f"SELECT pg_size_bytes('{shared_buffers}');")  # also refuses a bad size
-    running = _scalar(server, "SELECT pg_size_bytes(current_setting('shared_buffers'));")
-    if wanted == running:
-        return
-    server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';")
-    others = int(_scalar(server, "SELECT count(*) FROM pg_stat_activity "
-                                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();"))
-    if others:
-        log.warning("the embedded PostgreSQL takes shared_buffers = %s at its next start (%d other client(s) "
-                    "are connected now)", shared_buffers, others)
-        return
-    from pgserver._commands import pg_ctl
-
-    log.info("restarting the embedded PostgreSQL with shared_buffers = %s", shared_buffers)
-    pg_ctl(["-w", "-l", str(server.log), "restart"], pgdata=pgdata, user=server.system_user)
-    server.ensure_postgres_running()  # the handle follows the new postmaster (it stops it at exit)
+    wanted = _scalar(server, f"SELECT pg_size_bytes('{shared_buffers}');")
+    configured = _scalar(server, "SELECT COALESCE((SELECT pg_size_bytes(setting) FROM pg_file_settings "
+                                 "WHERE name = 'shared_buffers' AND error IS NULL ORDER BY seqno DESC LIMIT 1), "
+                                 "pg_size_bytes(current_setting('shared_buffers')));")
+    if wanted != configured:
+        server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}';")
+        log.info("the embedded PostgreSQL takes shared_buffers = %s from its next start", shared_buffers)
 
 
 def _database_exists(server: Any) -> bool:
