@@ -152,9 +152,12 @@ def _zone(raw: str) -> str:
     return raw
 
 
+PG_SIZE = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB|TB)")  # a PostgreSQL memory size, nothing else reaches psql
+
+
 def _pg_size(raw: str) -> str:
     value = raw.strip()
-    if value != "auto" and not re.fullmatch(r"[1-9][0-9]{0,6}(kB|MB|GB|TB)", value):
+    if value != "auto" and not PG_SIZE.fullmatch(value):
         raise ValueError(value)
     return value
 

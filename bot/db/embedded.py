@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
+
+from bot.settings import PG_SIZE
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "cinesync"
-SIZE = re.compile(r"[1-9][0-9]{0,6}(kB|MB|GB|TB)")
 
 
 CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
@@ -80,7 +80,7 @@ def _configure(server: Any, shared_buffers: str) -> None:
     server in use keeps its size until its next start (each command stops the server it started when it
     ends, so a new home's first command, `cinesync migrate`, sets it for every later one). Never a
     restart here: a second process may be connecting at that moment, as two first migrators are."""
-    if not SIZE.fullmatch(shared_buffers):  # psql takes no parameters: only a plain size reaches it
+    if not PG_SIZE.fullmatch(shared_buffers):  # psql takes no parameters: only a plain size reaches it
         raise ValueError(f"shared_buffers must be a size such as 2GB or 512MB, not {shared_buffers!r}")
     wanted = _scalar(server, f"SELECT pg_size_bytes('{shared_buffers}');")
     configured = _scalar(server, "SELECT COALESCE((SELECT pg_size_bytes(setting) FROM pg_file_settings "

@@ -75,6 +75,8 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
             frame = await asyncio.to_thread(_feedback_frame, await repo.feedback_of_users(reader, chunk))
             total += int(frame["rating"].notna().sum())
             profiles = await asyncio.to_thread(analyse, frame, movies, population)
+            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
+                        "computed_at": snapshot_at} for user, profile in profiles.items()]
             weights = []
             if runtime is not None and runtime.trainer is not None:
                 clock = time.perf_counter()
@@ -83,8 +85,6 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
                 weights = await _user_weights(runtime, snapshot, frame)
                 weights_seconds += time.perf_counter() - clock
                 written += len(weights)
-            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
-                        "computed_at": snapshot_at} for user, profile in profiles.items()]
             async with db.transaction() as conn:  # short writes through the pool, like a request's
                 await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
                 await repo.save_preferences(conn, records)
