@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, AsyncIterator
@@ -69,29 +69,41 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         total = weights_seconds = 0.0
         written = 0
         snapshot = None  # every member's taste vector and loved films, read and indexed once per run
+        if runtime is not None and runtime.trainer is not None:
+            clock = time.perf_counter()
+            snapshot = await _snapshot_engine(reader, runtime)
+            weights_seconds += time.perf_counter() - clock
+        chunks = [users[start : start + BATCH] for start in range(0, len(users), BATCH)]
         bar = tqdm(total=len(users), desc="PreferenceLearner", unit=" members", disable=not progress, leave=False)
-        for start in range(0, len(users), BATCH):
-            chunk = users[start : start + BATCH]
-            frame = await asyncio.to_thread(_feedback_frame, await repo.feedback_of_users(reader, chunk))
-            total += int(frame["rating"].notna().sum())
-            profiles = await asyncio.to_thread(analyse, frame, movies, population)
-            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
-                        "computed_at": snapshot_at} for user, profile in profiles.items()]
-            weights = []
-            if runtime is not None and runtime.trainer is not None:
-                clock = time.perf_counter()
-                if snapshot is None:
-                    snapshot = await _snapshot_engine(reader, runtime)
-                weights = await _user_weights(runtime, snapshot, frame)
-                weights_seconds += time.perf_counter() - clock
-                written += len(weights)
-            async with db.transaction() as conn:  # short writes through the pool, like a request's
-                await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
-                await repo.save_preferences(conn, records)
-                if weights:
-                    await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
-            bar.update(len(chunk))
-        bar.close()
+        # The next batch's ratings are read while this one is analysed: the read is the loop's own
+        # work (asyncpg decoding rows), the analysis a worker thread's, so the two overlap.
+        pending = asyncio.ensure_future(_feedback(reader, chunks[0]))
+        try:
+            for number, chunk in enumerate(chunks):
+                frame = await pending
+                if number + 1 < len(chunks):
+                    pending = asyncio.ensure_future(_feedback(reader, chunks[number + 1]))
+                total += int(frame["rating"].notna().sum())
+                profiles = await asyncio.to_thread(analyse, frame, movies, population)
+                records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
+                            "computed_at": snapshot_at} for user, profile in profiles.items()]
+                weights = []
+                if snapshot is not None:
+                    clock = time.perf_counter()
+                    weights = await _user_weights(runtime, snapshot, frame)  # type: ignore[arg-type]
+                    weights_seconds += time.perf_counter() - clock
+                    written += len(weights)
+                async with db.transaction() as conn:  # short writes through the pool, like a request's
+                    await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
+                    await repo.save_preferences(conn, records)
+                    if weights:
+                        await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
+                bar.update(len(chunk))
+        finally:
+            pending.cancel()  # after a failed batch the read ahead ends before its connection is released
+            with suppress(asyncio.CancelledError, Exception):  # its rows or error are moot: the failure propagates
+                await pending
+            bar.close()
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
 
 
@@ -121,6 +133,10 @@ async def _population(conn: asyncpg.Connection, bulk: bool, snapshot_at: datetim
 
 def _catalog_frame(rows: list) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in rows], columns=["movie_id", "genres", "directors", "cast", "year"]).set_index("movie_id")
+
+
+async def _feedback(reader: asyncpg.Connection, users: list[int]) -> pd.DataFrame:
+    return await asyncio.to_thread(_feedback_frame, await repo.feedback_of_users(reader, users))
 
 
 def _feedback_frame(rows: list) -> pd.DataFrame:
