@@ -18,6 +18,7 @@ from bot.services.history import HistoryService
 from bot.services.dm_feedback import DMFeedbackService
 from bot.services.feedback import FeedbackLimiter, FeedbackService
 from bot.services.member_index import MemberIndexRefresher
+from bot.services.member_search import MemberSearch
 from bot.services.moods import PhraseEncoder
 from bot.services.movienight import MovieNightService
 from bot.services.about import AboutService
@@ -56,23 +57,27 @@ class Services:
     movienight: MovieNightService
     about: AboutService
     member_index: MemberIndexRefresher
+    member_search: MemberSearch
 
     @classmethod
     def build(cls, db: Database, runtime: EngineRuntime, phrases: EncodePhrase | None = None,
-              feedback_limit: str | None = None, member_index: MemberIndexRefresher | None = None) -> "Services":
+              feedback_limit: str | None = None, member_index: MemberIndexRefresher | None = None,
+              member_search: MemberSearch | None = None) -> "Services":
         cache = StateCache()
         member_index = member_index or MemberIndexRefresher(db)
+        member_search = member_search or MemberSearch(db, in_memory=False)
         feedback = FeedbackService(db, runtime, cache, FeedbackLimiter(feedback_limit), member_index)
         server = ServerService(db, runtime)
-        recommendations = RecommendationService(db, runtime, cache, phrases, server, member_index)
+        recommendations = RecommendationService(db, runtime, cache, phrases, server, member_index, member_search)
         membership = MembershipService(db)
         return cls(feedback, recommendations, QuickRatingService(db), StatsService(db),
                    DMFeedbackService(db, feedback), DigestService(db, recommendations),
-                   PrivacyService(db, runtime, cache, membership),
+                   PrivacyService(db, runtime, cache, membership, member_search),
                    DiaryService(db, runtime), WatchlistService(db, runtime),
                    MovieInfoService(db, runtime, recommendations), membership,
                    CompareService(db, runtime, recommendations), HistoryService(db, runtime, feedback), server,
-                   MovieNightService(db, runtime, recommendations, feedback), AboutService(runtime), member_index)
+                   MovieNightService(db, runtime, recommendations, feedback), AboutService(runtime), member_index,
+                   member_search)
 
 
 @dataclass
@@ -114,9 +119,11 @@ class App:
         runtime = await load_runtime(self.db, self.settings.blend_personal, self.settings.diversity, self.settings.trainer_mode,
                                      self.settings.list_calibration, self.settings.models_dir)
         self.runtime, self.services = runtime, Services.build(self.db, runtime, PhraseEncoder.for_path(self.settings.embedding_model_path),
-                                                            self.settings.feedback_limit, self.services.member_index)
+                                                            self.settings.feedback_limit, self.services.member_index,
+                                                            self.services.member_search)
 
     async def close(self) -> None:
+        await self.services.member_search.close()
         try:  # what this process queued goes into the similar-member index before it stops
             await self.services.member_index.flush()
         except Exception:  # noqa: BLE001 - the queue stays in the database for the next process
@@ -138,5 +145,7 @@ async def build_app(settings: Settings, db: Database | None = None) -> App:
     db = db or await open_database(settings)
     runtime = await load_runtime(db, settings.blend_personal, settings.diversity, settings.trainer_mode,
                                  settings.list_calibration, settings.models_dir)
+    search = MemberSearch(db, in_memory=settings.member_search == "memory")
+    search.start()  # searches go to pgvector until the in-process copy is built
     return App(settings, db, runtime, Services.build(db, runtime, PhraseEncoder.for_path(settings.embedding_model_path),
-                                                       settings.feedback_limit))
+                                                       settings.feedback_limit, member_search=search))

@@ -77,6 +77,7 @@ class Settings:
     owner_ids: tuple[int, ...] = ()
     timezone: str = "UTC"  # the server's clock for mood context rules (late at night, weekend)
     sync_poll_seconds: float = 30.0  # safety net under LISTEN/NOTIFY: how often a process checks for a new model
+    member_search: str = "memory"  # similar members from an in-process HNSW copy ("memory") or pgvector only ("database")
     night_sweep_seconds: float = 30.0  # how often a process closes movie nights past their deadline (any process's)
     pg_shared_buffers: str = "auto"  # the embedded server's shared_buffers: "auto" (an eighth of the memory we may use) or e.g. "2GB"
 
@@ -204,6 +205,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", "UTC"),
         sync_poll_seconds=_read(env, "CINESYNC_SYNC_POLL_SECONDS", _positive(float), "a positive number of seconds", 30.0),
         night_sweep_seconds=_read(env, "CINESYNC_NIGHT_SWEEP_SECONDS", _positive(float), "a positive number of seconds", 30.0),
+        member_search=_read(env, "CINESYNC_MEMBER_SEARCH", _choice(("memory", "database")), "one of memory, database", "memory"),
         pg_shared_buffers=_read(env, "CINESYNC_PG_SHARED_BUFFERS", _pg_size, 'auto or a size such as "2GB" or "512MB"', "auto"),
     )
 

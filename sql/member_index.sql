@@ -21,7 +21,8 @@ WITH taken AS (
     INSERT INTO member_index (user_id, embedding, version)
     SELECT u.user_id, u.embedding, u.version FROM user_embeddings u JOIN members m USING (user_id)
      WHERE u.rating_count >= 5
-    ON CONFLICT (user_id) DO UPDATE SET embedding = EXCLUDED.embedding, version = EXCLUDED.version
+    ON CONFLICT (user_id) DO UPDATE SET embedding = EXCLUDED.embedding, version = EXCLUDED.version,
+                                        changed = pg_current_xact_id()
      WHERE member_index.version < EXCLUDED.version
     RETURNING 1
 ), dropped AS (
@@ -76,11 +77,13 @@ DROP TABLE IF EXISTS member_index_build;
 CREATE TABLE member_index_build (
     user_id   bigint      NOT NULL,
     embedding vector(256) NOT NULL,
-    version   bigint      NOT NULL
+    version   bigint      NOT NULL,
+    changed   xid8        DEFAULT pg_current_xact_id()
 );
 INSERT INTO member_index_build (user_id, embedding, version)
 SELECT user_id, embedding, version FROM user_embeddings WHERE rating_count >= 5;
 ALTER TABLE member_index_build ADD CONSTRAINT member_index_build_pkey PRIMARY KEY (user_id);
+CREATE INDEX member_index_build_changed ON member_index_build (changed);
 
 -- name: index_member_index_copy()#
 CREATE INDEX member_index_build_hnsw ON member_index_build USING hnsw (embedding vector_cosine_ops)
@@ -93,6 +96,7 @@ DROP TABLE member_index;
 ALTER TABLE member_index_build RENAME TO member_index;
 ALTER INDEX member_index_build_pkey RENAME TO member_index_pkey;
 ALTER INDEX member_index_build_hnsw RENAME TO member_index_hnsw;
+ALTER INDEX member_index_build_changed RENAME TO member_index_changed;
 
 -- name: unqueue_retrained_members(model_version)!
 -- Queue entries of the members this retrain wrote (their rows stay locked by it until the commit, so
@@ -114,3 +118,21 @@ SELECT user_id, embedding FROM member_index ORDER BY user_id LIMIT :limit_n;
 -- name: indexed_vectors()
 -- Every indexed vector: the exact nearest members a benchmark measures the index's recall against.
 SELECT user_id, embedding FROM member_index;
+
+-- name: member_index_generation()$
+-- The index table's identity: a retrain that rebuilt the index swapped in a new table (new oid), and
+-- an in-process mirror then loads it whole.
+SELECT CAST(CAST(CAST('member_index' AS regclass) AS oid) AS bigint);
+
+-- name: member_index_horizon()$
+-- The oldest transaction still running (as text: xid8 has no asyncpg codec); rows written by any
+-- transaction that commits after this have a `changed` at least this large.
+SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text);
+
+-- name: member_index_changes(since)
+-- Rows written at or after a horizon: new and refreshed members.
+SELECT user_id, embedding FROM member_index WHERE changed >= CAST(CAST(:since AS text) AS xid8);
+
+-- name: indexed_member_ids()
+-- Every indexed member (an in-process mirror drops the ones gone without a notification).
+SELECT user_id FROM member_index;

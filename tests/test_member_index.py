@@ -227,7 +227,12 @@ async def test_the_benchmark_measures_recall_against_the_exact_nearest(db) -> No
     async with db.acquire() as conn:
         await _write(db, conn, [(i, vectors[i], 10) for i in range(1500)])
         expected, _short = await _recall(conn, rng, vectors, np.full(1500, 10), members=1500)
-    report = await _similar_member_search(SimpleNamespace(db=db), np.random.default_rng(0), queries=60, recall_queries=40)
+    from bot.services.member_search import MemberSearch
+
+    def app_on(database):  # type: ignore[no-untyped-def]
+        return SimpleNamespace(db=database, services=SimpleNamespace(member_search=MemberSearch(database, in_memory=False)))
+
+    report = (await _similar_member_search(app_on(db), np.random.default_rng(0), queries=60, recall_queries=40))["similar_members"]
     assert report["members"] == 1500 and report["recall_queries"] == 40 and report["n"] == 50
     assert report["recall"] >= 0.95 and abs(report["recall"] - expected) < 0.03, (report, expected)
     import asyncpg
@@ -237,8 +242,8 @@ async def test_the_benchmark_measures_recall_against_the_exact_nearest(db) -> No
     narrow = await asyncpg.create_pool(db.dsn, min_size=1, max_size=2, init=_init_connection,
                                        server_settings={"hnsw.ef_search": "10"})
     try:
-        worse = await _similar_member_search(SimpleNamespace(db=Database(pool=narrow, dsn=db.dsn, acquire_timeout=10.0)),
-                                             np.random.default_rng(0), queries=20, recall_queries=20)
+        worse = (await _similar_member_search(app_on(Database(pool=narrow, dsn=db.dsn, acquire_timeout=10.0)),
+                                              np.random.default_rng(0), queries=20, recall_queries=20))["similar_members"]
     finally:
         await narrow.close()
     assert worse["recall"] <= 0.11, worse  # at most 10 of the 100 nearest come back

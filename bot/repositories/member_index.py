@@ -19,12 +19,7 @@ async def sample(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
 
 async def all_vectors(conn: asyncpg.Connection) -> tuple[np.ndarray, np.ndarray]:
     """(member ids, vectors) of every indexed member."""
-    from bot.db.pool import as_array
-
-    rows = await queries().indexed_vectors(conn)
-    ids = np.array([r["user_id"] for r in rows], dtype=np.int64)
-    vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, 0), np.float32)
-    return ids, vectors
+    return _ids_and_vectors(await queries().indexed_vectors(conn))
 
 
 async def queue_members(conn: asyncpg.Connection, user_ids: Iterable[int]) -> None:
@@ -69,3 +64,30 @@ async def rebuild(conn: asyncpg.Connection, model_version: str, build_megabytes:
         await queries().index_member_index_copy(conn)
     await queries().swap_in_member_index_copy(conn)
     await queries().unqueue_retrained_members(conn, model_version=model_version)
+
+
+async def generation(conn: asyncpg.Connection) -> int:
+    """Changes when a retrain swaps in a rebuilt index table."""
+    return int(await queries().member_index_generation(conn))
+
+
+async def horizon(conn: asyncpg.Connection) -> str:
+    """Read before `changes_since`: the ``since`` of the next read (see migration 0017)."""
+    return str(await queries().member_index_horizon(conn))
+
+
+async def changes_since(conn: asyncpg.Connection, since: str) -> tuple[np.ndarray, np.ndarray]:
+    """(member ids, vectors) of the rows written at or after a horizon."""
+    return _ids_and_vectors(await queries().member_index_changes(conn, since=since))
+
+
+async def member_ids(conn: asyncpg.Connection) -> set[int]:
+    return {int(r["user_id"]) for r in await queries().indexed_member_ids(conn)}
+
+
+def _ids_and_vectors(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    from bot.db.pool import as_array
+
+    ids = np.array([r["user_id"] for r in rows], dtype=np.int64)
+    vectors = np.stack([as_array(r["embedding"]) for r in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
+    return ids, vectors

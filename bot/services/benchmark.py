@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from typing import Any, Awaitable, Callable
@@ -12,6 +13,7 @@ from tqdm import tqdm
 from bot.app import App
 from bot.repositories.privacy import forget_user
 
+log = logging.getLogger(__name__)
 BENCH_USER_BASE = 9_100_000_000_000_000_000  # far above any Discord snowflake issued so far
 SEARCH_QUERIES = ("heat", "the matrx", "godfather", "amelie", "pulp fictoin", "star wars", "toy story 3", "inceptoin",
                   "lord of the rings", "shawshank", "x", "se7en", "the dark knight", "alien", "casablanca")
@@ -40,6 +42,12 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
     users = [BENCH_USER_BASE + i for i in range(3 + clients)]
     await _forget(app, users)
     result: dict[str, Any] = {"model_version": runtime.version, "catalog": len(runtime.catalog)}
+    if app.services.member_search.in_memory:  # measured as a running bot serves: with the in-process copy built
+        with tqdm(total=1, desc="similar-member index: copying into memory", disable=not progress, leave=False) as bar:
+            ready = await app.services.member_search.wait_ready(timeout=1800)
+            bar.update(1)
+        if not ready:
+            log.warning("the in-process member index was not built within 30 minutes; measuring pgvector's")
     try:
         # (a) a rating stored with its online update, for a user growing to 300 ratings
         movies = iter(rng.permutation(popular[:1000]).tolist())
@@ -79,7 +87,7 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
                 runtime.titles.search(q, 25)
                 search.append(time.perf_counter() - t)
         result["title_search"] = percentiles(search)
-        result["similar_members"] = await _similar_member_search(app, rng)
+        result.update(await _similar_member_search(app, rng))
         # the PreferenceLearner over every user, or a seeded sample of them (preferences and per-user weights)
         if learner_members != 0:
             result["learner"] = await _learner_benchmark(app, rng, learner_members)
@@ -115,36 +123,54 @@ async def _learner_benchmark(app: App, rng: np.random.Generator, sample: int | N
 
 async def _similar_member_search(app: App, rng: np.random.Generator, queries: int = 300,
                                  recall_queries: int = 100) -> dict[str, Any]:
-    """The nearest members of stored taste vectors (the collaborative signal's pgvector query), and the
-    index's recall: the share of the exact nearest (cosine over every indexed vector) it returns."""
+    """The nearest members of stored taste vectors as recommendations search them (the in-process copy
+    or pgvector) and, with an in-process copy, through pgvector's index too; each with its recall: the
+    share of the exact nearest (cosine over every indexed vector) it returns."""
     from bot.db.pool import as_array
     from bot.repositories import member_index as member_index_repo
-    from engine.engine import NEIGHBOURS
+    from engine.engine import NEIGHBOURS, top_rows
 
+    search = app.services.member_search
     async with app.db.acquire() as conn:
         rows = await member_index_repo.sample(conn, 5000)
         if not rows:
             return {"n": 0, "members": 0}
-        picks = [rows[int(i)] for i in rng.integers(0, len(rows), queries)]
-        samples, found = [], []
-        for row in picks:
-            vector = as_array(row["embedding"])
-            start = time.perf_counter()
-            answer = await member_index_repo.similar_users(conn, row["user_id"], vector, NEIGHBOURS)
-            samples.append(time.perf_counter() - start)
-            found.append([r["user_id"] for r in answer])
+        picks = [(row["user_id"], as_array(row["embedding"])) for row in (rows[int(i)] for i in rng.integers(0, len(rows), queries))]
+
+        async def pgvector(user: int, vector: np.ndarray) -> list[int]:
+            return [r["user_id"] for r in await member_index_repo.similar_users(conn, user, vector, NEIGHBOURS)]
+
+        async def configured(user: int, vector: np.ndarray) -> list[int]:
+            return [member for member, _similarity in await search.similar(conn, user, vector, NEIGHBOURS)]
+
+        backends = {"similar_members": (search.backend, configured)}
+        if search.index is not None:
+            backends["similar_members_pgvector"] = ("pgvector HNSW", pgvector)
+        timings: dict[str, tuple[list[float], list[list[int]]]] = {}
+        for key, (_name, run) in backends.items():
+            samples, found = [], []
+            for user, vector in picks:
+                start = time.perf_counter()
+                found.append(await run(user, vector))
+                samples.append(time.perf_counter() - start)
+            timings[key] = (samples, found)
     async with app.db.dedicated() as conn:  # every indexed vector: seconds at 330,000 members
         ids, vectors = await member_index_repo.all_vectors(conn)
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    recalls = []
-    for row, answer in list(zip(picks, found))[:recall_queries]:
-        similarity = unit @ (as_array(row["embedding"]) / max(float(np.linalg.norm(as_array(row["embedding"]))), 1e-12))
-        similarity[ids == row["user_id"]] = -np.inf
-        k = min(NEIGHBOURS, len(ids) - 1)
-        exact = ids[np.argpartition(-similarity, k - 1)[:k]] if k > 0 else ids[:0]
-        recalls.append(len(set(answer) & set(exact.tolist())) / max(k, 1))
-    return {**percentiles(samples[10:]), "members": int(len(ids)), "recall": round(float(np.mean(recalls)), 4),
-            "recall_min": round(float(np.min(recalls)), 4), "recall_queries": len(recalls)}
+    k = min(NEIGHBOURS, len(ids) - 1)
+    exact = []
+    for user, vector in picks[:recall_queries]:
+        similarity = unit @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+        similarity[ids == user] = -np.inf
+        exact.append(set(ids[top_rows(similarity, k)].tolist()) if k > 0 else set())
+    out: dict[str, Any] = {}
+    for key, (name, _run) in backends.items():
+        samples, found = timings[key]
+        recalls = [len(set(answer) & truth) / max(k, 1) for answer, truth in zip(found, exact)]
+        out[key] = {**percentiles(samples[10:]), "backend": name, "members": int(len(ids)),
+                    "recall": round(float(np.mean(recalls)), 4), "recall_min": round(float(np.min(recalls)), 4),
+                    "recall_queries": len(recalls)}
+    return out
 
 
 def process_memory() -> dict[str, float]:

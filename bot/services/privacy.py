@@ -12,6 +12,7 @@ from bot.repositories import feedback as feedback_repo
 from bot.repositories import members as repo
 from bot.services.errors import UserError
 from bot.repositories.privacy import export_user, forget_user
+from bot.services.member_search import MemberSearch
 from bot.services.membership import MembershipService
 from bot.services.runtime import EngineRuntime
 from bot.services.state_cache import StateCache
@@ -20,8 +21,9 @@ from engine.snapshot import short_title
 
 class PrivacyService:
     def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache,
-                 membership: "MembershipService | None" = None) -> None:
+                 membership: "MembershipService | None" = None, member_search: "MemberSearch | None" = None) -> None:
         self.db, self.runtime, self.cache, self.membership = db, runtime, cache, membership
+        self.member_search = member_search
 
     async def forget(self, user_id: int) -> dict[str, int]:
         """Delete every row about the member, in every table with a user_id column (rows per table)."""
@@ -31,6 +33,8 @@ class PrivacyService:
             deleted = await forget_user(conn, user_id)
         self.cache.invalidate(user_id)
         self.runtime.loved.pop(user_id, None)
+        if self.member_search is not None:  # other processes drop them on the `cinesync_loved` notification
+            self.member_search.forget(user_id)
         return deleted
 
     async def rows_about(self, user_id: int) -> int:

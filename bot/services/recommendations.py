@@ -15,11 +15,11 @@ from bot.db.pool import Database, as_array
 from bot.repositories import diary as diary_repo
 from bot.repositories import feedback as feedback_repo
 from bot.repositories import learner as learner_repo
-from bot.repositories import member_index as member_index_repo
 from bot.repositories import models as model_repo
 from bot.services.errors import UserError
 from bot.services.member_state import replay_feedback
 from bot.services.member_index import MemberIndexRefresher
+from bot.services.member_search import MemberSearch
 from bot.services.runtime import EngineRuntime
 from bot.services.server import ServerService
 from bot.services.state_cache import StateCache
@@ -77,8 +77,9 @@ class Recommendations:
 class RecommendationService:
     def __init__(self, db: Database, runtime: EngineRuntime, cache: StateCache | None = None,
                  phrases: PhraseEncoder | None = None, server: "ServerService | None" = None,
-                 member_index: MemberIndexRefresher | None = None) -> None:
+                 member_index: MemberIndexRefresher | None = None, member_search: MemberSearch | None = None) -> None:
         self.db, self.runtime = db, runtime
+        self.member_search = member_search or MemberSearch(db, in_memory=False)
         self.cache = cache or StateCache()
         self.phrases = phrases
         self.server = server
@@ -132,11 +133,11 @@ class RecommendationService:
         user, _state, embedding, actions = await self._user(conn, user_id)
         neighbours = weights = None
         if embedding is not None and user is not None and len(user.items):
-            similar = await member_index_repo.similar_users(conn, user_id, embedding, NEIGHBOURS)
+            similar = await self.member_search.similar(conn, user_id, embedding, NEIGHBOURS)
             if similar:
                 neighbours = Neighbours.from_lists(
-                    np.array([r["similarity"] for r in similar]),
-                    [np.fromiter(runtime.loved.get(r["user_id"], ()), dtype=np.int64) for r in similar],
+                    np.array([similarity for _member, similarity in similar]),
+                    [np.fromiter(runtime.loved.get(member, ()), dtype=np.int64) for member, _similarity in similar],
                     len(runtime.catalog))
             stored = await model_repo.user_weights(conn, user_id)
             weights = stored["weights"] if stored else None

@@ -77,6 +77,9 @@ class ProcessSync:
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         if channel == LOVED_CHANNEL:
             apply_loved(self.app.runtime.loved, self.app.runtime.catalog.items, payload)
+            parts = payload.split()
+            if len(parts) == 2 and parts[1] == "forget":
+                self.app.services.member_search.forget(int(parts[0]))
         elif channel == MODEL_CHANNEL:
             task = asyncio.create_task(self._sync_model(f"notified of model {payload}"), name="cinesync-sync-model")
             self._pending.add(task)
