@@ -87,18 +87,21 @@ class MemberSearch:
             self.index.remove([user_id])
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             try:
                 if self.index is None:
                     await self.load()
                 else:
                     await self.poll_once()
+                failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - pgvector answers meanwhile; the next poll tries again
+            except Exception:  # noqa: BLE001 - pgvector answers meanwhile; a later poll loads it again
+                failures += 1
                 log.exception("the in-process member index fell behind; searching pgvector's index until it is rebuilt")
                 self._drop()
-            await asyncio.sleep(self.poll_seconds)
+            await asyncio.sleep(min(self.poll_seconds * 2 ** failures, 60.0))  # a database down is not asked every second
 
     def _drop(self) -> None:
         self.index, self._horizon, self._generation = None, None, None
