@@ -59,7 +59,7 @@ class MemberNeighbours:
         if not ids:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
-        fresh = [row for row, member in enumerate(ids) if not self._holds(member, vectors[row])]
+        fresh = [row for row, member in enumerate(ids) if not self.holds(member, vectors[row])]
         if len(fresh) < len(ids):  # a row read again unchanged costs an update (~1 ms at 330,000) for nothing
             ids, vectors = [ids[row] for row in fresh], vectors[fresh]
             if not ids:
@@ -79,7 +79,7 @@ class MemberNeighbours:
         self._graph.add_items(vectors, labels, num_threads=threads)
         self._live.update(ids)
 
-    def _holds(self, member: int, vector: np.ndarray) -> bool:
+    def holds(self, member: int, vector: np.ndarray) -> bool:
         """Whether the graph already holds this member at this vector (stored unit length: cosine space)."""
         if member not in self._live:
             return False

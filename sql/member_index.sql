@@ -136,3 +136,7 @@ SELECT user_id, embedding FROM member_index WHERE changed >= CAST(CAST(:since AS
 -- name: indexed_member_ids()
 -- Every indexed member (an in-process mirror drops the ones gone without a notification).
 SELECT user_id FROM member_index;
+
+-- name: indexed_vectors_of(user_ids)
+-- These members' index rows (an audit compares a process's in-process copy with them).
+SELECT user_id, embedding FROM member_index WHERE user_id = ANY(CAST(:user_ids AS bigint[]));

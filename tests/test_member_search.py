@@ -40,7 +40,7 @@ def test_the_in_process_graph_keeps_its_recall_under_updates_and_removals() -> N
     assert not set(gone.tolist()) & {m for f in found for m in f}
     assert all(q not in f for q, f in zip(queries, found))
     q = queries[0]  # a row read again unchanged is recognised (and not re-inserted); a moved one is not
-    assert index._holds(int(ids[q]), vectors[q] * 3.0) and not index._holds(int(ids[q]), vectors[q] + 0.05)
+    assert index.holds(int(ids[q]), vectors[q] * 3.0) and not index.holds(int(ids[q]), vectors[q] + 0.05)
     back = int(gone[0])  # a removed member who returns is found again
     index.upsert([ids[back]], vectors[back : back + 1])
     assert int(ids[back]) in index.search(vectors[back], 5)[0].tolist()

@@ -1,6 +1,9 @@
 """`cinesync simulate`: a short run through the services and the gateway stand-in, and its audit."""
 from __future__ import annotations
 
+import numpy as np
+
+from bot.services import member_search as member_search_module
 from bot.services.simulate import SIM_MEMBER_BASE, _audit, run_simulation
 
 
@@ -12,7 +15,7 @@ async def test_a_short_simulation_loses_nothing_and_every_taste_vector_equals_a_
     assert all(figure["errors"] == 0 for figure in ops.values()), ops
     audit = report.audit
     assert audit.acknowledged > 0 and audit.states_checked > 0, audit
-    assert audit.passed and audit.index_disagreements == 0, audit
+    assert audit.passed and audit.index_disagreements == 0 and audit.copy_disagreements == 0, audit
     assert "PASSED" in report.render() and len(report.slices) == 2
     # the members were forgotten afterwards
     async with small_app.db.acquire() as conn:
@@ -37,3 +40,17 @@ async def test_an_open_loop_run_offers_operations_at_the_given_rate(small_app) -
     assert all(figure["errors"] == 0 for figure in report.operations.values()), report.operations
     assert report.audit.passed, report.audit
     assert "12 operations/s offered" in report.render()
+
+
+async def test_the_audit_reports_a_member_the_in_process_copy_shows_otherwise(small_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A member in this process's copy of the similar-member index but not in member_index fails the audit."""
+    search = small_app.services.member_search
+    assert await search.wait_ready(timeout=60)
+    monkeypatch.setattr(member_search_module, "RECONCILE_POLLS", 10**9)  # the poll before the check must not repair it
+    member = SIM_MEMBER_BASE + 999_998
+    search.index.upsert([member], np.ones((1, search.index.dim), dtype=np.float32))
+    try:
+        audit = await _audit(small_app, [member], {}, progress=False)
+        assert audit.copy_disagreements == 1 and not audit.passed, audit
+    finally:
+        search.index.remove([member])

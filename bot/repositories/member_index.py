@@ -91,3 +91,8 @@ def _ids_and_vectors(rows: list) -> tuple[np.ndarray, np.ndarray]:
     ids = np.array([r["user_id"] for r in rows], dtype=np.int64)
     vectors = np.stack([as_array(r["embedding"]) for r in rows]).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
     return ids, vectors
+
+
+async def vectors_of(conn: asyncpg.Connection, user_ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(member ids, vectors) of these members' index rows (members not indexed are left out)."""
+    return _ids_and_vectors(await queries().indexed_vectors_of(conn, user_ids=[int(u) for u in user_ids]))

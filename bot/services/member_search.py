@@ -80,6 +80,21 @@ class MemberSearch:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    async def disagreements(self, user_ids: list[int]) -> int:
+        """Of these members, how many the in-process copy shows otherwise than member_index holds them now
+        (missing, a different vector, or present though not indexed), after one more poll; -1: no copy."""
+        if self.index is None:
+            return -1
+        await self.poll_once()
+        index = self.index
+        if index is None:
+            return -1
+        async with self.db.acquire() as conn:
+            ids, vectors = await repo.vectors_of(conn, user_ids)
+        held = {int(member): vector for member, vector in zip(ids.tolist(), vectors)}
+        return sum((member in held) != (member in index) or (member in held and not index.holds(member, held[member]))
+                   for member in map(int, user_ids))
+
     def forget(self, user_id: int) -> None:
         """After a /forget_me committed (here or, notified, in another process)."""
         self._forgotten[int(user_id)] = time.monotonic()

@@ -49,11 +49,12 @@ class Audit:
     state_mismatches: int = 0
     max_state_error: float = 0.0
     index_disagreements: int = -1  # members the similar-member index shows otherwise after its refresh (-1: not checked)
+    copy_disagreements: int = -1  # members this process's in-process copy shows otherwise (-1: no copy)
 
     @property
     def passed(self) -> bool:
         return (not self.lost and self.state_mismatches == 0 and self.stored_as_acknowledged == self.acknowledged
-                and self.index_disagreements == 0)
+                and self.index_disagreements == 0 and self.copy_disagreements <= 0)
 
 
 @dataclass
@@ -83,7 +84,9 @@ class SimulationReport:
         lines.append(f"  audit: {a.acknowledged:,} acknowledged ratings, {a.stored_as_acknowledged:,} stored as acknowledged, "
                      f"{len(a.lost)} lost; {a.states_checked:,} taste vectors equal to a refit "
                      f"(largest difference {a.max_state_error:.2e}), {a.state_mismatches} not; "
-                     f"{a.index_disagreements} members shown otherwise by the similar-member index: "
+                     f"{a.index_disagreements} members shown otherwise by the similar-member index, "
+                     + (f"{a.copy_disagreements} by this process's in-process copy: " if a.copy_disagreements >= 0
+                        else "no in-process copy to check: ")
                      + ("PASSED" if a.passed else "FAILED"))
         return "\n".join(lines)
 
@@ -244,6 +247,7 @@ async def _audit(app: App, users: list[int], acknowledged: dict[tuple[int, int],
     await app.services.member_index.flush()  # what the refresher still had queued
     async with app.db.acquire() as conn:
         audit.index_disagreements = await member_index_repo.disagreements(conn, users)
+    audit.copy_disagreements = await app.services.member_search.disagreements(users)
     return audit
 
 
