@@ -2,8 +2,8 @@
 
 Why not only pgvector's index: pgvector 0.6.2 (what the embedded server bundles) took 5-6 ms a search
 at 330,000 members (ef_search 200, warm buffers), past the 5 ms target, most of it walking the graph
-through PostgreSQL's buffer manager; hnswlib walks the same kind of graph in memory in about a
-millisecond at a higher ef. PostgreSQL's member_index stays the source of truth: the service
+through PostgreSQL's buffer manager; hnswlib walks the same kind of graph in memory in about two
+milliseconds at a higher ef. PostgreSQL's member_index stays the source of truth: the service
 (`bot/services/member_search.py`) mirrors it here and falls back to pgvector while this is built.
 
 Members are labelled 0..n-1 here (hnswlib labels are unsigned; member ids need not be), and a removed

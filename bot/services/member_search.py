@@ -1,7 +1,7 @@
 """Similar-member search from an in-process copy of the index, kept in step with PostgreSQL.
 
 member_index (kept by `bot/services/member_index.py`) stays the one truth every process shares; this
-process mirrors it into an HNSW graph in memory (`engine/member_neighbours.py`): about a millisecond a
+process mirrors it into an HNSW graph in memory (`engine/member_neighbours.py`): about two milliseconds a
 search at 330,000 members against pgvector's 5-6 ms. Until the mirror is built (tens of seconds at
 that size, in a worker thread) and whenever it cannot be trusted (a retrain swapped in a rebuilt
 index, a failed read), searches go to pgvector as before.
