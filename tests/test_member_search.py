@@ -79,13 +79,19 @@ async def test_each_process_copy_follows_the_database(db, monkeypatch) -> None: 
         assert not set(dropped) & {m for f in found for m in f}
 
 
-async def test_a_forget_is_never_undone_by_a_read_that_began_before_it(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(9)
-    vectors = _clustered(rng, rng.normal(size=(5, DIM)), 200)
+async def _loaded(db, seed: int, members: int) -> tuple[np.ndarray, MemberSearch]:  # type: ignore[no-untyped-def]
+    """``members`` members with ten ratings each, indexed, and a copy loaded from them."""
+    rng = np.random.default_rng(seed)
+    vectors = _clustered(rng, rng.normal(size=(5, DIM)), members)
     async with db.acquire() as conn:
-        await _write(db, conn, [(i, vectors[i], 10) for i in range(200)])
+        await _write(db, conn, [(i, vectors[i], 10) for i in range(members)])
     search = MemberSearch(db)
     await search.load()
+    return vectors, search
+
+
+async def test_a_forget_is_never_undone_by_a_read_that_began_before_it(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    vectors, search = await _loaded(db, 9, 200)
     async with db.acquire() as conn:  # member 7 rates again: their row is rewritten
         await _write(db, conn, [(7, vectors[8], 11)])
     reading = member_index_repo.changes_since
@@ -107,12 +113,7 @@ async def test_a_forget_is_never_undone_by_a_read_that_began_before_it(db, monke
 
 
 async def test_a_rebuilt_index_is_loaded_whole_and_pgvector_answers_meanwhile(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(4)
-    vectors = _clustered(rng, rng.normal(size=(5, DIM)), 300)
-    async with db.acquire() as conn:
-        await _write(db, conn, [(i, vectors[i], 10) for i in range(300)])
-    search = MemberSearch(db)
-    await search.load()
+    vectors, search = await _loaded(db, 4, 300)
     generation = search._generation
     async with db.transaction() as conn:  # what a retrain that rewrote most members does
         await member_index_repo.rebuild(conn, "test-model", 64)
