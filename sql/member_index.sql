@@ -48,6 +48,19 @@ SELECT user_id, similarity
  ORDER BY similarity DESC
  LIMIT :limit_n;
 
+-- name: similar_users_exact(user_id, embedding, limit_n)
+-- The same answer by a scan of every row, for when the index came back short (an HNSW scan hands
+-- back at most hnsw.ef_search entries, dead ones among them, and pgvector 0.6 has no iterative scan):
+-- ordering by the distance plus zero is an expression the index cannot serve, so the planner scans.
+SELECT user_id, similarity
+  FROM (SELECT user_id, 1 - (embedding <=> :embedding) AS similarity
+          FROM member_index
+         ORDER BY (embedding <=> :embedding) + 0
+         LIMIT :limit_n + 1) nearest
+ WHERE user_id <> :user_id
+ ORDER BY similarity DESC
+ LIMIT :limit_n;
+
 -- name: indexed_members()$
 -- The planner's row estimate (no scan): how many members the index holds, near enough.
 SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = CAST('member_index' AS regclass);

@@ -14,6 +14,12 @@ async def similar_users(conn: asyncpg.Connection, user_id: int, embedding: np.nd
     return await queries().similar_users(conn, user_id=user_id, embedding=embedding, limit_n=limit)
 
 
+async def similar_users_exact(conn: asyncpg.Connection, user_id: int, embedding: np.ndarray,
+                              limit: int) -> list[asyncpg.Record]:
+    """The exact nearest by a full scan: the repair for a short answer from the index."""
+    return await queries().similar_users_exact(conn, user_id=user_id, embedding=embedding, limit_n=limit)
+
+
 async def sample(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     return await queries().sample_indexed_members(conn, limit_n=limit)
 

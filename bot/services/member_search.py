@@ -57,7 +57,14 @@ class MemberSearch:
                 return list(zip(ids.tolist(), similarity.tolist()))
             except RuntimeError:  # hnswlib could not fill the list (most of the graph deleted): ask PostgreSQL
                 log.warning("the in-process member index could not answer; searching pgvector's index")
-        return [(int(r["user_id"]), float(r["similarity"])) for r in await repo.similar_users(conn, user_id, embedding, limit)]
+        rows = await repo.similar_users(conn, user_id, embedding, limit)
+        if len(rows) < limit:  # short: too few members, or pgvector's graph lost its way; a scan tells which
+            exact = await repo.similar_users_exact(conn, user_id, embedding, limit)
+            if len(exact) > len(rows):
+                log.warning("pgvector's index answered %d of %d similar members for member %s (the scan found %d); "
+                            "answered from the scan", len(rows), limit, user_id, len(exact))
+                rows = exact
+        return [(int(r["user_id"]), float(r["similarity"])) for r in rows]
 
     def start(self) -> None:
         """Build the mirror and keep it in step, in the background (no-op when searching pgvector only)."""
