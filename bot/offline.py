@@ -129,17 +129,23 @@ class Exchange:
 
 
 class LoopLag:
-    """The longest the event loop was late for a 10 ms sleep while this context was open."""
+    """How late the event loop was for a 10 ms sleep while this context was open: the longest, and
+    every lateness (``lags``: (perf_counter when it woke, seconds late)) for percentiles, so a slow answer can be told apart as the
+    loop's (blocked by work on it, or kept from the GIL) or the database's."""
 
     def __init__(self) -> None:
         self.worst = 0.0
+        self.lags: list[tuple[float, float]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _watch(self) -> None:
         while True:
             started = time.perf_counter()
             await asyncio.sleep(0.01)
-            self.worst = max(self.worst, time.perf_counter() - started - 0.01)
+            woke = time.perf_counter()
+            late = max(0.0, woke - started - 0.01)
+            self.lags.append((woke, late))
+            self.worst = max(self.worst, late)
 
     async def __aenter__(self) -> "LoopLag":
         self._task = asyncio.create_task(self._watch())

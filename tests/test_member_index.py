@@ -216,8 +216,9 @@ async def test_a_retrain_that_rewrote_most_members_rebuilds_the_index_in_bulk_wh
         assert (n - 1) in (await _neighbours(conn, 0, vectors[0]))[:3]
 
 async def test_the_benchmark_measures_recall_against_the_exact_nearest(db) -> None:  # type: ignore[no-untyped-def]
-    """`cinesync bench` reports the index's recall; it must agree with the exact answer computed here, and
-    fall when the index answers worse (a tiny hnsw.ef_search cuts every answer short of 100)."""
+    """`cinesync bench` reports the search's recall; it must agree with the exact answer computed here. A
+    tiny hnsw.ef_search cuts every index answer short of 100: the search then answers from a scan, and
+    the bench's recall and time are of what members get."""
     from types import SimpleNamespace
 
     from bot.services.benchmark import _similar_member_search
@@ -242,8 +243,8 @@ async def test_the_benchmark_measures_recall_against_the_exact_nearest(db) -> No
     narrow = await asyncpg.create_pool(db.dsn, min_size=1, max_size=2, init=_init_connection,
                                        server_settings={"hnsw.ef_search": "10"})
     try:
-        worse = (await _similar_member_search(app_on(Database(pool=narrow, dsn=db.dsn, acquire_timeout=10.0)),
+        repaired = (await _similar_member_search(app_on(Database(pool=narrow, dsn=db.dsn, acquire_timeout=10.0)),
                                               np.random.default_rng(0), queries=20, recall_queries=20))["similar_members"]
     finally:
         await narrow.close()
-    assert worse["recall"] <= 0.11, worse  # at most 10 of the 100 nearest come back
+    assert repaired["recall"] >= 0.99, repaired  # the scan's answer is the exact one (ties aside)

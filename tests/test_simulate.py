@@ -17,6 +17,9 @@ async def test_a_short_simulation_loses_nothing_and_every_taste_vector_equals_a_
     assert audit.acknowledged > 0 and audit.states_checked > 0, audit
     assert audit.passed and audit.index_disagreements == 0 and audit.copy_disagreements == 0, audit
     assert "PASSED" in report.render() and len(report.slices) == 2
+    lag = report.loop_lag_ms  # how late the loop was: tells a blocked loop from a slow database
+    assert 0 <= lag["p50"] <= lag["p99"] <= lag["worst"] and "event loop late for a 10 ms sleep" in report.render()
+    assert all(s["loop_worst_ms"] <= lag["worst"] + 1e-9 for s in report.slices)
     # the members were forgotten afterwards
     async with small_app.db.acquire() as conn:
         left = await conn.fetchval("SELECT count(*) FROM user_ratings WHERE user_id >= $1", SIM_MEMBER_BASE)

@@ -5,6 +5,7 @@ from typing import Any
 
 LABELS = {
     "rate": "rating stored + online update",
+    "durable_commit": "empty durable commit (the disk's part)",
     "recommend_50_ratings": "top-10, user with 50 ratings",
     "recommend_2_ratings": "top-10, user with 2 ratings",
     "title_search": "title search (autocomplete)",

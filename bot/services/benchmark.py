@@ -56,6 +56,7 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
         samples = await _timed(lambda: app.feedback.record(users[0], next(movies), "rating", next(it), "api"), 300,
                                "rate + online update", progress)
         result["rate"] = percentiles(samples[20:])  # the first few include connection warm-up
+        result["durable_commit"] = await _durable_commit(app, progress)
         # (b) top-10 for a user with 50 ratings; (c) for a user with 2 ratings
         for user, n in ((users[1], 50), (users[2], 2)):
             for movie in rng.choice(popular[:500], size=n, replace=False).tolist():
@@ -100,6 +101,23 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
         await _forget(app, users)
     result["memory"] = process_memory()
     return result
+
+
+async def _durable_commit(app: App, progress: bool, repeat: int = 300, pause: float = 0.01) -> dict[str, Any]:
+    """An empty transaction's commit, waiting for the WAL to reach the disk: the part of a rating's time
+    that is the storage's (a disk whose flushes stall now and then sets the rating's p99, whatever our
+    code does). Spaced as ratings arrive, not back to back, so the flush is not shared."""
+    from bot.repositories.storage import durable_empty_commit, synchronous_commit
+
+    samples = []
+    async with app.db.acquire() as conn:
+        for _ in tqdm(range(repeat), desc="durable commit", disable=not progress, leave=False):
+            await asyncio.sleep(pause)
+            start = time.perf_counter()
+            await durable_empty_commit(conn)
+            samples.append(time.perf_counter() - start)
+        synchronous = await synchronous_commit(conn)
+    return {**percentiles(samples[10:]), "synchronous_commit": synchronous}
 
 
 async def _learner_benchmark(app: App, rng: np.random.Generator, sample: int | None) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class SimulationReport:
     audit: Audit
     catalog: int
     rate: float | None = None  # offered operations a second (None: closed loop)
+    loop_lag_ms: dict[str, float] = field(default_factory=dict)  # how late the event loop was: p50/p99/worst
 
     def render(self) -> str:
         done = sum(figure["n"] for figure in self.operations.values()) / max(self.seconds, 1e-9)
@@ -78,8 +79,13 @@ class SimulationReport:
         for name, figure in self.operations.items():
             lines.append(f"  {name:<16}{figure['n']:>9,}{figure.get('p50_ms', 0):>10.2f}{figure.get('p99_ms', 0):>10.2f}"
                          f"{figure['errors']:>8}{figure['refused']:>9}")
+        if self.loop_lag_ms:
+            lag = self.loop_lag_ms
+            lines.append(f"  event loop late for a 10 ms sleep: p50 {lag['p50']:.2f}, p99 {lag['p99']:.2f}, "
+                         f"worst {lag['worst']:.1f} ms")
         lines.append("  over time (p99 ms per slice): " + " | ".join(
-            f"{s['until_s']:.0f}s: " + ", ".join(f"{k} {v:.1f}" for k, v in s["p99_ms"].items()) for s in self.slices))
+            f"{s['until_s']:.0f}s: " + ", ".join(f"{k} {v:.1f}" for k, v in s["p99_ms"].items())
+            + (f", loop late {s['loop_worst_ms']:.0f} at worst" if "loop_worst_ms" in s else "") for s in self.slices))
         a = self.audit
         lines.append(f"  audit: {a.acknowledged:,} acknowledged ratings, {a.stored_as_acknowledged:,} stored as acknowledged, "
                      f"{len(a.lost)} lost; {a.states_checked:,} taste vectors equal to a refit "
@@ -110,7 +116,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
                          gateway_share: float = 0.1, seed: int = 0, slices: int = 10, keep: bool = False,
                          progress: bool = True, rate: float | None = None) -> SimulationReport:
     from bot.client import create_bot
-    from bot.offline import OfflineDiscord
+    from bot.offline import LoopLag, OfflineDiscord
 
     users = [SIM_MEMBER_BASE + i for i in range(members)]
     await _forget(app, users, progress)
@@ -121,7 +127,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
     refused = {name: 0 for name in OPERATIONS}
     acknowledged: dict[tuple[int, int], float] = {}
     settings = replace(app.settings, rate_cooldown_seconds=0.0)
-    async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as discord:
+    async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as discord, LoopLag() as lag:
         started = time.perf_counter()
         deadline = started + seconds
         bar = tqdm(total=int(seconds), desc=f"simulating {members:,} members", unit="s", disable=not progress, leave=False)
@@ -196,8 +202,10 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
     audit = await _audit(app, users, acknowledged, progress)
     if not keep:
         await _forget(app, users, progress)
+    lags = [(woke - started, late) for woke, late in lag.lags]  # (seconds into the run, how late)
     return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
-                            _slices(samples, elapsed, slices), audit, len(app.runtime.catalog), rate)
+                            _slices(samples, elapsed, slices, lags), audit, len(app.runtime.catalog), rate,
+                            _loop_lag([late for _t, late in lags]))
 
 
 def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
@@ -208,14 +216,24 @@ def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], re
     return out
 
 
-def _slices(samples: list[tuple[float, str, float]], elapsed: float, count: int) -> list[dict[str, Any]]:
+def _loop_lag(lags: list[float]) -> dict[str, float]:
+    if not lags:
+        return {}
+    p50, p99 = np.percentile(lags, [50, 99]) * 1000
+    return {"p50": float(p50), "p99": float(p99), "worst": max(lags) * 1000}
+
+
+def _slices(samples: list[tuple[float, str, float]], elapsed: float, count: int,
+            lags: list[tuple[float, float]]) -> list[dict[str, Any]]:
     width = max(elapsed / max(count, 1), 1e-9)
     out = []
     for k in range(count):
         chosen = [(op, latency) for t, op, latency in samples if k * width <= t < (k + 1) * width]
         p99 = {op: float(np.percentile([lat for o, lat in chosen if o == op], 99) * 1000)
                for op in OPERATIONS if any(o == op for o, _ in chosen)}
-        out.append({"until_s": (k + 1) * width, "p99_ms": p99, "n": len(chosen)})
+        late = [lateness for t, lateness in lags if k * width <= t < (k + 1) * width]
+        out.append({"until_s": (k + 1) * width, "p99_ms": p99, "n": len(chosen),
+                    "loop_worst_ms": max(late) * 1000 if late else 0.0})
     return out
 
 
