@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -130,30 +133,69 @@ class Exchange:
 
 class LoopLag:
     """How late the event loop was for a 10 ms sleep while this context was open: the longest, and
-    every lateness (``lags``: (perf_counter when it woke, seconds late)) for percentiles, so a slow answer can be told apart as the
-    loop's (blocked by work on it, or kept from the GIL) or the database's."""
+    every lateness (``lags``: (perf_counter when it woke, seconds late)) for percentiles, so a slow
+    answer can be told apart as the loop's (blocked by work on it, or kept from the GIL) or the database's.
 
-    def __init__(self) -> None:
+    With ``stacks_after`` (seconds), a watchdog thread also keeps what every thread was running the
+    first time the loop had not ticked for that long in each stall (``stalls``: (how long, stacks)): the
+    loop's own frame names work done on the loop; a loop frame at an ordinary wait, with another thread
+    deep in a C call, names a thread that held the GIL."""
+
+    def __init__(self, stacks_after: float | None = None) -> None:
         self.worst = 0.0
         self.lags: list[tuple[float, float]] = []
+        self.stalls: list[tuple[float, str]] = []
+        self._stacks_after = stacks_after
+        self._beat = time.perf_counter()
         self._task: asyncio.Task[None] | None = None
+        self._watchdog: threading.Thread | None = None
+        self._stop = threading.Event()
 
     async def _watch(self) -> None:
         while True:
             started = time.perf_counter()
             await asyncio.sleep(0.01)
-            woke = time.perf_counter()
+            woke = self._beat = time.perf_counter()
             late = max(0.0, woke - started - 0.01)
             self.lags.append((woke, late))
             self.worst = max(self.worst, late)
 
+    def _watch_stacks(self, loop_thread: int, after: float) -> None:
+        noted = None  # the heartbeat of the stall already noted
+        while not self._stop.wait(after / 4):
+            beat = self._beat
+            silent = time.perf_counter() - beat
+            if silent >= after and beat != noted:
+                noted = beat
+                frames = sys._current_frames()
+                names = {t.ident: t.name for t in threading.enumerate()}
+                text = []
+                for ident, frame in frames.items():
+                    if ident == threading.get_ident():
+                        continue
+                    label = "event loop" if ident == loop_thread else names.get(ident, str(ident))
+                    text.append(f"--- {label}\n" + "".join(traceback.format_stack(frame, limit=12)))
+                self.stalls.append((silent, "\n".join(text)))
+
+    def worst_stall(self) -> str:
+        """The stacks of the longest stall noted (empty if none was)."""
+        return max(self.stalls, key=lambda stall: stall[0])[1] if self.stalls else ""
+
     async def __aenter__(self) -> "LoopLag":
+        self._beat = time.perf_counter()
         self._task = asyncio.create_task(self._watch())
+        if self._stacks_after is not None:
+            self._watchdog = threading.Thread(target=self._watch_stacks, args=(threading.get_ident(), self._stacks_after),
+                                              name="loop-lag-watchdog", daemon=True)
+            self._watchdog.start()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         assert self._task is not None
         self._task.cancel()
+        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join()
 
 
 class OfflineDiscord:

@@ -187,7 +187,7 @@ async def test_loop_stays_responsive_during_retrain_and_learner(busy_app, test_s
             await asyncio.sleep(pause)
 
     async with OfflineDiscord(create_bot(settings, app=busy_app, sync_commands=False)) as d:
-        async with LoopLag() as lag:
+        async with LoopLag(stacks_after=0.15) as lag:  # a stall keeps what each thread was running
             started = await d.command(1, "admin retrain")
             assert "Retraining started in the background" in started.text()
             await others_keep_rating(d, HEAT, "Retrain done", started.token, 0.2)
@@ -195,7 +195,19 @@ async def test_loop_stays_responsive_during_retrain_and_learner(busy_app, test_s
             await others_keep_rating(d, SEVEN, "PreferenceLearner", learn.token, 0.05)
     assert busy_app.runtime.version != old_version  # the new model is serving
     assert len(answers) >= 3 and max(answers) < 1.0
-    assert lag.worst < 0.2, f"event loop blocked for {lag.worst * 1000:.0f} ms"
+    assert lag.worst < 0.2, f"event loop blocked for {lag.worst * 1000:.0f} ms; the threads then:\n{lag.worst_stall()}"
+
+
+async def test_a_stalled_loop_is_caught_with_what_blocked_it() -> None:
+    def holds_the_loop() -> None:
+        time.sleep(0.3)  # work done on the loop itself
+
+    async with LoopLag(stacks_after=0.1) as lag:
+        await asyncio.sleep(0.05)
+        holds_the_loop()
+        await asyncio.sleep(0.05)
+    assert 0.25 < lag.worst < 1.0 and len(lag.stalls) == 1, (lag.worst, lag.stalls)
+    assert "--- event loop" in lag.worst_stall() and "holds_the_loop" in lag.worst_stall()
 
 
 async def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fallback(small_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
