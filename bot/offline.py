@@ -137,14 +137,14 @@ class LoopLag:
     answer can be told apart as the loop's (blocked by work on it, or kept from the GIL) or the database's.
 
     With ``stacks_after`` (seconds), a watchdog thread also keeps what every thread was running the
-    first time the loop had not ticked for that long in each stall (``stalls``: (how long, stacks)): the
+    first time the loop had not ticked for that long in each stall (``stalls``): the
     loop's own frame names work done on the loop; a loop frame at an ordinary wait, with another thread
     deep in a C call, names a thread that held the GIL."""
 
     def __init__(self, stacks_after: float | None = None) -> None:
         self.worst = 0.0
         self.lags: list[tuple[float, float]] = []
-        self.stalls: list[tuple[float, str]] = []
+        self.stalls: list[tuple[float, str, str]] = []  # (seconds silent when seen, loop's frame, all stacks)
         self._stacks_after = stacks_after
         self._beat = time.perf_counter()
         self._task: asyncio.Task[None] | None = None
@@ -169,16 +169,22 @@ class LoopLag:
                 noted = beat
                 frames = sys._current_frames()
                 names = {t.ident: t.name for t in threading.enumerate()}
-                text = []
+                text, where = [], "?"
                 for ident, frame in frames.items():
                     if ident == threading.get_ident():
                         continue
                     label = "event loop" if ident == loop_thread else names.get(ident, str(ident))
                     text.append(f"--- {label}\n" + "".join(traceback.format_stack(frame, limit=12)))
-                self.stalls.append((silent, "\n".join(text)))
+                    if ident == loop_thread:
+                        where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+                self.stalls.append((silent, where, "\n".join(text)))
 
     def worst_stall(self) -> str:
         """The stacks of the longest stall noted (empty if none was)."""
+        return max(self.stalls, key=lambda stall: stall[0])[2] if self.stalls else ""
+
+    def worst_stall_where(self) -> str:
+        """Where the loop's thread was in the longest stall noted: its innermost frame (empty if none)."""
         return max(self.stalls, key=lambda stall: stall[0])[1] if self.stalls else ""
 
     async def __aenter__(self) -> "LoopLag":

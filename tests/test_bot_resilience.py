@@ -208,6 +208,7 @@ async def test_a_stalled_loop_is_caught_with_what_blocked_it() -> None:
         await asyncio.sleep(0.05)
     assert 0.25 < lag.worst < 1.0 and len(lag.stalls) == 1, (lag.worst, lag.stalls)
     assert "--- event loop" in lag.worst_stall() and "holds_the_loop" in lag.worst_stall()
+    assert lag.worst_stall_where().endswith("in holds_the_loop")
 
 
 async def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fallback(small_app, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,9 @@ def benchmark_table(result: dict[str, Any]) -> str:
         if key in result and "p50_ms" in result[key]:
             m = result[key]
             lines.append(f"  {label:<36}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['n']:>7}")
+    synchronous = result.get("durable_commit", {}).get("synchronous_commit", "on")
+    if synchronous != "on":
+        lines.append(f"  synchronous_commit is {synchronous}: commits (and so ratings) did not all wait for the disk")
     for key in ("similar_members", "similar_members_pgvector"):
         if "recall" in result.get(key, {}):
             m = result[key]

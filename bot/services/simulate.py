@@ -19,6 +19,7 @@ is counted (no coordinated omission).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,10 +34,12 @@ from bot.services.benchmark import percentiles
 from bot.services.errors import UserError
 from bot.services.member_state import replay_feedback
 
+log = logging.getLogger(__name__)
 SIM_MEMBER_BASE = 9_150_000_000_000_000_000  # between the bench's two ranges, far above any snowflake
 OPERATIONS = ("rate", "rate (gateway)", "recommend", "stats")
 MIX = {"rate": 0.7, "recommend": 0.2, "stats": 0.1}  # share of each action a member takes
 STATE_TOLERANCE = 1e-6
+LOOP_STALL = 0.2  # seconds without a loop tick after which what every thread ran is kept (logged at the end)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class SimulationReport:
     catalog: int
     rate: float | None = None  # offered operations a second (None: closed loop)
     loop_lag_ms: dict[str, float] = field(default_factory=dict)  # how late the event loop was: p50/p99/worst
+    loop_stall: str = ""  # where the loop's thread was in its longest stall (LOOP_STALL or more), if any
 
     def render(self) -> str:
         done = sum(figure["n"] for figure in self.operations.values()) / max(self.seconds, 1e-9)
@@ -82,7 +86,8 @@ class SimulationReport:
         if self.loop_lag_ms:
             lag = self.loop_lag_ms
             lines.append(f"  event loop late for a 10 ms sleep: p50 {lag['p50']:.2f}, p99 {lag['p99']:.2f}, "
-                         f"worst {lag['worst']:.1f} ms")
+                         f"worst {lag['worst']:.1f} ms" + (f"; in the longest stall the loop was at {self.loop_stall}"
+                                                            if self.loop_stall else ""))
         lines.append("  over time (p99 ms per slice): " + " | ".join(
             f"{s['until_s']:.0f}s: " + ", ".join(f"{k} {v:.1f}" for k, v in s["p99_ms"].items())
             + (f", loop late {s['loop_worst_ms']:.0f} at worst" if "loop_worst_ms" in s else "") for s in self.slices))
@@ -127,7 +132,8 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
     refused = {name: 0 for name in OPERATIONS}
     acknowledged: dict[tuple[int, int], float] = {}
     settings = replace(app.settings, rate_cooldown_seconds=0.0)
-    async with OfflineDiscord(create_bot(settings, app=app, sync_commands=False)) as discord, LoopLag() as lag:
+    bot = create_bot(settings, app=app, sync_commands=False)
+    async with OfflineDiscord(bot) as discord, LoopLag(stacks_after=LOOP_STALL) as lag:
         started = time.perf_counter()
         deadline = started + seconds
         bar = tqdm(total=int(seconds), desc=f"simulating {members:,} members", unit="s", disable=not progress, leave=False)
@@ -203,9 +209,11 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
     if not keep:
         await _forget(app, users, progress)
     lags = [(woke - started, late) for woke, late in lag.lags]  # (seconds into the run, how late)
+    for silent, _where, stacks in lag.stalls:
+        log.warning("the event loop had not ticked for %.0f ms; every thread then:\n%s", silent * 1000, stacks)
     return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
                             _slices(samples, elapsed, slices, lags), audit, len(app.runtime.catalog), rate,
-                            _loop_lag([late for _t, late in lags]))
+                            _loop_lag([late for _t, late in lags]), lag.worst_stall_where())
 
 
 def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
