@@ -34,6 +34,10 @@ class ItemIndex:
     def __init__(self, movie_ids: np.ndarray) -> None:
         self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
         self._position = {int(m): i for i, m in enumerate(self.movie_ids)}
+        # for `positions`: looking up many ids one by one in the dict cost ~0.1 us each in Python
+        # (a whole loved-films snapshot, millions of ids, took seconds); a sorted search does it in C
+        self._order = np.array([self._position[int(m)] for m in np.unique(self.movie_ids)], dtype=np.int64)
+        self._sorted = self.movie_ids[self._order] if len(self._order) else self.movie_ids[:0]
 
     def __len__(self) -> int:
         return len(self.movie_ids)
@@ -42,7 +46,12 @@ class ItemIndex:
         return self._position.get(int(movie_id))
 
     def positions(self, movie_ids: np.ndarray) -> np.ndarray:
-        return np.array([self._position.get(int(m), -1) for m in movie_ids], dtype=np.int64)
+        """Each id's column (-1 for ids not in the index), as `get` would give one by one."""
+        ids = np.asarray(movie_ids).astype(np.int64, copy=False).reshape(-1)
+        if not len(ids) or not len(self._sorted):
+            return np.full(len(ids), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, ids), len(self._sorted) - 1)
+        return np.where(self._sorted[at] == ids, self._order[at], -1).astype(np.int64, copy=False)
 
 
 def histories_from_frame(ratings: pd.DataFrame, items: ItemIndex) -> dict[int, History]:

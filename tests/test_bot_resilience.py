@@ -235,7 +235,7 @@ async def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fal
         load_checkpoint(poisoned, runtime.catalog.items)
     rows = [dict(r, movie_id=m) for m, r in runtime.movies.items()]
     for bad in (corrupt, poisoned):
-        served = _assemble(rows, {}, {"version": "vbad", "checkpoint_path": "vbad.pt", "checkpoint": bad}, [], None,
+        served = _assemble(rows, {}, {"version": "vbad", "checkpoint_path": "vbad.pt", "checkpoint": bad}, None,
                            0.6, 0.0, "private")
         assert served.model is None  # popularity, labelled as such by the ranker
         ranking = served.ranker.rank(None, None, 5)
@@ -247,9 +247,9 @@ async def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fal
     here = tmp_path / "this-home" / "models"
     source, label = checkpoint_source({"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, here)
     assert source == here / "vold.pt" and "vold" in label
-    assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, [], None,
+    assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, None,
                      0.6, 0.0, "private", models_dir=here).model is None
     (here).mkdir(parents=True)
     (here / "vold.pt").write_bytes(stored)
-    assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, [], None,
+    assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, None,
                      0.6, 0.0, "private", models_dir=here).model is not None

@@ -1,7 +1,7 @@
 """Trained models: registry, item vectors, text embeddings, neighbours and per-user weights."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, AsyncIterator
 
 import asyncpg
 import numpy as np
@@ -81,8 +81,11 @@ async def catalog_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().catalog_rows(conn)
 
 
-async def loved_movies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await queries().loved_movies(conn)
+async def loved_movies_in_chunks(conn: asyncpg.Connection, chunk: int) -> AsyncIterator[list[asyncpg.Record]]:
+    """`loved_movies` through a server-side cursor, ``chunk`` members a fetch (inside the caller's transaction)."""
+    cursor = await conn.cursor(queries().loved_movies.sql)
+    while rows := await cursor.fetch(chunk):
+        yield rows
 
 
 async def user_weights(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:

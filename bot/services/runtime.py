@@ -10,8 +10,9 @@ import io
 
 import logging
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from engine.snapshot import is_foreign, Catalog, ModelArrays
 from engine.trainer import PersonalizedTrainer
 
 log = logging.getLogger(__name__)
+LOVED_CHUNK = 1000  # members a fetch of the loved-films snapshot: a few ms of decoding on the loop each
 
 
 @dataclass
@@ -178,10 +180,11 @@ async def load_runtime(db: Database, blend: float = 0.6, diversity: float = 0.3,
                 for r in await model_repo.text_embeddings(conn, TEXT_MODEL_NAME)}
         newest = await model_repo.newest_model(conn)
         newest = dict(newest) if newest is not None else None
-        loved_rows = [dict(r) for r in await model_repo.loved_movies(conn)]
     sliders = await load_sliders(db)
-    runtime = await asyncio.to_thread(_assemble, rows, text, newest, loved_rows, sliders, blend, diversity, mode,
+    runtime = await asyncio.to_thread(_assemble, rows, text, newest, sliders, blend, diversity, mode,
                                       calibration, models_dir)
+    async with db.acquire() as conn:
+        runtime.loved.update(await read_loved(conn, runtime.catalog.items))
     runtime.stamp = stamp
     return runtime
 
@@ -202,13 +205,28 @@ def predict_untrained(model: ModelArrays, rows: list[dict[str, Any]], catalog: C
         log.error("films without ratings could not be placed by model %s: %s", model.version, exc)
 
 
-def loved_from_rows(rows: list[dict[str, Any]], items: ItemIndex) -> dict[int, set[int]]:
-    """user -> catalog positions of the movies they rated 4 stars or more."""
-    return {r["user_id"]: {int(i) for i in items.positions(np.array(r["movies"], dtype=np.int64)) if i >= 0} for r in rows}
+def loved_from_rows(rows: Sequence[Mapping[str, Any]], items: ItemIndex) -> dict[int, set[int]]:
+    """user -> catalog positions of the movies they rated 4 stars or more (every row's ids looked up at once)."""
+    lists = [r["movies"] for r in rows]
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = items.positions(np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(lengths.sum())))
+    return {int(r["user_id"]): set(part[part >= 0].tolist())
+            for r, part in zip(rows, np.split(flat, np.cumsum(lengths)[:-1]))}
 
 
-def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: Any, loved_rows: list[dict[str, Any]],
-              sliders: Any, blend: float, diversity: float, mode: str, calibration: float = 0.0,
+async def read_loved(conn: Any, items: ItemIndex) -> dict[int, set[int]]:
+    """Every member's loved films, read LOVED_CHUNK members at a time and indexed in a worker thread. Read
+    in one piece, the rows were decoded and indexed on the event loop: a 460 ms stall at MovieLens 1M
+    size, every five minutes in each process (a `cinesync simulate` run caught it), growing with ratings."""
+    loved: dict[int, set[int]] = {}
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for rows in model_repo.loved_movies_in_chunks(conn, LOVED_CHUNK):
+            loved.update(await asyncio.to_thread(loved_from_rows, rows, items))
+    return loved
+
+
+def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: Any, sliders: Any, blend: float,
+              diversity: float, mode: str, calibration: float = 0.0,
               models_dir: Path | None = None) -> EngineRuntime:
     catalog = catalog_from_rows(rows, text)
     model = trainer = None
@@ -231,7 +249,7 @@ def _assemble(rows: list[dict[str, Any]], text: dict[int, np.ndarray], newest: A
         scorer = SliderScorer(sliders, moods.probabilities, catalog.text_vectors, catalog.years,
                               calibrators=model.slider_calibrators if model is not None else None)
         slider_fit = scorer.item_fit
-    loved = loved_from_rows(loved_rows, catalog.items)
+    loved: dict[int, set[int]] = {}  # filled by the caller, read in chunks (read_loved)
     return EngineRuntime(catalog, model, trainer, HybridRanker(catalog, model, blend, diversity, calibration), titles,
                          {r["movie_id"]: r for r in rows}, loved, sliders if slider_fit is not None else None, slider_fit, scorer,
                          moods)

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from bot.repositories.models import loved_movies
-from bot.services.runtime import loved_from_rows
+from bot.services.runtime import read_loved
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -51,6 +50,7 @@ class ProcessSync:
         self.polls = 0
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        self._heard_while_reading: list[str] | None = None  # loved payloads heard during a refresh's read
 
     async def start(self) -> None:
         await self._listen()
@@ -77,6 +77,8 @@ class ProcessSync:
     def _on_notify(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         if channel == LOVED_CHANNEL:
             apply_loved(self.app.runtime.loved, self.app.runtime.catalog.items, payload)
+            if self._heard_while_reading is not None:
+                self._heard_while_reading.append(payload)
             parts = payload.split()
             if len(parts) == 2 and parts[1] == "forget":
                 self.app.services.member_search.forget(int(parts[0]))
@@ -102,11 +104,21 @@ class ProcessSync:
             await self.refresh_loved()
 
     async def refresh_loved(self) -> None:
+        """The loved snapshot re-read whole (off the loop's back: in chunks, indexed in a thread). A change
+        heard while reading may be missing from what was read, so those are applied again on top, in the
+        order heard (each payload is a state, not a toggle, so one already in the read changes nothing)."""
         runtime = self.app.runtime
-        async with self.app.db.acquire() as conn:
-            rows = [dict(r) for r in await loved_movies(conn)]
+        self._heard_while_reading = []
+        try:
+            async with self.app.db.acquire() as conn:
+                fresh = await read_loved(conn, runtime.catalog.items)
+            for payload in self._heard_while_reading:
+                apply_loved(fresh, runtime.catalog.items, payload)
+        finally:
+            heard, self._heard_while_reading = self._heard_while_reading, None
         runtime.loved.clear()  # the same dict the services hold
-        runtime.loved.update(loved_from_rows(rows, runtime.catalog.items))
+        runtime.loved.update(fresh)
+        log.debug("loved snapshot re-read: %d members, %d changes heard meanwhile", len(fresh), len(heard))
 
     async def _poll_forever(self) -> None:
         while True:
