@@ -20,6 +20,8 @@ async def test_a_short_simulation_loses_nothing_and_every_taste_vector_equals_a_
     lag = report.loop_lag_ms  # how late the loop was: tells a blocked loop from a slow database
     assert 0 <= lag["p50"] <= lag["p99"] <= lag["worst"] and "event loop late for a 10 ms sleep" in report.render()
     assert all(s["loop_worst_ms"] <= lag["worst"] + 1e-9 for s in report.slices)
+    collected = report.gc_pauses  # the collector ran (the run allocates) and its pauses are timed
+    assert collected["collections"] > 0 and 0 < collected["longest_ms"] and "garbage collector:" in report.render()
     # the members were forgotten afterwards
     async with small_app.db.acquire() as conn:
         left = await conn.fetchval("SELECT count(*) FROM user_ratings WHERE user_id >= $1", SIM_MEMBER_BASE)

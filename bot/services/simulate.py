@@ -19,6 +19,7 @@ is counted (no coordinated omission).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,7 @@ class SimulationReport:
     rate: float | None = None  # offered operations a second (None: closed loop)
     loop_lag_ms: dict[str, float] = field(default_factory=dict)  # how late the event loop was: p50/p99/worst
     loop_stall: str = ""  # where the loop's thread was in its longest stall (LOOP_STALL or more), if any
+    gc_pauses: dict[str, float] = field(default_factory=dict)  # the garbage collector's runs (GcPauses.summary)
 
     def render(self) -> str:
         done = sum(figure["n"] for figure in self.operations.values()) / max(self.seconds, 1e-9)
@@ -88,6 +90,10 @@ class SimulationReport:
             lines.append(f"  event loop late for a 10 ms sleep: p50 {lag['p50']:.2f}, p99 {lag['p99']:.2f}, "
                          f"worst {lag['worst']:.1f} ms" + (f"; in the longest stall the loop was at {self.loop_stall}"
                                                             if self.loop_stall else ""))
+        if self.gc_pauses:
+            g = self.gc_pauses
+            lines.append(f"  garbage collector: {g['collections']:,} collections, longest {g['longest_ms']:.1f} ms; "
+                         f"{g['full']} full, longest {g['longest_full_ms']:.1f} ms")
         lines.append("  over time (p99 ms per slice): " + " | ".join(
             f"{s['until_s']:.0f}s: " + ", ".join(f"{k} {v:.1f}" for k, v in s["p99_ms"].items())
             + (f", loop late {s['loop_worst_ms']:.0f} at worst" if "loop_worst_ms" in s else "") for s in self.slices))
@@ -100,6 +106,34 @@ class SimulationReport:
                         else "no in-process copy to check: ")
                      + ("PASSED" if a.passed else "FAILED"))
         return "\n".join(lines)
+
+
+class GcPauses:
+    """How long the garbage collector held the GIL while open: a full collection walks every container
+    the process keeps (the loved snapshot's sets among them), and no thread runs meanwhile."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def __enter__(self) -> "GcPauses":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> dict[str, float]:
+        full = [seconds for generation, seconds in self.pauses if generation == 2]
+        return {"collections": len(self.pauses), "full": len(full),
+                "longest_ms": max((seconds for _g, seconds in self.pauses), default=0.0) * 1000,
+                "longest_full_ms": max(full, default=0.0) * 1000}
 
 
 def planted_tastes(app: App, members: int, seed: int, films: int = 3000) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -202,7 +236,8 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
                 bar.n = min(int(time.perf_counter() - started), int(seconds))
                 bar.refresh()
 
-        await asyncio.gather(ticker(), *(worker(w) for w in range(concurrency)))
+        with GcPauses() as collector:
+            await asyncio.gather(ticker(), *(worker(w) for w in range(concurrency)))
         elapsed = time.perf_counter() - started
         bar.close()
     audit = await _audit(app, users, acknowledged, progress)
@@ -213,7 +248,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
         log.warning("the event loop had not ticked for %.0f ms; every thread then:\n%s", silent * 1000, stacks)
     return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
                             _slices(samples, elapsed, slices, lags), audit, len(app.runtime.catalog), rate,
-                            _loop_lag([late for _t, late in lags]), lag.worst_stall_where())
+                            _loop_lag([late for _t, late in lags]), lag.worst_stall_where(), collector.summary())
 
 
 def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
