@@ -34,8 +34,8 @@ class ItemIndex:
     def __init__(self, movie_ids: np.ndarray) -> None:
         self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
         self._position = {int(m): i for i, m in enumerate(self.movie_ids)}
-        # for `positions`: looking up many ids one by one in the dict cost ~0.1 us each in Python
-        # (a whole loved-films snapshot, millions of ids, took seconds); a sorted search does it in C
+        # for `positions`: one sorted search in C instead of a dict lookup per id in Python (2M ids:
+        # 0.22 s against 0.33 s, an experiment script; most of the loved snapshot's cost was per row)
         self._order = np.array([self._position[int(m)] for m in np.unique(self.movie_ids)], dtype=np.int64)
         self._sorted = self.movie_ids[self._order] if len(self._order) else self.movie_ids[:0]
 
