@@ -179,13 +179,10 @@ class LoopLag:
                         where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
                 self.stalls.append((silent, where, "\n".join(text)))
 
-    def worst_stall(self) -> str:
-        """The stacks of the longest stall noted (empty if none was)."""
-        return max(self.stalls, key=lambda stall: stall[0])[2] if self.stalls else ""
-
-    def worst_stall_where(self) -> str:
-        """Where the loop's thread was in the longest stall noted: its innermost frame (empty if none)."""
-        return max(self.stalls, key=lambda stall: stall[0])[1] if self.stalls else ""
+    def longest_stall(self) -> tuple[float, str, str]:
+        """(seconds silent, the loop's innermost frame, every thread's stack) of the longest stall noted;
+        (0.0, "", "") if none was."""
+        return max(self.stalls, key=lambda stall: stall[0]) if self.stalls else (0.0, "", "")
 
     async def __aenter__(self) -> "LoopLag":
         self._beat = time.perf_counter()

@@ -7,7 +7,7 @@ from bot.db.queries import queries
 
 
 async def durable_empty_commit(conn: asyncpg.Connection) -> None:
-    """One transaction that writes only its commit record and waits for it to be durable."""
+    """One transaction that writes one small WAL record (no table row) and waits for its commit to be durable."""
     async with conn.transaction():
         await queries().write_probe_record(conn)
 

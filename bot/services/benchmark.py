@@ -104,7 +104,7 @@ async def run_benchmark(app: App, progress: bool = True, seconds: float = 5.0, c
 
 
 async def _durable_commit(app: App, progress: bool, repeat: int = 300, pause: float = 0.01) -> dict[str, Any]:
-    """An empty transaction's commit, waiting for the WAL to reach the disk: the part of a rating's time
+    """A commit of one small WAL record and nothing else, waiting for it to reach the disk: the part of a rating's time
     that is the storage's (a disk whose flushes stall now and then sets the rating's p99, whatever our
     code does). Spaced as ratings arrive, not back to back, so the flush is not shared."""
     from bot.repositories.storage import durable_empty_commit, synchronous_commit

@@ -71,7 +71,7 @@ class SimulationReport:
     audit: Audit
     catalog: int
     rate: float | None = None  # offered operations a second (None: closed loop)
-    loop_lag_ms: dict[str, float] = field(default_factory=dict)  # how late the event loop was: p50/p99/worst
+    loop_lag: dict[str, float] = field(default_factory=dict)  # how late the event loop was: p50_ms/p99_ms/worst_ms
     loop_stall: str = ""  # where the loop's thread was in its longest stall (LOOP_STALL or more), if any
     gc_pauses: dict[str, float] = field(default_factory=dict)  # the garbage collector's runs (GcPauses.summary)
 
@@ -85,10 +85,10 @@ class SimulationReport:
         for name, figure in self.operations.items():
             lines.append(f"  {name:<16}{figure['n']:>9,}{figure.get('p50_ms', 0):>10.2f}{figure.get('p99_ms', 0):>10.2f}"
                          f"{figure['errors']:>8}{figure['refused']:>9}")
-        if self.loop_lag_ms:
-            lag = self.loop_lag_ms
-            lines.append(f"  event loop late for a 10 ms sleep: p50 {lag['p50']:.2f}, p99 {lag['p99']:.2f}, "
-                         f"worst {lag['worst']:.1f} ms" + (f"; in the longest stall the loop was at {self.loop_stall}"
+        if self.loop_lag:
+            lag = self.loop_lag
+            lines.append(f"  event loop late for a 10 ms sleep: p50 {lag['p50_ms']:.2f}, p99 {lag['p99_ms']:.2f}, "
+                         f"worst {lag['worst_ms']:.1f} ms" + (f"; in the longest stall the loop was at {self.loop_stall}"
                                                             if self.loop_stall else ""))
         if self.gc_pauses:
             g = self.gc_pauses
@@ -248,7 +248,7 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
         log.warning("the event loop had not ticked for %.0f ms; every thread then:\n%s", silent * 1000, stacks)
     return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
                             _slices(samples, elapsed, slices, lags), audit, len(app.runtime.catalog), rate,
-                            _loop_lag([late for _t, late in lags]), lag.worst_stall_where(), collector.summary())
+                            _loop_lag([late for _t, late in lags]), lag.longest_stall()[1], collector.summary())
 
 
 def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
@@ -260,10 +260,7 @@ def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], re
 
 
 def _loop_lag(lags: list[float]) -> dict[str, float]:
-    if not lags:
-        return {}
-    p50, p99 = np.percentile(lags, [50, 99]) * 1000
-    return {"p50": float(p50), "p99": float(p99), "worst": max(lags) * 1000}
+    return {**percentiles(lags), "worst_ms": max(lags) * 1000} if lags else {}
 
 
 def _slices(samples: list[tuple[float, str, float]], elapsed: float, count: int,
