@@ -159,3 +159,27 @@ async def test_one_members_analysis_judges_against_the_population_the_last_bulk_
     await learn_preferences(small_app.db, everyone=True)
     async with small_app.db.acquire() as conn:
         assert (await learner_repo.stored_rating_population(conn))["global_mean"] == pytest.approx(live["global_mean"])
+
+
+async def test_the_first_members_analysis_on_a_new_database_keeps_the_population_it_measured(small_app) -> None:  # type: ignore[no-untyped-def]
+    """Before any bulk run, one member's analysis must measure the population; it keeps it, so the next
+    /my_stats reads it rather than aggregating every rating again."""
+    from bot.repositories import learner as learner_repo
+    from bot.repositories.privacy import forget_user
+
+    async with small_app.db.acquire() as conn:
+        await conn.execute("DELETE FROM rating_population")
+    user = 800_000_000_000_000_003
+    try:
+        for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):
+            await small_app.feedback.record(user, movie, "rating", stars, "slash")
+        assert (await learn_preferences(small_app.db, only=[user])).users == 1
+        async with small_app.db.acquire() as conn:
+            kept = await learner_repo.stored_rating_population(conn)
+            live = await learner_repo.rating_population(conn)
+        assert kept is not None
+        for key in ("global_mean", "user_mean_mean", "user_mean_sd"):
+            assert kept[key] == pytest.approx(live[key])
+    finally:
+        async with small_app.db.transaction() as conn:
+            await forget_user(conn, user)

@@ -122,12 +122,14 @@ async def _snapshot_reader(db: Database, bulk: bool) -> AsyncIterator[asyncpg.Co
 
 async def _population(conn: asyncpg.Connection, bulk: bool, snapshot_at: datetime) -> Population:
     """A bulk run measures the population and keeps it; a few members' analysis reads what was kept (the
-    measure aggregates every rating) and measures live only on a database no bulk run has seen yet."""
+    measure aggregates every rating: 0.3 s at a million). On a database no bulk run has seen yet the
+    first such analysis measures and keeps it too, or every /my_stats would pay the aggregate until
+    the learner's first run (seen in `cinesync simulate`: the stats p99 at 290 ms once members passed
+    five ratings). A bulk run's newer measure still replaces it (the save keeps the newest)."""
     row = None if bulk else await repo.stored_rating_population(conn)
     if row is None:
         row = await repo.rating_population(conn)
-        if bulk:
-            await repo.save_rating_population(conn, row, snapshot_at)
+        await repo.save_rating_population(conn, row, snapshot_at)
     return Population(row["global_mean"] or 3.5, row["user_mean_mean"] or 3.5, row["user_mean_sd"] or 0.5)
 
 
