@@ -162,7 +162,7 @@ class LoopLag:
 
     def _watch_stacks(self, loop_thread: int, after: float) -> None:
         noted = None  # the heartbeat of the stall already noted
-        while not self._stop.wait(after / 4):
+        while not self._stop.wait(after / 10):  # a stall just past ``after`` is still seen
             beat = self._beat
             silent = time.perf_counter() - beat
             if silent >= after and beat != noted:
