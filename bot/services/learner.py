@@ -44,7 +44,7 @@ class LearnReport:
     users: int
     ratings: int
     seconds: float
-    weights_seconds: float = 0.0  # part of `seconds` spent refitting per-user signal weights
+    weights_seconds: float = 0.0  # of `seconds`, the time refitting per-user signal weights took (the analysis runs beside it)
     weights_written: int = 0
 
     @property
@@ -84,15 +84,14 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
                 if number + 1 < len(chunks):
                     pending = asyncio.ensure_future(_feedback(reader, chunks[number + 1]))
                 total += int(frame["rating"].notna().sum())
-                profiles = await asyncio.to_thread(analyse, frame, movies, population)
+                # the analysis (pandas, mostly Python) and the weights' refit (mostly matrix products,
+                # which let go of the GIL) run side by side in two worker threads, one per core
+                profiles, (weights, spent) = await asyncio.gather(asyncio.to_thread(analyse, frame, movies, population),
+                                                                  _timed_weights(runtime, snapshot, frame))
+                weights_seconds += spent
+                written += len(weights)
                 records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
                             "computed_at": snapshot_at} for user, profile in profiles.items()]
-                weights = []
-                if snapshot is not None:
-                    clock = time.perf_counter()
-                    weights = await _user_weights(runtime, snapshot, frame)  # type: ignore[arg-type]
-                    weights_seconds += time.perf_counter() - clock
-                    written += len(weights)
                 async with db.transaction() as conn:  # short writes through the pool, like a request's
                     await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
                     await repo.save_preferences(conn, records)
@@ -157,6 +156,16 @@ async def _snapshot_engine(conn: asyncpg.Connection, runtime: "EngineRuntime") -
     users = [r["user_id"] for r in rows]
     vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, runtime.dim), np.float32)
     return await asyncio.to_thread(SnapshotEngine, runtime, users, vectors)
+
+
+async def _timed_weights(runtime: "EngineRuntime | None", snapshot: "SnapshotEngine | None",
+                         frame: pd.DataFrame) -> tuple[list[dict], float]:
+    """The batch's refitted weights (none without a runtime to fit them with) and the seconds it took."""
+    if runtime is None or snapshot is None:
+        return [], 0.0
+    clock = time.perf_counter()
+    weights = await _user_weights(runtime, snapshot, frame)
+    return weights, time.perf_counter() - clock
 
 
 async def _user_weights(runtime: "EngineRuntime", engine: "SnapshotEngine", frame: pd.DataFrame) -> list[dict]:
