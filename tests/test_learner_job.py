@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
+from typing import AsyncIterator
 
 import asyncpg
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.repositories import learner as learner_repo
+from bot.repositories.privacy import forget_user
 from bot.services.learner import learn_preferences
 from bot.services.periodic import LockedPeriodicJob
 
@@ -128,10 +132,20 @@ async def test_a_database_error_does_not_stop_later_runs(migrated_dsn: str) -> N
     assert statuses == ["failed", "ok"]
 
 
+@asynccontextmanager
+async def _member_with_five_ratings(app, user: int) -> AsyncIterator[int]:  # type: ignore[no-untyped-def]
+    """A member with five ratings (mean 3.7), forgotten afterwards."""
+    try:
+        for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):
+            await app.feedback.record(user, movie, "rating", stars, "slash")
+        yield user
+    finally:
+        async with app.db.transaction() as conn:
+            await forget_user(conn, user)
+
+
 async def test_one_members_analysis_judges_against_the_population_the_last_bulk_run_kept(small_app) -> None:  # type: ignore[no-untyped-def]
     """/my_stats analyses one member on request: it must not aggregate every rating (seconds at 30M ratings)."""
-    from bot.repositories import learner as learner_repo
-    from bot.repositories.privacy import forget_user
 
     await learn_preferences(small_app.db, everyone=True)
     async with small_app.db.acquire() as conn:
@@ -143,18 +157,12 @@ async def test_one_members_analysis_judges_against_the_population_the_last_bulk_
     # distinctive kept figures: a member analysed alone is judged against them, not a fresh aggregate
     async with small_app.db.acquire() as conn:
         await conn.execute("UPDATE rating_population SET global_mean = 1.25, user_mean_mean = 2.0, user_mean_sd = 0.25")
-    user = 800_000_000_000_000_002
-    try:
-        for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):
-            await small_app.feedback.record(user, movie, "rating", stars, "slash")
+    async with _member_with_five_ratings(small_app, 800_000_000_000_000_002) as user:
         assert (await learn_preferences(small_app.db, only=[user])).users == 1
         async with small_app.db.acquire() as conn:
             behaviour = (await learner_repo.user_preferences(conn, user))["patterns"]["behaviour"]
         assert behaviour["global_mean"] == 1.25
         assert behaviour["z"] == pytest.approx(round((3.7 - 2.0) / 0.25, 2))
-    finally:
-        async with small_app.db.transaction() as conn:
-            await forget_user(conn, user)
     # the next bulk run measures again and replaces what was kept
     await learn_preferences(small_app.db, everyone=True)
     async with small_app.db.acquire() as conn:
@@ -164,15 +172,10 @@ async def test_one_members_analysis_judges_against_the_population_the_last_bulk_
 async def test_the_first_members_analysis_on_a_new_database_keeps_the_population_it_measured(small_app) -> None:  # type: ignore[no-untyped-def]
     """Before any bulk run, one member's analysis must measure the population; it keeps it, so the next
     /my_stats reads it rather than aggregating every rating again."""
-    from bot.repositories import learner as learner_repo
-    from bot.repositories.privacy import forget_user
 
     async with small_app.db.acquire() as conn:
         await conn.execute("DELETE FROM rating_population")
-    user = 800_000_000_000_000_003
-    try:
-        for movie, stars in ((6, 5.0), (47, 4.5), (50, 4.0), (110, 2.0), (1, 3.0)):
-            await small_app.feedback.record(user, movie, "rating", stars, "slash")
+    async with _member_with_five_ratings(small_app, 800_000_000_000_000_003) as user:
         assert (await learn_preferences(small_app.db, only=[user])).users == 1
         async with small_app.db.acquire() as conn:
             kept = await learner_repo.stored_rating_population(conn)
@@ -180,6 +183,3 @@ async def test_the_first_members_analysis_on_a_new_database_keeps_the_population
         assert kept is not None
         for key in ("global_mean", "user_mean_mean", "user_mean_sd"):
             assert kept[key] == pytest.approx(live[key])
-    finally:
-        async with small_app.db.transaction() as conn:
-            await forget_user(conn, user)
