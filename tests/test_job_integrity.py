@@ -130,13 +130,14 @@ async def test_feedback_and_forget_during_a_retrain_in_a_child_process(job_app, 
 
 async def test_forget_during_the_preference_learner_is_not_undone(job_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import bot.services.learner as learner
+    import bot.services.learner_worker as worker
 
     app = job_app
     leaver, stayer = LEAVER + 10, STAYER
     await rate_many(app, leaver, popular(app, 20))
     await rate_many(app, stayer, popular(app, 20, skip=5))
     loop = asyncio.get_running_loop()
-    real = learner.analyse
+    real = worker.analyse  # two members: analysed in a thread of this process, where it can be patched
 
     def analyse_then_forget(frame, movies, population):  # type: ignore[no-untyped-def]
         """The job has read its snapshot; the member forgets, then rates one film again, before it writes."""
@@ -146,7 +147,7 @@ async def test_forget_during_the_preference_learner_is_not_undone(job_app, monke
                                          loop).result(60)
         return profiles
 
-    monkeypatch.setattr(learner, "analyse", analyse_then_forget)
+    monkeypatch.setattr(worker, "analyse", analyse_then_forget)
     report = await learner.learn_preferences(app.db, runtime=app.runtime, only=[leaver, stayer])
     assert report.users == 2
     for table in ("user_preferences", "user_model_weights"):

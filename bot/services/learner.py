@@ -6,7 +6,8 @@ only writer of `user_model_weights`.
 Incremental: only users with feedback newer than their last ``computed_at``. Writes never bring
 back a member forgotten during the run (see the SQL of save_preferences). The snapshot
 time becomes the new ``computed_at``, so feedback arriving during a run is picked up by
-the next one. The pandas work runs in a worker thread so the bot keeps answering.
+the next one. The pandas work runs off the loop (a bulk run: in a process of its own, see
+`learner_worker`) so the bot keeps answering.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from bot.services.runtime import EngineRuntime
     from bot.services.user_weights import SnapshotEngine
 from bot.repositories import learner as repo
-from engine.preferences import Population, analyse
+from bot.services.learner_worker import Analyst, analyst
+from engine.preferences import Population
 
 JOB_NAME = "preference_learner"
 BATCH = 2000  # users per snapshot: the whole shared dataset is one batch
@@ -66,8 +68,7 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         # a few users (/my_stats on demand) need only the movies they rated, not the whole catalog
         catalog_rows = await (repo.learner_catalog(reader) if bulk else repo.learner_catalog_of_users(reader, users))
         movies = await asyncio.to_thread(_catalog_frame, catalog_rows)
-        total = weights_seconds = 0.0
-        written = 0
+        weights_seconds = 0.0
         snapshot = None  # every member's taste vector and loved films, read and indexed once per run
         if runtime is not None and runtime.trainer is not None:
             clock = time.perf_counter()
@@ -75,35 +76,46 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
             weights_seconds += time.perf_counter() - clock
         chunks = [users[start : start + BATCH] for start in range(0, len(users), BATCH)]
         bar = tqdm(total=len(users), desc="PreferenceLearner", unit=" members", disable=not progress, leave=False)
-        # The next batch's ratings are read while this one is analysed: the read is the loop's own
-        # work (asyncpg decoding rows), the analysis a worker thread's, so the two overlap.
-        pending = asyncio.ensure_future(_feedback(reader, chunks[0]))
-        try:
-            for number, chunk in enumerate(chunks):
-                frame = await pending
-                if number + 1 < len(chunks):
-                    pending = asyncio.ensure_future(_feedback(reader, chunks[number + 1]))
-                total += int(frame["rating"].notna().sum())
-                # the analysis (pandas, mostly Python) and the weights' refit (mostly matrix products,
-                # which let go of the GIL) run side by side in two worker threads, one per core
-                profiles, (weights, spent) = await asyncio.gather(asyncio.to_thread(analyse, frame, movies, population),
-                                                                  _timed_weights(runtime, snapshot, frame))
-                weights_seconds += spent
-                written += len(weights)
-                records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
-                            "computed_at": snapshot_at} for user, profile in profiles.items()]
-                async with db.transaction() as conn:  # short writes through the pool, like a request's
-                    await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
-                    await repo.save_preferences(conn, records)
-                    if weights:
-                        await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
-                bar.update(len(chunk))
-        finally:
-            pending.cancel()  # after a failed batch the read ahead ends before its connection is released
-            with suppress(asyncio.CancelledError, Exception):  # its rows or error are moot: the failure propagates
-                await pending
-            bar.close()
+        async with analyst(movies, population, separate=bulk) as analyse_batch:
+            total, weights_seconds, written = await _run_batches(
+                db, reader, chunks, analyse_batch, runtime, snapshot, snapshot_at, bar, weights_seconds)
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
+
+
+async def _run_batches(db: Database, reader: asyncpg.Connection, chunks: list[list[int]], analyse_batch: Analyst,
+                       runtime: "EngineRuntime | None", snapshot: "SnapshotEngine | None", snapshot_at: datetime,
+                       bar: tqdm, weights_seconds: float) -> tuple[float, float, int]:
+    """Each batch read (the next one while this one is worked on), analysed, refitted and stored;
+    (ratings read, seconds refitting weights, weights written)."""
+    total, written = 0.0, 0
+    # The next batch's ratings are read while this one is worked on: the read is the loop's own
+    # work (asyncpg decoding rows), the analysis and the refit run elsewhere, so they overlap.
+    pending = asyncio.ensure_future(_feedback(reader, chunks[0]))
+    try:
+        for number, chunk in enumerate(chunks):
+            frame = await pending
+            if number + 1 < len(chunks):
+                pending = asyncio.ensure_future(_feedback(reader, chunks[number + 1]))
+            total += int(frame["rating"].notna().sum())
+            # the analysis (a process of its own in a bulk run) beside the weights' refit (a thread)
+            profiles, (weights, spent) = await asyncio.gather(analyse_batch(frame),
+                                                              _timed_weights(runtime, snapshot, frame))
+            weights_seconds += spent
+            written += len(weights)
+            records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
+                        "computed_at": snapshot_at} for user, profile in profiles.items()]
+            async with db.transaction() as conn:  # short writes through the pool, like a request's
+                await hold_member_writes(conn)  # a /forget_me waits for this write, and members it forgot are skipped
+                await repo.save_preferences(conn, records)
+                if weights:
+                    await save_weights(conn, [dict(w, read_at=snapshot_at) for w in weights])
+            bar.update(len(chunk))
+    finally:
+        pending.cancel()  # after a failed batch the read ahead ends before its connection is released
+        with suppress(asyncio.CancelledError, Exception):  # its rows or error are moot: the failure propagates
+            await pending
+        bar.close()
+    return total, weights_seconds, written
 
 
 @asynccontextmanager
