@@ -77,17 +77,19 @@ async def learn_preferences(db: Database, everyone: bool = False, runtime: "Engi
         chunks = [users[start : start + BATCH] for start in range(0, len(users), BATCH)]
         bar = tqdm(total=len(users), desc="PreferenceLearner", unit=" members", disable=not progress, leave=False)
         async with analyst(movies, population, separate=bulk) as analyse_batch:
-            total, weights_seconds, written = await _run_batches(
-                db, reader, chunks, analyse_batch, runtime, snapshot, snapshot_at, bar, weights_seconds)
+            total, refit_seconds, written = await _run_batches(
+                db, reader, chunks, analyse_batch, runtime, snapshot, snapshot_at, bar)
+    weights_seconds += refit_seconds
     return LearnReport(len(users), int(total), time.perf_counter() - started, weights_seconds, written)
 
 
 async def _run_batches(db: Database, reader: asyncpg.Connection, chunks: list[list[int]], analyse_batch: Analyst,
                        runtime: "EngineRuntime | None", snapshot: "SnapshotEngine | None", snapshot_at: datetime,
-                       bar: tqdm, weights_seconds: float) -> tuple[float, float, int]:
+                       bar: tqdm) -> tuple[float, float, int]:
     """Each batch read (the next one while this one is worked on), analysed, refitted and stored;
     (ratings read, seconds refitting weights, weights written)."""
-    total, written = 0.0, 0
+    total = refit_seconds = 0.0
+    written = 0
     # The next batch's ratings are read while this one is worked on: the read is the loop's own
     # work (asyncpg decoding rows), the analysis and the refit run elsewhere, so they overlap.
     pending = asyncio.ensure_future(_feedback(reader, chunks[0]))
@@ -100,7 +102,7 @@ async def _run_batches(db: Database, reader: asyncpg.Connection, chunks: list[li
             # the analysis (a process of its own in a bulk run) beside the weights' refit (a thread)
             profiles, (weights, spent) = await asyncio.gather(analyse_batch(frame),
                                                               _timed_weights(runtime, snapshot, frame))
-            weights_seconds += spent
+            refit_seconds += spent
             written += len(weights)
             records = [{"user_id": user, "patterns": profile, "ratings_used": profile["activity"]["ratings"],
                         "computed_at": snapshot_at} for user, profile in profiles.items()]
@@ -115,7 +117,7 @@ async def _run_batches(db: Database, reader: asyncpg.Connection, chunks: list[li
         with suppress(asyncio.CancelledError, Exception):  # its rows or error are moot: the failure propagates
             await pending
         bar.close()
-    return total, weights_seconds, written
+    return total, refit_seconds, written
 
 
 @asynccontextmanager
