@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from engine import signals as sig
 from engine.retrieval import LinearSignal, standardise
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 BUCKETS = ((0, "0"), (1, "1-4"), (5, "5-9"), (10, "10-19"), (20, "20-49"), (50, "50+"))
 DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 0.1, "attributes": 0.5, "dislike": 1.0,
@@ -75,6 +78,9 @@ class Ranking:
     cold_start: bool = False
     fallback: bool = False
     weights: dict[str, float] = field(default_factory=dict)
+
+
+KERNEL_BATCH = 32  # users in one signal batch from which their dislike signals come from the kernel
 
 
 class HybridRanker:
@@ -142,7 +148,7 @@ class HybridRanker:
         has_content = np.zeros(count, dtype=bool)
         affinity = np.zeros((count, genres.shape[1]), dtype=genres.dtype)
         lifts = np.zeros((count, self._attributes.shape[1]), dtype=np.float32)
-        dislikes = np.zeros((count, len(self.catalog)), dtype=np.float32)
+        dislikes = None
         for row, user in enumerate(users):
             if not light:  # the light pass leaves these to `_two_stage`, which works them out once
                 base_users[row], personal[row] = self._user_vectors(user)
@@ -151,8 +157,8 @@ class HybridRanker:
                     profiles[row], has_content[row] = profile, True
             affinity[row] = sig.genre_affinity(genres, user.items, user.valence)
             lifts[row] = sig.attribute_lift(self._attributes, self._attribute_prior, user.items, user.valence)
-            if not light:
-                dislikes[row] = sig.dislike(self._q_unit, user.items, user.valence)
+        if not light:
+            dislikes = self._dislikes(users)
         out: dict[str, np.ndarray] = {}
         if not light:
             both = np.vstack([base_users, personal]) @ model.q.T  # one pass over the movie vectors for both
@@ -166,6 +172,22 @@ class HybridRanker:
             out["dislike"] = dislikes
         out["popularity"] = np.broadcast_to(self._log_pop, (count, len(self._log_pop)))
         return out, has_content
+
+    def _dislikes(self, users: Sequence[UserFeedback]) -> np.ndarray:
+        """The dislike signal of each user (users x items): a batch from the sparse kernel of close
+        movies (built on the first batch), a few users by a product with the whole catalog each (a
+        served list never waits for the kernel)."""
+        kernel = self._dislike_kernel if len(users) >= KERNEL_BATCH else None
+        if kernel is not None:
+            return sig.dislike_many(kernel, [u.items for u in users], [u.valence for u in users])
+        out = np.zeros((len(users), len(self.catalog)), dtype=np.float32)
+        for row, user in enumerate(users):
+            out[row] = sig.dislike(self._q_unit, user.items, user.valence)
+        return out
+
+    @cached_property
+    def _dislike_kernel(self) -> "sparse.csr_matrix | None":
+        return sig.dislike_kernel(self._q_unit)
 
     def _user_vectors(self, user: UserFeedback) -> tuple[np.ndarray, np.ndarray]:
         """(base, personal): the model's vector of the member's rated films, and their online vector
