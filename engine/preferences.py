@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 ALPHA = 0.05
 MIN_GENRE_SUPPORT = 10
@@ -48,6 +48,22 @@ class Population:
                    float(means.std(ddof=1)) if len(means) > 1 else 0.5)
 
 
+def t_sf(t: np.ndarray | float, dof: np.ndarray | float) -> np.ndarray:
+    """Student's t upper tail, what ``scipy.stats.t.sf`` computes (it calls the same special function)
+    without its argument checks: dozens of calls per member were a tenth of the learner's analysis."""
+    return special.stdtr(dof, -np.asarray(t, dtype=float))
+
+
+def t_ppf(q: float, dof: np.ndarray | float) -> np.ndarray:
+    """Student's t quantile, as ``scipy.stats.t.ppf``."""
+    return special.stdtrit(dof, q)
+
+
+def normal_sf(z: np.ndarray | float) -> np.ndarray:
+    """The standard normal upper tail, as ``scipy.stats.norm.sf``."""
+    return special.ndtr(-np.asarray(z, dtype=float))
+
+
 def holm(p_values: np.ndarray) -> np.ndarray:
     """Holm-adjusted p-values (strong family-wise error control)."""
     m = len(p_values)
@@ -62,9 +78,25 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def _decade_controls(years: list[int | None]) -> np.ndarray:
+def decade_of(years: np.ndarray) -> np.ndarray:
+    """Each year's decade (1994 -> 1990); -1 where the year is unknown (None, NaN or 0)."""
+    return np.array([(int(y) // 10) * 10 if y and y == y else -1 for y in years], dtype=np.int64)
+
+
+def genre_flags(genres: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(every genre name, sorted; movies x names boolean): each movie's genres as one row of flags,
+    worked out once for the catalog instead of once per member and genre."""
+    names = sorted({g for gs in genres for g in gs})
+    column = {g: j for j, g in enumerate(names)}
+    flags = np.zeros((len(genres), len(names)), dtype=bool)
+    for row, gs in enumerate(genres):
+        for g in gs:
+            flags[row, column[g]] = True
+    return names, flags
+
+
+def _decade_controls(decades: np.ndarray) -> np.ndarray:
     """Indicator columns for the user's decades (the most rated one is the reference), as nuisance controls."""
-    decades = np.array([(int(y) // 10) * 10 if y and y == y else -1 for y in years])
     values, counts = np.unique(decades[decades >= 0], return_counts=True)
     order = np.argsort(-counts, kind="stable")
     kept = [values[i] for i in order[1:] if counts[i] >= 5]
@@ -78,24 +110,24 @@ def _people_controls(people: list[list[str]], minimum: int = MIN_PERSON_SUPPORT)
         for name in names:
             counts[name] = counts.get(name, 0) + 1
     kept = sorted(n for n, c in sorted(counts.items(), key=lambda kv: -kv[1])[:40] if c >= minimum)
-    return np.array([[1.0 if k in names else 0.0 for k in kept] for names in people]).reshape(len(people), len(kept))
+    column = {name: j for j, name in enumerate(kept)}
+    out = np.zeros((len(people), len(kept)))
+    for row, names in enumerate(people):
+        for name in names:
+            if name in column:
+                out[row, column[name]] = 1.0
+    return out
 
 
-def _genre_effects(ratings: np.ndarray, genres: list[list[str]], controls: np.ndarray | None = None) -> list[dict[str, Any]]:
-    counts: dict[str, int] = {}
-    for gs in genres:
-        for g in gs:
-            counts[g] = counts.get(g, 0) + 1
-    tested = sorted(g for g, n in counts.items() if MIN_GENRE_SUPPORT <= n <= len(ratings) - MIN_OUTSIDE)
+def _genre_effects(ratings: np.ndarray, names: list[str], flags: np.ndarray,
+                   controls: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """``names``, ``flags``: `genre_flags` of the member's rated films."""
+    counts = flags.sum(axis=0)
+    columns = np.flatnonzero((counts >= MIN_GENRE_SUPPORT) & (counts <= len(ratings) - MIN_OUTSIDE))
+    tested = [names[j] for j in columns]
     if not tested or len(ratings) < len(tested) + 5:
         return []
-    x = np.zeros((len(ratings), len(tested) + 1))
-    x[:, 0] = 1.0
-    column = {g: i + 1 for i, g in enumerate(tested)}
-    for row, gs in enumerate(genres):
-        for g in gs:
-            if g in column:
-                x[row, column[g]] = 1.0
+    x = np.hstack([np.ones((len(ratings), 1)), flags[:, columns].astype(float)])
     if controls is not None and controls.size:
         x = np.hstack([x, controls])  # decades taken into account, not reported as genres
     x = x[:, np.concatenate([[True], x[:, 1:].any(axis=0)])]
@@ -112,12 +144,12 @@ def _genre_effects(ratings: np.ndarray, genres: list[list[str]], controls: np.nd
     k = len(tested)
     se = np.sqrt(np.maximum(np.diag(cov)[1 : k + 1], 1e-12))
     t = coef[1 : k + 1] / se
-    p = 2 * stats.t.sf(np.abs(t), dof)
+    p = 2 * t_sf(np.abs(t), dof)
     adjusted = holm(p)
-    half = stats.t.ppf(0.975, dof) * se
+    half = t_ppf(0.975, dof) * se
     out = []
     for i, g in enumerate(tested):
-        n = counts[g]
+        n = int(counts[columns[i]])
         shrunk = coef[1 + i] * n / (n + SHRINK)
         out.append({"genre": g, "ratings": n, "effect": round(float(shrunk), 3),
                     "ci95": [round(float(coef[1 + i] - half[i]), 3), round(float(coef[1 + i] + half[i]), 3)],
@@ -145,21 +177,21 @@ def welch_many(values: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.n
         a, b = v1 / n1, v2 / n2
         t = (m1 - m2) / np.sqrt(a + b)
         dof = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
-        p = 2.0 * stats.t.sf(np.abs(t), dof)
+        p = 2.0 * t_sf(np.abs(t), dof)
     usable = (n1 >= 2) & (n2 >= 2) & (np.ptp(values) > 0 if len(values) else False)
     p = np.where(usable & np.isfinite(p), p, 1.0)
     return np.where(usable, m1 - m2, 0.0), p
 
 
-def _strong_genres(ratings: np.ndarray, genres: list[list[str]], effects: list[dict[str, Any]]) -> None:
+def _strong_genres(ratings: np.ndarray, names: list[str], flags: np.ndarray, effects: list[dict[str, Any]]) -> None:
     """Marks as significant the strong, well-supported tastes the joint regression can miss when genres
     travel together (every Pixar film is Animation, Children and Comedy): a genre rated at least
     ``STRONG_SUPPORT`` times, ``STRONG_EFFECT`` stars from the member's other films, Holm-significant
     in a two-sample test, and not mostly the films of a favourite already found."""
     by_genre = {e["genre"]: e for e in effects}
-    names = sorted({g for gs in genres for g in gs})
-    members = {g: np.array([g in gs for gs in genres]) for g in names}
-    candidates = [g for g in names if members[g].sum() >= STRONG_SUPPORT and (~members[g]).sum() >= MIN_OUTSIDE]
+    present = np.flatnonzero(flags.any(axis=0))
+    members = {names[j]: flags[:, j] for j in present}
+    candidates = [g for g in members if members[g].sum() >= STRONG_SUPPORT and (~members[g]).sum() >= MIN_OUTSIDE]
     if not candidates:
         return
     # tastes already found are taken out first, so a harsh view of comedies does not make every
@@ -216,7 +248,7 @@ def _person_effects(residuals: np.ndarray, people: list[list[str]], field: str) 
     overall_sd = max(float(np.std(residuals, ddof=1)) if len(residuals) > 1 else 0.5, 0.25)
     del variances  # three or four films say little about their own spread: the member's overall spread is
     # the noise (a z-test), which finds four Bergman films at 5 stars for a 3.5-star member
-    p_values = 2 * stats.norm.sf(np.abs(means / (overall_sd / np.sqrt(sizes))))
+    p_values = 2 * normal_sf(np.abs(means / (overall_sd / np.sqrt(sizes))))
     adjusted = holm(p_values)
     shrunk = sums / (sizes + SHRINK)
     order = np.argsort(np.asarray(names[keep], dtype=str), kind="stable")
@@ -225,10 +257,10 @@ def _person_effects(residuals: np.ndarray, people: list[list[str]], field: str) 
              "significant": bool(adjusted[i] < ALPHA and abs(shrunk[i]) >= MIN_EFFECT)} for i in order]
 
 
-def _decades(ratings: np.ndarray, years: list[int | None], baseline: float) -> list[dict[str, Any]]:
-    """Per decade: share, shrunk effect against the member's average, and a Holm-corrected Welch test
-    against their other films (``significant`` decades are favourites or least favourites)."""
-    decades = np.array([(int(y) // 10) * 10 if y and y == y else -1 for y in years])
+def _decades(ratings: np.ndarray, decades: np.ndarray, baseline: float) -> list[dict[str, Any]]:
+    """Per decade (`decade_of` the films' years): share, shrunk effect against the member's average, and a
+    Holm-corrected Welch test against their other films (``significant`` decades are favourites or least
+    favourites)."""
     values = np.unique(decades[decades >= 0])
     inside = decades[None, :] == values[:, None]
     sizes = inside.sum(axis=1)
@@ -284,7 +316,9 @@ class _Rated:
     genres: list[list[str]]
     directors: list[list[str]]
     cast: list[list[str]]
-    years: list[Any]
+    decades: np.ndarray  # `decade_of` each film's year
+    genre_names: list[str]  # the catalog's genres (`genre_flags`) ...
+    flags: np.ndarray  # ... and which of them each rated film has (films x genre_names)
 
 
 def _profile(rated: _Rated, activity: dict[str, Any], population: Population) -> dict[str, Any]:
@@ -296,7 +330,7 @@ def _profile(rated: _Rated, activity: dict[str, Any], population: Population) ->
     z = (mean - population.user_mean_mean) / population.user_mean_sd if population.user_mean_sd > 0 else 0.0
     profile["behaviour"] = {
         "mean": round(mean, 3), "global_mean": round(population.global_mean, 3), "z": round(float(z), 2),
-        "higher_than": round(float(stats.norm.cdf(z)), 3),  # share of members whose average is lower
+        "higher_than": round(float(special.ndtr(z)), 3),  # share of members whose average is lower
         "label": "generous" if z > 0.5 else ("harsh" if z < -0.5 else "balanced"),
         "sd": round(float(ratings.std(ddof=1)) if len(ratings) > 1 else 0.0, 3),
         "scale_used": round(len(np.unique(ratings)) / 10.0, 2),
@@ -304,9 +338,9 @@ def _profile(rated: _Rated, activity: dict[str, Any], population: Population) ->
                                                          np.bincount(np.clip(np.rint(ratings * 2).astype(int) - 1, 0, 9),
                                                                      minlength=10))},
     }
-    controls = np.hstack([_decade_controls(rated.years), _people_controls(rated.directors)])
-    effects = _genre_effects(ratings, rated.genres, controls)
-    _strong_genres(ratings, rated.genres, effects)
+    controls = np.hstack([_decade_controls(rated.decades), _people_controls(rated.directors)])
+    effects = _genre_effects(ratings, rated.genre_names, rated.flags, controls)
+    _strong_genres(ratings, rated.genre_names, rated.flags, effects)
     profile["genres"] = sorted(effects, key=lambda e: -e["effect"])
     profile["favourite_genres"] = [e["genre"] for e in profile["genres"] if e["significant"] and e["effect"] > 0]
     profile["least_favourite_genres"] = [e["genre"] for e in profile["genres"] if e["significant"] and e["effect"] < 0]
@@ -315,7 +349,7 @@ def _profile(rated: _Rated, activity: dict[str, Any], population: Population) ->
         found = _person_effects(residuals, people, field)
         profile[key] = sorted(found, key=lambda e: -e["effect"])[:10]
         profile[f"favourite_{key}"] = [e[field] for e in found if e["significant"] and e["effect"] > 0]
-    profile["decades"] = _decades(ratings, rated.years, mean)
+    profile["decades"] = _decades(ratings, rated.decades, mean)
     profile["favourite_decades"] = [d["decade"] for d in profile["decades"] if d["significant"] and d["effect"] > 0]
     profile["least_favourite_decades"] = [d["decade"] for d in profile["decades"] if d["significant"] and d["effect"] < 0]
     score, words = diversity(rated.genres)
@@ -358,13 +392,14 @@ def analyse(ratings: pd.DataFrame, movies: pd.DataFrame, population: Population 
     groups = rated.groupby("user_id").indices
     values = rated["rating"].to_numpy(dtype=float)
     rows = rated["_row"].to_numpy()
+    decades = decade_of(columns["year"])
+    genre_names, flags = genre_flags(columns["genres"])
     out: dict[int, dict[str, Any]] = {}
-    for user, summary in activity.iterrows():
+    for user, feedback, first, last in activity.itertuples(name=None):
         chosen = groups.get(user, np.empty(0, dtype=np.int64))
         at = rows[chosen]
         joined = _Rated(values[chosen], list(columns["genres"][at]), list(columns["directors"][at]),
-                        list(columns["cast"][at]), list(columns["year"][at]))
-        facts = {"ratings": int(len(chosen)), "feedback": int(summary["feedback"]),
-                 "first": str(summary["first"]), "last": str(summary["last"])}
+                        list(columns["cast"][at]), decades[at], genre_names, flags[at])
+        facts = {"ratings": int(len(chosen)), "feedback": int(feedback), "first": str(first), "last": str(last)}
         out[int(user)] = _finite(_profile(joined, facts, population))
     return out

@@ -141,3 +141,19 @@ def test_vectorised_welch_equals_scipy_including_the_edge_cases() -> None:
     split = np.arange(10) < 5
     assert welch_many(same, split[None, :])[1][0] == 1.0
     assert welch_many(np.full(10, 3.0), split[None, :]) == (np.array([0.0]), np.array([1.0]))
+
+
+def test_the_tail_functions_equal_scipy_stats_including_edges() -> None:
+    """The analysis calls scipy's special functions directly (its distribution objects' checks cost a
+    tenth of the run); the values must be scipy.stats' own, NaN and infinities included."""
+    from scipy import stats as scipy_stats
+
+    from engine.preferences import normal_sf, t_ppf, t_sf
+
+    t = np.array([-np.inf, -30.0, -2.5, -1e-9, 0.0, 0.3, 1.96, 4.0, 40.0, np.inf, np.nan])
+    for dof in (1.0, 2.5, 7.0, 48.3, 1e6):
+        np.testing.assert_array_equal(t_sf(t, dof), scipy_stats.t.sf(t, dof))
+        assert t_ppf(0.975, dof) == scipy_stats.t.ppf(0.975, dof)
+    dofs = np.array([1.0, 3.0, np.nan, 12.0, 100.0, 3.0, 9.0, 2.0, 5.0, 1.5, 4.0])
+    np.testing.assert_array_equal(t_sf(t, dofs), scipy_stats.t.sf(t, dofs))
+    np.testing.assert_array_equal(normal_sf(t), scipy_stats.norm.sf(t))
