@@ -39,20 +39,26 @@ def top_rows(scores: np.ndarray, cap: int) -> np.ndarray:
     return chosen[np.argsort(-scores[chosen], kind="stable")][:cap]
 
 
+TIE_ROOM = 32  # scores past the cap each row's topk keeps, so a group tied at the cut is seen whole
+
+
 def top_rows_many(scores: np.ndarray, cap: int) -> list[np.ndarray]:
     """`top_rows` of every row of a block (the same indices in the same order), from one `torch.topk`
-    over the block; a row with a tie at the cut or too few finite scores goes through `top_rows`.
-    Why: a partition of each row of 60,000 members was a quarter of the learner's weights refit."""
-    if scores.ndim != 2 or scores.shape[1] <= cap or cap <= 0:
+    over the block. The topk keeps ``TIE_ROOM`` more than the cap, so ties at the cut (members with
+    identical tastes) are ordered by index as the stable sort has them; a row whose tie runs past
+    that, or with too few finite scores, goes through `top_rows`. Why: a partition of each row of
+    60,000 members was a quarter of the learner's weights refit."""
+    if scores.ndim != 2 or cap <= 0 or scores.shape[1] <= cap:
         return [top_rows(row, cap) for row in scores]
-    values, index = (t.numpy() for t in torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), cap, dim=1))
-    order = np.argsort(index, axis=1)  # ties among the kept in index order, as the stable sort has them
+    wide = min(cap + TIE_ROOM, scores.shape[1])
+    values, index = (t.numpy() for t in torch.topk(torch.from_numpy(np.ascontiguousarray(scores)), wide, dim=1))
+    order = np.argsort(index, axis=1)  # then a stable sort by score: ties in index order
     index, values = np.take_along_axis(index, order, axis=1), np.take_along_axis(values, order, axis=1)
     order = np.argsort(-values, axis=1, kind="stable")
     index, values = np.take_along_axis(index, order, axis=1), np.take_along_axis(values, order, axis=1)
-    cut = values[:, -1]
-    exact = np.isfinite(values).all(axis=1) & ((scores >= cut[:, None]).sum(axis=1) == cap)
-    return [index[row] if exact[row] else top_rows(scores[row], cap) for row in range(len(scores))]
+    whole = values[:, cap - 1] > values[:, -1] if wide < scores.shape[1] else np.ones(len(scores), dtype=bool)
+    exact = np.isfinite(values[:, :cap]).all(axis=1) & whole
+    return [index[row, :cap] if exact[row] else top_rows(scores[row], cap) for row in range(len(scores))]
 
 
 def nearest_members(states: Sequence[UserState | None], excludes: Sequence[int | None], pool: np.ndarray,
