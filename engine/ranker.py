@@ -148,7 +148,6 @@ class HybridRanker:
         has_content = np.zeros(count, dtype=bool)
         affinity = np.zeros((count, genres.shape[1]), dtype=genres.dtype)
         lifts = np.zeros((count, self._attributes.shape[1]), dtype=np.float32)
-        dislikes = None
         for row, user in enumerate(users):
             if not light:  # the light pass leaves these to `_two_stage`, which works them out once
                 base_users[row], personal[row] = self._user_vectors(user)
@@ -157,8 +156,6 @@ class HybridRanker:
                     profiles[row], has_content[row] = profile, True
             affinity[row] = sig.genre_affinity(genres, user.items, user.valence)
             lifts[row] = sig.attribute_lift(self._attributes, self._attribute_prior, user.items, user.valence)
-        if not light:
-            dislikes = self._dislikes(users)
         out: dict[str, np.ndarray] = {}
         if not light:
             both = np.vstack([base_users, personal]) @ model.q.T  # one pass over the movie vectors for both
@@ -169,7 +166,7 @@ class HybridRanker:
         out["genre"] = affinity @ genres.T
         out["attributes"] = lifts @ self._attributes.T
         if not light:
-            out["dislike"] = dislikes
+            out["dislike"] = self._dislikes(users)
         out["popularity"] = np.broadcast_to(self._log_pop, (count, len(self._log_pop)))
         return out, has_content
 
