@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Collection, Sequence
 
 import numpy as np
 
@@ -29,6 +29,8 @@ DEFAULT_WEIGHTS = {"model": 1.0, "collaborative": 0.5, "content": 0.1, "genre": 
                    "popularity": 0.0}
 # one match % per member and movie: a movie under LOW is not shown while ENOUGH candidates reach HIGH
 MATCH_LOW, MATCH_HIGH, MATCH_ENOUGH = 0.30, 0.50, 10
+# a list is shown in match order apart from swaps of at most this many points: within it, the ranking's own order
+MATCH_SWAP = 0.05
 SHOWN_DROP = 1.5  # standard deviations a film shown recently and ignored drops by
 GENRE_SHARE = 0.4  # popular lists: at most this share of the list in one genre
 HATED_VALENCE = -0.75  # 1.5 stars or less (a "hate" is -1.5)
@@ -83,6 +85,21 @@ class Ranking:
 KERNEL_BATCH = 32  # users in one signal batch from which their dislike signals come from the kernel
 
 
+def match_order(chosen: Sequence[int], match: np.ndarray, recent: Collection[int] = frozenset(),
+                swap: float = MATCH_SWAP) -> list[int]:
+    """``chosen`` (best first) reordered as little as possible so that no film comes after one whose match %
+    is more than ``swap`` below its own: a film keeps its place in the ranking's order unless a film further
+    down has a match that much higher. Fresh picks come before ``recent`` ones (shown lately and ignored)."""
+    out: list[int] = []
+    for group in ([i for i in chosen if i not in recent], [i for i in chosen if i in recent]):
+        while group:
+            best = max(float(match[i]) for i in group)
+            pick = next(i for i in group if float(match[i]) >= best - swap)
+            out.append(pick)
+            group.remove(pick)
+    return out
+
+
 class HybridRanker:
     def __init__(self, catalog: Catalog, model: ModelArrays | None, blend: float = 0.6, diversity: float = 0.3,
                  calibration: float = 0.0) -> None:
@@ -91,6 +108,7 @@ class HybridRanker:
         self.catalog, self.model, self.blend, self.diversity = catalog, model, blend, diversity
         self.calibration = calibration
         self.pool_size: int | None = POOL  # None: every candidate through the second stage (exact, slower)
+        self.match_swap = MATCH_SWAP
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
             self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -296,7 +314,7 @@ class HybridRanker:
             chosen = self._diversify(total, eligible, k, target)
         recent = set(shown.tolist()) if shown is not None else set()
         if match is not None:  # shown in match order: the same number for a movie in every list; fresh picks first
-            chosen = sorted(chosen, key=lambda i: (i in recent, -match[i]))
+            chosen = match_order(chosen, match, recent, self.match_swap)
         items = []
         for index, reason in zip(chosen, self.reasons_for(chosen, user, parts, taste)):
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
