@@ -27,7 +27,7 @@ from engine.signals import scaled, zscore
 
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 COLD_PREFIXES = (1, 2, 3, 4, 5, 7, 10, 15, 20)
-# held-out users of known members whose positives become queries (a sample past that: time). 1,500 over 400: validation
+# known members whose held-out positives become queries (a sample past that: time). 1,500 over 400: validation
 # NDCG@10 as served 0.2368 -> 0.2394 (MovieLens 1M, first 1,500 users) and 0.2105 -> 0.2121 (latest-small), on
 # validation splits cut from the warm protocol's training data
 MAX_WARM_QUERIES = 1500

@@ -296,7 +296,7 @@ async def test_one_match_percent_per_member_and_movie_in_every_list(discord_bot)
         # asking again brings fresh picks first)
         fresh = [value for label, value in shown if label not in seen]
         again = [value for label, value in shown if label in seen]
-        assert values == fresh + again
+        assert values == fresh + again, (name, values)
         for group in (fresh, again):
             assert all(later - value <= 5 for at, value in enumerate(group) for later in group[at + 1:]), (name, group)
         if sum(v >= 50 for v in values) >= 10:

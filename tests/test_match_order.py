@@ -15,6 +15,8 @@ def test_no_film_follows_one_more_than_the_swap_below_it_and_the_ranking_order_i
         assert sorted(shown) == sorted(chosen)
         values = match[shown]
         assert all(values[j] <= values[i] + MATCH_SWAP + 1e-12 for i in range(len(values)) for j in range(i + 1, len(values)))
+        close = np.full(40, 0.5) + rng.random(40) * MATCH_SWAP  # every gap within the swap: nothing moves
+        assert match_order(chosen, close) == chosen
     match = np.array([0.60, 0.63, 0.90, 0.58])
     # 1 may pass 0 by 3 points, but 2 is 30 points higher than both and goes first
     assert match_order([0, 1, 2, 3], match) == [2, 0, 1, 3]
