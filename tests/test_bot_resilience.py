@@ -253,3 +253,17 @@ async def test_a_corrupt_or_non_finite_checkpoint_is_refused_with_a_labelled_fal
     (here / "vold.pt").write_bytes(stored)
     assert _assemble(rows, {}, {"version": "vold", "checkpoint_path": str(elsewhere), "checkpoint": None}, None,
                      0.6, 0.0, "private", models_dir=here).model is not None
+
+
+async def test_background_jobs_run_at_lower_priority_without_code_in_the_forked_child() -> None:
+    """The retrain and learner children start through `nice` (no ``preexec_fn``, whose fork kept the loop
+    waiting): the child, and so every thread it starts, runs NICENESS steps below the bot."""
+    import os
+    import sys
+
+    from bot.services.jobs import NICENESS, _niced
+
+    process = await asyncio.create_subprocess_exec(*_niced([sys.executable, "-c", "import os; print(os.nice(0))"]),
+                                                   stdout=asyncio.subprocess.PIPE)
+    output, _ = await process.communicate()
+    assert int(output) == min(os.nice(0) + NICENESS, 19)
