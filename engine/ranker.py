@@ -108,7 +108,6 @@ class HybridRanker:
         self.catalog, self.model, self.blend, self.diversity = catalog, model, blend, diversity
         self.calibration = calibration
         self.pool_size: int | None = POOL  # None: every candidate through the second stage (exact, slower)
-        self.match_swap = MATCH_SWAP
         if model is not None:
             norms = np.linalg.norm(model.q, axis=1, keepdims=True)
             self._q_unit = (model.q / np.maximum(norms, 1e-12)).astype(np.float32)
@@ -314,7 +313,7 @@ class HybridRanker:
             chosen = self._diversify(total, eligible, k, target)
         recent = set(shown.tolist()) if shown is not None else set()
         if match is not None:  # shown in match order: the same number for a movie in every list; fresh picks first
-            chosen = match_order(chosen, match, recent, self.match_swap)
+            chosen = match_order(chosen, match, recent)
         items = []
         for index, reason in zip(chosen, self.reasons_for(chosen, user, parts, taste)):
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
