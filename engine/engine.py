@@ -90,7 +90,8 @@ def popularity_prior(histories: Sequence[History], n_items: int) -> np.ndarray:
     return positives + anything / (anything.max() + 1.0) if len(histories) else positives
 
 
-def feedback_from_history(history: History, trainer: PersonalizedTrainer, state: UserState | None) -> UserFeedback:
+def feedback_from_history(history: History, trainer: PersonalizedTrainer, state: UserState | None,
+                          known: bool = False) -> UserFeedback:
     kinds = history.kinds or ("rating",) * len(history)
     seen, valence = signals(kinds, np.asarray(history.ratings, dtype=np.float64))
     return UserFeedback(
@@ -99,6 +100,7 @@ def feedback_from_history(history: History, trainer: PersonalizedTrainer, state:
         valence=valence,
         stars=np.asarray(history.ratings, dtype=np.float64),
         state=state,
+        known=known,
     )
 
 
@@ -147,8 +149,9 @@ class FittedEngine:
         """`neighbours` of each state, from one matrix product over the pool for them all."""
         return nearest_members(states, excludes, self.pool_vectors, self.pool_loved, cap)
 
-    def user_feedback(self, history: History) -> UserFeedback:
-        return feedback_from_history(history, self.trainer, batch_state(self.trainer, history))
+    def user_feedback(self, history: History, known: bool = False) -> UserFeedback:
+        """``known``: the history is one the engine was fitted on (see `UserFeedback.known`)."""
+        return feedback_from_history(history, self.trainer, batch_state(self.trainer, history), known)
 
     def score(self, history: History, candidates: np.ndarray) -> np.ndarray:
         user = self.user_feedback(history)

@@ -3,7 +3,8 @@
 ``final = sum_s w_s * z(signal_s)`` over the user's candidates, where the personal and base
 signals share the model weight as ``blend * personal + (1 - blend) * base`` (default 0.6).
 Default weights per rating-count bucket are learned on a validation split when the base
-model is trained (`engine.weights`); a user's own weights, when learned, replace them.
+model is trained (`engine.weights`), one table for members the model was trained on and one
+for members who joined since; a user's own weights, when learned, replace them.
 Users with fewer than 5 ratings are flagged cold start; with no ratings at all, or without
 a model, the ranking is popularity, labelled as such.
 """
@@ -50,6 +51,20 @@ def bucket(n_ratings: int) -> str:
     return name
 
 
+KNOWN = "known "  # prefix of the buckets for members the model was trained on ("known 20-49")
+
+
+def weight_key(n_ratings: int, known: bool) -> str:
+    """The weight table's key for a member: their bucket, in the known members' table or the new members'."""
+    return KNOWN + bucket(n_ratings) if known else bucket(n_ratings)
+
+
+def known_to_model(trained_ratings: int, ratings: int) -> bool:
+    """Whether the known members' weights apply: at least half of the member's current ratings were in the
+    serving model's training data (a member who has rated much more since is scored like a new one)."""
+    return trained_ratings > 0 and 2 * trained_ratings >= ratings
+
+
 @dataclass
 class UserFeedback:
     """One user's current feedback as item indices with their (seen, valence) inputs."""
@@ -59,6 +74,9 @@ class UserFeedback:
     valence: np.ndarray
     stars: np.ndarray  # NaN where the feedback carries no stars
     state: UserState | None = None  # the online personal state; None when unavailable
+    # most of their ratings were in the model's training data: the model has learned from them, so the
+    # known members' weights apply (their validation queries are held-out positives, not new-member prefixes)
+    known: bool = False
 
     @property
     def n_ratings(self) -> int:
@@ -128,11 +146,15 @@ class HybridRanker:
             self._log_pop = np.zeros(len(catalog))
 
     # ------------------------------------------------------------------ weights
-    def weights_for(self, n_ratings: int, user_weights: dict[str, float] | None = None) -> dict[str, float]:
+    def weights_for(self, n_ratings: int, user_weights: dict[str, float] | None = None,
+                    known: bool = False) -> dict[str, float]:
+        """The member's own weights, else their bucket's (a model trained before the known members' table
+        existed has the new members' table only)."""
         if user_weights:
             return {k: float(user_weights.get(k, 0.0)) for k in WEIGHT_KEYS}
         table = self.model.weights if self.model is not None else {}
-        return dict(table.get(bucket(n_ratings), DEFAULT_WEIGHTS))
+        found = table.get(weight_key(n_ratings, known)) or table.get(bucket(n_ratings)) or DEFAULT_WEIGHTS
+        return dict(found)
 
     # ------------------------------------------------------------------ signals
     def signal_matrix(self, user: UserFeedback, neighbours: sig.Neighbours | None,
@@ -235,7 +257,7 @@ class HybridRanker:
         """Final scores over all items (the evaluation's entry point)."""
         if self.model is None or user.n_ratings == 0 and len(user.items) == 0:
             return self._log_pop.copy()
-        weights = self.weights_for(user.n_ratings, user_weights)
+        weights = self.weights_for(user.n_ratings, user_weights, user.known)
         total, _ = self.combine(self.signal_matrix(user, neighbours), candidates, weights)
         return total
 
@@ -293,7 +315,7 @@ class HybridRanker:
         if len(user.items) == 0:
             return self.popular(candidates, k, fallback=False, reason="popular with members; rate a few movies to personalise",
                                 mood=mood, shown=shown)
-        weights = self.weights_for(user.n_ratings, user_weights)
+        weights = self.weights_for(user.n_ratings, user_weights, user.known)
         total, parts, raw, rows, stats = self._two_stage(user, neighbours, candidates, weights, boost, shown, nudge,
                                                          pool=mood is None and self.pool_size is not None)
         candidates = np.zeros_like(candidates)

@@ -3,7 +3,12 @@
 Default weights, one set per rating-count bucket, are fitted when the base model is trained:
 validation queries are cut from the training data only (new-user prefixes of held-out users,
 and held-out positives of the rest), each signal is computed once per query, and the
-weights are found by coordinate ascent on NDCG@10.
+weights are found by coordinate ascent on NDCG@10. The two kinds of query stand for two
+kinds of member and get a table each: held-out positives of members the model was fitted
+on (known members: `ranker.KNOWN` buckets) and prefixes of members it never saw (members who
+joined since the model was trained). Pooled into one table, the new members' prefixes set
+the weights for known members with few ratings too: on validation splits the model's
+weight fell to 0 in buckets 1-19 and known members' lists lost 2-3% NDCG@10 (README).
 
 A user's own weights (stored in `user_model_weights`) come from the same procedure on that
 user's own history: their most recent positives are held out, the signals computed from
@@ -22,7 +27,7 @@ from engine.data import History
 from engine.engine import BATCH_USERS
 from engine.metrics import DISCOUNT
 from engine.splits import cold_split, warm_split
-from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
+from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket, weight_key
 from engine.signals import scaled, zscore
 
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
@@ -39,6 +44,7 @@ class Query:
     n_ratings: int
     signals: np.ndarray  # signals x candidates (z-scored, float32)
     targets: np.ndarray  # positions of the targets among the candidates
+    known: bool = False  # a member the engine was fitted on (held-out positives), else a new member's prefix
 
 
 def _signal_stack(raw: dict[str, np.ndarray], candidates: np.ndarray, blend: float) -> np.ndarray:
@@ -56,19 +62,20 @@ def _signal_stack(raw: dict[str, np.ndarray], candidates: np.ndarray, blend: flo
 
 
 def make_queries(engine, cases: Sequence[tuple[History, np.ndarray, np.ndarray]],  # type: ignore[no-untyped-def]
-                 desc: str = "validation queries", progress: bool = False) -> list[Query]:
+                 desc: str = "validation queries", progress: bool = False, known: bool = False) -> list[Query]:
     """One query per (history, targets, candidates) case that has both (others are left out), its
-    signals computed a block of cases at a time."""
+    signals computed a block of cases at a time. ``known``: the histories are ones ``engine`` was fitted on."""
     cases = [case for case in cases if len(case[1]) and len(case[0])]
     queries: list[Query] = []
     for start in tqdm(range(0, len(cases), BATCH_USERS), desc=desc, unit="block", disable=not progress, leave=False):
         block = cases[start : start + BATCH_USERS]
-        users = [engine.user_feedback(history) for history, _t, _c in block]
+        users = [engine.user_feedback(history, known) for history, _t, _c in block]
         neighbours = engine.neighbours_many([u.state for u in users], [None] * len(users))
         for user, raw, (_h, targets, candidates) in zip(users, engine.ranker.signal_matrices(users, neighbours), block):
             positions = np.flatnonzero(candidates)
             target_positions = np.flatnonzero(np.isin(positions, targets))
-            queries.append(Query(user.n_ratings, _signal_stack(raw, candidates, engine.ranker.blend), target_positions))
+            queries.append(Query(user.n_ratings, _signal_stack(raw, candidates, engine.ranker.blend), target_positions,
+                                 known))
     return queries
 
 
@@ -168,15 +175,30 @@ def validation_queries(histories: dict[int, History], n_items: int, fit: Callabl
         candidates = trainable.copy()
         candidates[warm.train[user].items] = False
         cases.append((warm.train[user], warm.test[user], candidates))
-    queries.extend(make_queries(engine, cases, "validation (known users)", progress))
+    queries.extend(make_queries(engine, cases, "validation (known users)", progress, known=True))
     return queries
 
 
+MIN_QUERIES = 20  # a bucket with fewer queries takes the other kind of member's weights for it, else the defaults
+
+
 def learn_bucket_weights(queries: Sequence[Query], progress: bool = False) -> dict[str, dict[str, float]]:
+    """{weight_key: weights} for every bucket past "0", for new members and for known ones, each learned
+    from its own kind of query. A bucket one kind has too few queries for (known members with 1-4
+    ratings; new members past the longest prefix) takes the other kind's weights for it."""
+    learned: dict[tuple[str, bool], dict[str, float]] = {}
+    with tqdm(total=2 * (len(BUCKETS) - 1), desc="learning signal weights", disable=not progress, leave=False) as bar:
+        for known in (False, True):
+            for _low, name in BUCKETS[1:]:
+                chosen = [q for q in queries if q.known == known and bucket(q.n_ratings) == name]
+                if len(chosen) >= MIN_QUERIES:
+                    learned[(name, known)] = coordinate_ascent(chosen, DEFAULT_WEIGHTS)
+                bar.update(1)
     table: dict[str, dict[str, float]] = {}
-    for _low, name in tqdm(BUCKETS[1:], desc="learning signal weights", disable=not progress, leave=False):
-        chosen = [q for q in queries if bucket(q.n_ratings) == name]
-        table[name] = coordinate_ascent(chosen, DEFAULT_WEIGHTS) if len(chosen) >= 20 else dict(DEFAULT_WEIGHTS)
+    for known in (False, True):
+        for low, name in BUCKETS[1:]:
+            found = learned.get((name, known)) or learned.get((name, not known)) or DEFAULT_WEIGHTS
+            table[weight_key(low, known)] = dict(found)
     return table
 
 
@@ -219,12 +241,14 @@ def _mix(per_signal: np.ndarray, defaults: dict[str, float], n_targets: int, pri
     return {k: float(round(w, 4)) for k, w in zip(WEIGHT_KEYS, mixed)}
 
 
-def learn_user_weights(engine, histories: dict[int, History], defaults: Callable[[int], dict[str, float]],  # type: ignore[no-untyped-def]
-                       holdout: float = 0.2, prior_strength: float = 20.0, block: int = BATCH_USERS) -> dict[int, tuple[dict[str, float], int]]:
+def learn_user_weights(engine, histories: dict[int, History], defaults: Callable[[int, bool], dict[str, float]],  # type: ignore[no-untyped-def]
+                       known: Callable[[int], bool] = lambda user: True, holdout: float = 0.2,
+                       prior_strength: float = 20.0, block: int = BATCH_USERS) -> dict[int, tuple[dict[str, float], int]]:
     """Each user's own weights, {user: (weights, held-out positives)}; users with under 5 positives are left out.
 
     ``engine`` gives `user_feedback(history)`, `neighbours(state, exclude=user)` and a `ranker`;
-    the signals of a block of users come from one batch of matrix products.
+    the signals of a block of users come from one batch of matrix products. ``defaults(n_ratings,
+    known)`` is the prior a user's weights move from; ``known(user)``: whether the model was trained on them.
     """
     cases = [(user, case) for user, history in histories.items()
              if (case := _holdout(history, len(engine.catalog), holdout)) is not None and len(case[0])]
@@ -239,6 +263,6 @@ def learn_user_weights(engine, histories: dict[int, History], defaults: Callable
             # the targets' positions among the candidates (every target is one): a running count, not a search
             positions = (np.cumsum(candidates) - 1)[np.unique(targets)]
             n_ratings = int(np.count_nonzero(~np.isnan(histories[user].ratings)))
-            learned[user] = (_mix(_ndcg_per_row(stack, positions), defaults(n_ratings), len(targets), prior_strength),
-                             len(targets))
+            learned[user] = (_mix(_ndcg_per_row(stack, positions), defaults(n_ratings, known(user)), len(targets),
+                                  prior_strength), len(targets))
     return learned

@@ -89,13 +89,15 @@ WITH current AS (
 ), updated AS (
     UPDATE user_embeddings u
        SET embedding = c.embedding, solver_state = c.solver_state, rating_count = c.rating_count,
-           feedback_count = c.feedback_count, version = u.version + 1, model_version = :model_version, updated_at = now()
+           feedback_count = c.feedback_count, version = u.version + 1, model_version = :model_version, updated_at = now(),
+           trained_ratings = c.rating_count
       FROM current c
      WHERE u.user_id = c.user_id AND u.version = c.read_version AND u.updated_at = c.read_updated_at
     RETURNING u.user_id
 ), inserted AS (
-    INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
-    SELECT user_id, embedding, solver_state, rating_count, feedback_count, 1, :model_version
+    INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version,
+                                 trained_ratings)
+    SELECT user_id, embedding, solver_state, rating_count, feedback_count, 1, :model_version, rating_count
       FROM current WHERE read_version IS NULL
     ON CONFLICT (user_id) DO NOTHING
     RETURNING user_id
@@ -122,8 +124,9 @@ WITH rebased AS (
 SELECT version FROM rebased;
 
 -- name: taste_vectors()
--- Snapshot of every personalised user's unit taste vector (for the weights job).
-SELECT user_id, embedding FROM user_embeddings WHERE rating_count >= 5 ORDER BY user_id;
+-- Snapshot of every personalised user's unit taste vector (for the weights job), and how many of their
+-- ratings the serving model was trained on.
+SELECT user_id, embedding, rating_count, trained_ratings FROM user_embeddings WHERE rating_count >= 5 ORDER BY user_id;
 
 -- name: save_many_user_weights(user_id, weights, fitted_on, read_at)*!
 -- Only for a member who still has ratings the job could have read (created by ``read_at``): one

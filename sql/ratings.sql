@@ -61,7 +61,7 @@ SELECT event_id FROM event;
 SELECT movie_id, rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id ORDER BY updated_at, movie_id;
 
 -- name: user_state(user_id)^
-SELECT user_id, embedding, solver_state, rating_count, feedback_count, version, model_version
+SELECT user_id, embedding, solver_state, rating_count, feedback_count, version, model_version, trained_ratings
   FROM user_embeddings WHERE user_id = :user_id;
 
 -- name: all_feedback()

@@ -243,3 +243,34 @@ async def test_counts_out_of_range_are_refused_and_nan_scores_never_logged(small
         with pytest.raises(asyncpg.CheckViolationError):
             await conn.execute("INSERT INTO recommendation_log (user_id, movie_id, position, score) VALUES ($1, $2, 0, 'NaN')",
                                user, HEAT)
+
+
+async def test_members_the_model_was_trained_on_get_the_known_members_weights(small_app) -> None:  # type: ignore[no-untyped-def]
+    """A retrain records how many of each member's ratings it trained on; while those are most of their
+    ratings the known members' weights apply, and a member who joined since gets the new members'."""
+    from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, KNOWN, bucket
+
+    async with small_app.db.acquire() as conn:
+        member = await conn.fetchrow(
+            "SELECT e.user_id, e.rating_count, e.trained_ratings FROM user_embeddings e WHERE e.user_id < 100000 "
+            "AND e.rating_count >= 5 AND NOT EXISTS (SELECT 1 FROM user_model_weights w WHERE w.user_id = e.user_id) "
+            "ORDER BY e.user_id DESC LIMIT 1")
+    assert member is not None and member["trained_ratings"] == member["rating_count"] > 0
+    table = small_app.runtime.model.weights
+    learned = dict(table)
+    try:  # two tables that tell apart which one was used
+        for _low, name in BUCKETS[1:]:
+            table[name], table[KNOWN + name] = dict(DEFAULT_WEIGHTS, model=0.25), dict(DEFAULT_WEIGHTS, model=2.0)
+        small_app.recommendations.cache.invalidate(member["user_id"])
+        trained = await small_app.recommendations.recommend(member["user_id"], 5)
+        assert trained.weights == table[KNOWN + bucket(trained.rating_count)]
+        user = new_user()
+        popular = sorted(small_app.runtime.movies, key=lambda m: -small_app.runtime.movies[m]["rating_count"])[:12]
+        for i, movie in enumerate(popular):
+            await small_app.feedback.record(user, movie, "rating", [5.0, 4.0, 2.0][i % 3], "slash")
+        joined = await small_app.recommendations.recommend(user, 5)
+        assert joined.weights == table[bucket(12)] and joined.weights != table[KNOWN + bucket(12)]
+    finally:
+        table.clear()
+        table.update(learned)
+    assert set(learned) >= {KNOWN + name for _low, name in BUCKETS[1:]}  # training learned the known members' table

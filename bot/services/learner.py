@@ -28,6 +28,7 @@ from bot.repositories.models import hold_member_writes
 from bot.repositories.models import save_many_user_weights as save_weights
 from bot.repositories.models import taste_vectors
 from engine.data import History
+from engine.ranker import known_to_model
 
 if TYPE_CHECKING:
     from bot.services.runtime import EngineRuntime
@@ -169,7 +170,8 @@ async def _snapshot_engine(conn: asyncpg.Connection, runtime: "EngineRuntime") -
     rows = await taste_vectors(conn)
     users = [r["user_id"] for r in rows]
     vectors = np.stack([as_array(r["embedding"]) for r in rows]) if rows else np.zeros((0, runtime.dim), np.float32)
-    return await asyncio.to_thread(SnapshotEngine, runtime, users, vectors)
+    known = {r["user_id"] for r in rows if known_to_model(r["trained_ratings"], r["rating_count"])}
+    return await asyncio.to_thread(SnapshotEngine, runtime, users, vectors, known)
 
 
 async def _timed_weights(runtime: "EngineRuntime | None", snapshot: "SnapshotEngine | None",

@@ -26,7 +26,7 @@ from bot.services.state_cache import StateCache
 from engine.feedback import signal
 from engine.moods import MOOD_STEER, phrase_probability, text_fit
 from engine.sliders import Action
-from engine.ranker import Ranking, UserFeedback
+from engine.ranker import Ranking, UserFeedback, known_to_model
 from engine.reasons import TasteFacts
 from engine.signals import Neighbours
 from engine.snapshot import short_title
@@ -103,11 +103,12 @@ class RecommendationService:
         elif row is not None and known and self.runtime.trainer is not None:
             state, version = await self._rebase(conn, user_id, row["version"], rows)
             embedding = unit(state.vector)
+        stars = np.array([np.nan if r["rating"] is None else r["rating"] for r in known], dtype=np.float64)
         feedback = UserFeedback(
             items=np.array([index.get(r["movie_id"]) for r in known], dtype=np.int64),
             seen=np.array([s.seen for s in sigs]), valence=np.array([s.valence for s in sigs]),
-            stars=np.array([np.nan if r["rating"] is None else r["rating"] for r in known], dtype=np.float64),
-            state=state,
+            stars=stars, state=state,
+            known=row is not None and known_to_model(row["trained_ratings"], int(np.count_nonzero(~np.isnan(stars)))),
         )
         now = datetime.now(timezone.utc)
         actions = [Action(int(index.get(r["movie_id"])), s.valence, r["kind"], r["source"],

@@ -37,7 +37,7 @@ from engine.calibration_fit import fit_calibrator, held_out_ratings, rating_stat
 from engine.engine import batch_state, fit_engine
 from engine.trainer import unit
 from engine.training import TrainConfig, choose_config, data_hash, resolved, side_fit_members
-from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket
+from engine.ranker import DEFAULT_WEIGHTS, WEIGHT_KEYS, weight_key
 from engine.weights import learn_bucket_weights, mean_ndcg, validation_queries
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     queries = validation_queries(sample, n_items, fit, progress=progress)
     weights = learn_bucket_weights(queries, progress=progress)
-    per_query = [mean_ndcg([q], np.array([weights.get(bucket(q.n_ratings), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
+    per_query = [mean_ndcg([q], np.array([weights.get(weight_key(q.n_ratings, q.known), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
                                           dtype=np.float32)) for q in queries]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)

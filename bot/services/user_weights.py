@@ -23,9 +23,12 @@ from bot.services.runtime import EngineRuntime
 class SnapshotEngine:
     """The engine interface `learn_user_weights` needs, over a snapshot of every user's taste vector."""
 
-    def __init__(self, runtime: EngineRuntime, users: list[int], vectors: np.ndarray) -> None:
+    def __init__(self, runtime: EngineRuntime, users: list[int], vectors: np.ndarray,
+                 known: set[int] | None = None) -> None:
+        """``known``: the members the serving model was trained on (`engine.ranker.known_to_model`)."""
         assert runtime.trainer is not None
         self.catalog, self.ranker, self.trainer = runtime.catalog, runtime.ranker, runtime.trainer
+        self.known = known if known is not None else set()
         self.row = {u: i for i, u in enumerate(users)}
         self.vectors = vectors
         self.loved = binary_matrix([np.fromiter(runtime.loved.get(u, ()), dtype=np.int64) for u in users], len(runtime.catalog))
@@ -45,6 +48,8 @@ class SnapshotEngine:
 
 
 def fit_user_weights(engine: SnapshotEngine, histories: dict[int, History]) -> list[dict[str, Any]]:
-    learned = learn_user_weights(engine, histories, engine.ranker.weights_for)
+    ranker = engine.ranker
+    learned = learn_user_weights(engine, histories, lambda n, known: ranker.weights_for(n, known=known),
+                                 engine.known.__contains__)
     return [{"user_id": user, "weights": weights, "fitted_on": int(np.count_nonzero(~np.isnan(histories[user].ratings)))}
             for user, (weights, _targets) in learned.items()]

@@ -62,8 +62,7 @@ class OursScorer:
         self.user_weights: dict[int, dict[str, float]] = {}
         if self.learn_users:
             ranker = self.engine.ranker
-            learned = learn_user_weights(self.engine, as_dict,
-                                         lambda n: ranker.weights_for(n))
+            learned = learn_user_weights(self.engine, as_dict, lambda n, known: ranker.weights_for(n, known=known))
             self.user_weights = {row: w for row, (w, _n) in learned.items()}
         return self
 
@@ -76,7 +75,7 @@ class OursScorer:
     def rank(self, history: History, k: int = LIST_LENGTH) -> list[int]:
         """The served list for one history (item indices, best first)."""
         row = self.row_of.get(id(history))
-        user = self.engine.user_feedback(history)
+        user = self.engine.user_feedback(history, known=row is not None)  # a history it was fitted on
         neighbours = self.engine.neighbours(user.state, exclude=row)
         ranking = self.engine.ranker.rank(user, neighbours, k, allowed=self.trainable,
                                           user_weights=self.user_weights.get(row) if row is not None else None)
