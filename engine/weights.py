@@ -241,7 +241,10 @@ def _mix(per_signal: np.ndarray, defaults: dict[str, float], n_targets: int, pri
     return {k: float(round(w, 4)) for k, w in zip(WEIGHT_KEYS, mixed)}
 
 
-def learn_user_weights(engine, histories: dict[int, History], defaults: Callable[[int, bool], dict[str, float]],  # type: ignore[no-untyped-def]
+Prior = Callable[[int, bool], dict[str, float]]  # (rating count, known to the model) -> the weights to start from
+
+
+def learn_user_weights(engine, histories: dict[int, History], defaults: Prior,  # type: ignore[no-untyped-def]
                        known: Callable[[int], bool] = lambda user: True, holdout: float = 0.2,
                        prior_strength: float = 20.0, block: int = BATCH_USERS) -> dict[int, tuple[dict[str, float], int]]:
     """Each user's own weights, {user: (weights, held-out positives)}; users with under 5 positives are left out.

@@ -98,8 +98,8 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     queries = validation_queries(sample, n_items, fit, progress=progress)
     weights = learn_bucket_weights(queries, progress=progress)
-    per_query = [mean_ndcg([q], np.array([weights.get(weight_key(q.n_ratings, q.known), DEFAULT_WEIGHTS)[k] for k in WEIGHT_KEYS],
-                                          dtype=np.float32)) for q in queries]
+    served = [weights.get(weight_key(q.n_ratings, q.known), DEFAULT_WEIGHTS) for q in queries]  # each query's table
+    per_query = [mean_ndcg([q], np.array([w[k] for k in WEIGHT_KEYS], dtype=np.float32)) for q, w in zip(queries, served)]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
     calibrator, dislike, calibration = fit_calibrator(sample, catalog, config)
