@@ -3,12 +3,12 @@
 Default weights, one set per rating-count bucket, are fitted when the base model is trained:
 validation queries are cut from the training data only (new-user prefixes of held-out users,
 and held-out positives of the rest), each signal is computed once per query, and the
-weights are found by coordinate ascent on NDCG@10. The two kinds of query stand for two
-kinds of member and get a table each: held-out positives of members the model was fitted
-on (known members: `ranker.KNOWN` buckets) and prefixes of members it never saw (members who
-joined since the model was trained). Pooled into one table, the new members' prefixes set
-the weights for known members with few ratings too: on validation splits the model's
-weight fell to 0 in buckets 1-19 and known members' lists lost 2-3% NDCG@10 (README).
+weights are found by coordinate ascent on NDCG@10. Members the model was fitted on (known
+members: `ranker.KNOWN` buckets) get a table learned from their kind of query alone, the
+held-out positives: pooled with new members' prefixes, the prefixes set the weights for known
+members with few ratings too (the model's weight fell to 0 in buckets 1-19) and known members'
+lists lost 2-3% NDCG@10 on validation splits (README). Members who joined since the model was
+trained keep the table learned from every query.
 
 A user's own weights (stored in `user_model_weights`) come from the same procedure on that
 user's own history: their most recent positives are held out, the signals computed from
@@ -179,25 +179,27 @@ def validation_queries(histories: dict[int, History], n_items: int, fit: Callabl
     return queries
 
 
-MIN_QUERIES = 20  # a bucket with fewer queries takes the other kind of member's weights for it, else the defaults
+MIN_QUERIES = 20  # a bucket with fewer queries takes the new members' weights for it, else the defaults
 
 
 def learn_bucket_weights(queries: Sequence[Query], progress: bool = False) -> dict[str, dict[str, float]]:
-    """{weight_key: weights} for every bucket past "0", for new members and for known ones, each learned
-    from its own kind of query. A bucket one kind has too few queries for (known members with 1-4
-    ratings; new members past the longest prefix) takes the other kind's weights for it."""
+    """{weight_key: weights} for every bucket past "0": for known members from their own queries alone,
+    for new members from every query of the bucket (as before the split: learned from new members'
+    prefixes alone, the model's weight fell so low that films nobody has rated yet, which only the
+    model's predicted rows and the content signal can reach, left new members' lists). A known bucket
+    with too few known members' queries takes the new members' weights."""
     learned: dict[tuple[str, bool], dict[str, float]] = {}
     with tqdm(total=2 * (len(BUCKETS) - 1), desc="learning signal weights", disable=not progress, leave=False) as bar:
         for known in (False, True):
             for _low, name in BUCKETS[1:]:
-                chosen = [q for q in queries if q.known == known and bucket(q.n_ratings) == name]
+                chosen = [q for q in queries if bucket(q.n_ratings) == name and (q.known or not known)]
                 if len(chosen) >= MIN_QUERIES:
                     learned[(name, known)] = coordinate_ascent(chosen, DEFAULT_WEIGHTS)
                 bar.update(1)
     table: dict[str, dict[str, float]] = {}
     for known in (False, True):
         for low, name in BUCKETS[1:]:
-            found = learned.get((name, known)) or learned.get((name, not known)) or DEFAULT_WEIGHTS
+            found = learned.get((name, known)) or learned.get((name, False)) or DEFAULT_WEIGHTS
             table[weight_key(low, known)] = dict(found)
     return table
 
