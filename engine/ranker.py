@@ -337,7 +337,9 @@ class HybridRanker:
         if match is not None:  # shown in match order: the same number for a movie in every list; fresh picks first
             chosen = match_order(chosen, match, recent)
         items = []
-        for index, reason in zip(chosen, self.reasons_for(chosen, user, parts, taste)):
+        # "loved by members close to you" is a fact about the film whatever weight the collaborative signal got
+        close = sig.scaled("collaborative", raw["collaborative"], candidates) if "collaborative" in raw else None
+        for index, reason in zip(chosen, self.reasons_for(chosen, user, close, taste)):
             breakdown = {name: round(float(values[index]), 4) for name, values in parts.items()}
             items.append(Recommendation(int(index), float(total[index]), breakdown, reason,
                                         None if match is None else float(match[index])))
@@ -523,9 +525,10 @@ class HybridRanker:
         return (similarity - similarity.mean()) / max(float(similarity.std()), 1e-9)
 
     # ------------------------------------------------------------------ reasons
-    def reasons_for(self, chosen: Sequence[int], user: UserFeedback, parts: dict[str, np.ndarray],
+    def reasons_for(self, chosen: Sequence[int], user: UserFeedback, close: np.ndarray | None,
                     taste: "reasons.TasteFacts | None") -> list[str]:
-        """Truthful, varied reasons for the picks of one list (`engine.reasons`)."""
+        """Truthful, varied reasons for the picks of one list (`engine.reasons`). ``close``: the collaborative
+        signal over the candidates, z-scored (above 0: members whose taste is close loved it more than most)."""
         model = self.model
         assert model is not None
         facts = taste or reasons.TasteFacts()
@@ -541,7 +544,7 @@ class HybridRanker:
                 index, label=lambda position: self.catalog.label(int(user.items[position])),
                 directors=self.catalog.directors[index], genres=self.catalog.genres[index],
                 decade=f"{int(year) // 10 * 10}s" if year else None, loved=loved,
-                collaborative=float(parts["collaborative"][index]) if "collaborative" in parts else 0.0, facts=facts,
+                collaborative=float(close[index]) if close is not None else 0.0, facts=facts,
                 item_mean=float(model.item_means[index]) if model.item_means is not None else None,
                 rating_count=float(counts[index]), new=new,
                 same_director=self._loved_director(index, user) if new else None))
