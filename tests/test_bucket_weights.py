@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.calibration_fit import fit_calibrator
 from engine.engine import fit_engine
-from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, KNOWN, WEIGHT_KEYS, bucket, known_to_model, weight_key
+from engine.metrics import DISCOUNT
+from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, KNOWN, WEIGHT_KEYS, bucket, known_to_model, match_order, weight_key
 from engine.training import TrainConfig
-from engine.weights import Query, StackedQueries, coordinate_ascent, learn_bucket_weights
+from engine.weights import (Query, StackedQueries, coordinate_ascent, learn_bucket_weights, match_filter,
+                            match_order_many, validation_queries)
 from tests.engine_fixtures import synthetic_world
 
 CANDIDATES = 60
@@ -66,3 +69,44 @@ def test_a_member_is_known_while_most_of_their_ratings_were_trained_on() -> None
     assert known_to_model(20, 20) and known_to_model(20, 40)
     assert not known_to_model(20, 41)  # rated more than as much again since the model was trained
     assert not known_to_model(0, 0) and not known_to_model(0, 5)  # never in the training data
+
+
+def test_many_lists_are_put_in_match_order_as_one_list_is() -> None:
+    rng = np.random.default_rng(6)
+    ranked = np.stack([rng.permutation(40)[:10] for _ in range(300)])
+    match = rng.random((300, 40))
+    shown = match_order_many(ranked, np.take_along_axis(match, ranked, axis=1))
+    assert all(shown[row].tolist() == match_order(ranked[row].tolist(), match[row]) for row in range(300))
+
+
+def test_the_weights_are_scored_on_lists_in_match_order_and_through_the_match_filter() -> None:
+    """The objective is the list as shown: a target the weights rank first but whose match % is far below
+    the rest is shown last; one the match filter keeps out is never shown."""
+    signals = np.zeros((len(WEIGHT_KEYS), 30), dtype=np.float32)
+    signals[WEIGHT_KEYS.index("collaborative")] = np.arange(30, 0, -1)  # candidate 0 first, then 1, ...
+    match = np.full(30, 0.8, dtype=np.float32)
+    match[0] = 0.4  # the target: ranked first, 40 points below the other nine in the list
+    weights = np.array([1.0 if k == "collaborative" else 0.0 for k in WEIGHT_KEYS], dtype=np.float32)
+    plain = Query(20, signals, np.array([0]), True)
+    as_shown = Query(20, signals, np.array([0]), True, match)
+    assert StackedQueries([plain]).ndcg(weights) == 1.0
+    assert abs(StackedQueries([as_shown]).ndcg(weights) - DISCOUNT[9]) < 1e-6  # shown tenth
+    low = match.copy()
+    low[0] = 0.1
+    filtered = Query(20, signals, np.array([0]), True, low, match_filter(low))
+    assert filtered.shown is not None and not filtered.shown[0] and filtered.shown[1:].all()
+    assert StackedQueries([filtered]).ndcg(weights) == 0.0
+    assert match_filter(np.full(30, 0.45)) is None  # too few strong matches: every candidate may be shown
+
+
+def test_validation_queries_carry_each_candidates_match_when_given_a_calibrator() -> None:
+    histories, catalog = synthetic_world()
+    config = TrainConfig(dim=16)
+    as_dict = dict(enumerate(histories))
+    calibrator, _dislike, _figures = fit_calibrator(as_dict, catalog, config)
+    fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
+    queries = validation_queries(as_dict, len(catalog), fit, calibrator=calibrator)
+    assert queries and all(q.match is not None and q.match.shape == (q.signals.shape[1],) for q in queries)
+    assert all(0.0 <= q.match.min() and q.match.max() <= 1.0 for q in queries)  # type: ignore[union-attr]
+    assert len({round(float(v), 3) for q in queries for v in q.match}) > 1  # type: ignore[union-attr]
+    assert all(q.match is None for q in validation_queries(as_dict, len(catalog), fit))

@@ -96,13 +96,14 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     if config is None:
         config, tried = choose_config(sample, n_items, progress=progress, base=base)
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
-    queries = validation_queries(sample, n_items, fit, progress=progress)
+    # match % first: the signal weights are learned on lists as they are shown, in match order
+    calibrator, dislike, calibration = fit_calibrator(sample, catalog, config)
+    queries = validation_queries(sample, n_items, fit, progress=progress, calibrator=calibrator)
     weights = learn_bucket_weights(queries, progress=progress)
     served = [weights.get(weight_key(q.n_ratings, q.known), DEFAULT_WEIGHTS) for q in queries]  # each query's table
     per_query = [mean_ndcg([q], np.array([w[k] for k in WEIGHT_KEYS], dtype=np.float32)) for q, w in zip(queries, served)]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
-    calibrator, dislike, calibration = fit_calibrator(sample, catalog, config)
     global_mean, means = rating_stats(histories, n_items)
     engine.model.calibrator, engine.model.global_mean, engine.model.item_means = calibrator, global_mean, means
     engine.model.dislike_calibrator = dislike

@@ -47,12 +47,14 @@ class OursScorer:
         as_dict = {i: h for i, h in enumerate(histories)}
         if self.config is None:
             self.config, self.tried = choose_config(as_dict, n_items, progress=self.progress)
-        queries = validation_queries(as_dict, n_items, self._fit, progress=self.progress)
+        # the match % calibrator, fitted as training fits it: the served list is filtered and ordered by it,
+        # and the signal weights are learned on lists in that order
+        calibrator, dislike, _figures = fit_calibrator(as_dict, self.catalog, self.config)
+        queries = validation_queries(as_dict, n_items, self._fit, progress=self.progress, calibrator=calibrator)
         self.weights = learn_bucket_weights(queries, progress=self.progress)
         self.engine = self._fit(list(histories), self.weights)
-        # the match % calibrator, fitted as training fits it: the served list is filtered and ordered by it
         model = self.engine.model
-        model.calibrator, model.dislike_calibrator, _figures = fit_calibrator(as_dict, self.catalog, self.config)
+        model.calibrator, model.dislike_calibrator = calibrator, dislike
         model.global_mean, model.item_means = rating_stats(as_dict, n_items)
         self.trainable = np.zeros(n_items, dtype=bool)
         for history in histories:
