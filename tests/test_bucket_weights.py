@@ -110,3 +110,18 @@ def test_validation_queries_carry_each_candidates_match_when_given_a_calibrator(
     assert all(0.0 <= q.match.min() and q.match.max() <= 1.0 for q in queries)  # type: ignore[union-attr]
     assert len({round(float(v), 3) for q in queries for v in q.match}) > 1  # type: ignore[union-attr]
     assert all(q.match is None for q in validation_queries(as_dict, len(catalog), fit))
+
+
+def test_known_members_weights_are_learned_on_lists_as_shown_and_new_members_on_the_plain_order() -> None:
+    rng = np.random.default_rng(7)
+    queries = []
+    for query in _queries(12, True, "collaborative", 40, 8) + _queries(12, False, "collaborative", 40, 9):
+        match = rng.uniform(0.3, 0.45, CANDIDATES).astype(np.float32)
+        match[query.targets] = 0.05  # what the collaborative signal finds, match % shows last
+        queries.append(Query(query.n_ratings, query.signals, query.targets, query.known, match, match_filter(match)))
+    known = [q for q in queries if q.known]
+    collaborative = np.array([1.0 if k == "collaborative" else 0.0 for k in WEIGHT_KEYS], dtype=np.float32)
+    assert StackedQueries(known).ndcg(collaborative) < StackedQueries(known, as_shown=False).ndcg(collaborative)
+    table = learn_bucket_weights(queries)
+    assert table[KNOWN + "10-19"] == coordinate_ascent(known, DEFAULT_WEIGHTS, as_shown=True)
+    assert table["10-19"] == coordinate_ascent(queries, DEFAULT_WEIGHTS, as_shown=False)

@@ -101,7 +101,8 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
     queries = validation_queries(sample, n_items, fit, progress=progress, calibrator=calibrator)
     weights = learn_bucket_weights(queries, progress=progress)
     served = [weights.get(weight_key(q.n_ratings, q.known), DEFAULT_WEIGHTS) for q in queries]  # each query's table
-    per_query = [mean_ndcg([q], np.array([w[k] for k in WEIGHT_KEYS], dtype=np.float32)) for q, w in zip(queries, served)]
+    per_query = [mean_ndcg([q], np.array([w[k] for k in WEIGHT_KEYS], dtype=np.float32), as_shown=q.known)
+                 for q, w in zip(queries, served)]
     validation = float(np.mean(per_query)) if per_query else 0.0
     engine = fit_engine(list(histories.values()), catalog, config, weights, progress=progress)
     global_mean, means = rating_stats(histories, n_items)
