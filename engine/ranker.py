@@ -118,6 +118,14 @@ def match_order(chosen: Sequence[int], match: np.ndarray, recent: Collection[int
     return out
 
 
+def match_filter(match: np.ndarray) -> np.ndarray | None:
+    """Which of these films a list may show: with MATCH_ENOUGH strong matches among them, none under
+    MATCH_LOW. None: the filter does not apply."""
+    if np.count_nonzero(match >= MATCH_HIGH) < MATCH_ENOUGH:
+        return None
+    return match >= MATCH_LOW
+
+
 class HybridRanker:
     def __init__(self, catalog: Catalog, model: ModelArrays | None, blend: float = 0.6, diversity: float = 0.3,
                  calibration: float = 0.0) -> None:
@@ -324,8 +332,9 @@ class HybridRanker:
             total = moods.steer(total, mood, mood_weight, where=candidates, log_popularity=self._log_pop)
         match = self.match_all(raw, user, rows=rows, stats=stats)
         eligible = candidates & ~self.hated_neighbours(user, rows)
-        if match is not None and np.count_nonzero(match[eligible] >= MATCH_HIGH) >= MATCH_ENOUGH:
-            eligible = eligible & (match >= MATCH_LOW)
+        keep = match_filter(match[eligible]) if match is not None else None
+        if keep is not None:
+            eligible[np.flatnonzero(eligible)[~keep]] = False
         if user.n_ratings < MIN_PERSONAL_RATINGS and mood is None:  # starter picks: spread over genres
             order = np.flatnonzero(eligible & np.isfinite(total))
             order = order[np.argsort(-total[order], kind="stable")][: k * 20]

@@ -34,8 +34,7 @@ from engine.data import History
 from engine.engine import BATCH_USERS
 from engine.metrics import DISCOUNT
 from engine.splits import cold_split, warm_split
-from engine.ranker import (BUCKETS, DEFAULT_WEIGHTS, MATCH_ENOUGH, MATCH_HIGH, MATCH_LOW, MATCH_SWAP, WEIGHT_KEYS,
-                           bucket, weight_key)
+from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, MATCH_SWAP, WEIGHT_KEYS, bucket, match_filter, weight_key
 from engine.signals import scaled, zscore
 
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
@@ -55,14 +54,6 @@ class Query:
     known: bool = False  # a member the engine was fitted on (held-out positives), else a new member's prefix
     match: np.ndarray | None = None  # each candidate's match % (float32), when the engine has a calibrator
     shown: np.ndarray | None = None  # candidates the match filter lets into a list (bool), when it applies
-
-
-def match_filter(match: np.ndarray) -> np.ndarray | None:
-    """The candidates a served list may hold (`HybridRanker.rank`): with enough strong matches, weak ones
-    stay out. None: the filter does not apply."""
-    if np.count_nonzero(match >= MATCH_HIGH) < MATCH_ENOUGH:
-        return None
-    return match >= MATCH_LOW
 
 
 def match_order_many(ranked: np.ndarray, match: np.ndarray, swap: float = MATCH_SWAP) -> np.ndarray:
@@ -131,7 +122,7 @@ class StackedQueries:
         """``as_shown``: lists through the match filter and in match order where the queries carry match %;
         otherwise in the weighted sum's own order."""
         self.k, self.count = k, len(queries)
-        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for start in range(0, len(queries), self.BLOCK):
             chunk = queries[start:start + self.BLOCK]
             width = max(q.signals.shape[1] for q in chunk)
