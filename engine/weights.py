@@ -34,7 +34,7 @@ from engine.data import History
 from engine.engine import BATCH_USERS
 from engine.metrics import DISCOUNT
 from engine.splits import cold_split, warm_split
-from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, MATCH_SWAP, WEIGHT_KEYS, bucket, match_filter, weight_key
+from engine.ranker import BUCKETS, DEFAULT_WEIGHTS, WEIGHT_KEYS, bucket, match_filter, match_order_many, weight_key
 from engine.signals import scaled, zscore
 
 GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
@@ -54,20 +54,6 @@ class Query:
     known: bool = False  # a member the engine was fitted on (held-out positives), else a new member's prefix
     match: np.ndarray | None = None  # each candidate's match % (float32), when the engine has a calibrator
     shown: np.ndarray | None = None  # candidates the match filter lets into a list (bool), when it applies
-
-
-def match_order_many(ranked: np.ndarray, match: np.ndarray, swap: float = MATCH_SWAP) -> np.ndarray:
-    """`ranker.match_order` of many lists at once: each row of ``ranked`` (best first) reordered so that no
-    film comes after one whose match (``match``, same shape) is more than ``swap`` higher."""
-    rows = np.arange(len(ranked))
-    remaining = np.ones(ranked.shape, dtype=bool)
-    out = np.empty_like(ranked)
-    for step in range(ranked.shape[1]):
-        best = np.where(remaining, match, -np.inf).max(axis=1, keepdims=True)
-        pick = (remaining & (match >= best - swap)).argmax(axis=1)
-        out[:, step] = ranked[rows, pick]
-        remaining[rows, pick] = False
-    return out
 
 
 def _signal_stack(raw: dict[str, np.ndarray], candidates: np.ndarray, blend: float) -> np.ndarray:

@@ -7,10 +7,9 @@ from engine.calibration_fit import fit_calibrator
 from engine.engine import fit_engine
 from engine.metrics import DISCOUNT
 from engine.ranker import (BUCKETS, DEFAULT_WEIGHTS, KNOWN, WEIGHT_KEYS, bucket, known_to_model, match_filter, match_order,
-                           weight_key)
+                           match_order_many, weight_key)
 from engine.training import TrainConfig
-from engine.weights import (Query, StackedQueries, coordinate_ascent, learn_bucket_weights, match_order_many,
-                            validation_queries)
+from engine.weights import Query, StackedQueries, coordinate_ascent, learn_bucket_weights, validation_queries
 from tests.engine_fixtures import synthetic_world
 
 CANDIDATES = 60
