@@ -72,7 +72,7 @@ class Settings:
     feedback_limit: str = "15/10 seconds"  # per member, over every feedback path (`limits` syntax); "" = none
     blend_personal: float = 0.6
     diversity: float = 0.0
-    list_calibration: float = 0.2
+    list_calibration: float = 0.15
     trainer_mode: str = "private"
     owner_ids: tuple[int, ...] = ()
     timezone: str = "UTC"  # the server's clock for mood context rules (late at night, weekend)
@@ -199,7 +199,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
                              "15/10 seconds"),
         blend_personal=_read(env, "CINESYNC_BLEND_PERSONAL", _fraction, "a number between 0 and 1", 0.6),
         diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", 0.0),
-        list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", 0.2),
+        list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", 0.15),
         trainer_mode=_read(env, "CINESYNC_TRAINER_MODE", _choice(("private", "global", "none")), "one of private, global, none", "private"),
         owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", ()),
         timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", "UTC"),
