@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from dotenv import load_dotenv
 
@@ -169,44 +169,49 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+def _default(name: str) -> Any:
+    """A field's default in `Settings`, the one place each default is written."""
+    found = next(f for f in fields(Settings) if f.name == name)
+    return found.default_factory() if found.default_factory is not MISSING else found.default
+
+
 def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ`` after loading `.env`)."""
     if env is None:
         if dotenv:
             load_dotenv(override=False)
         env = dict(os.environ)
-    home_default = Path.home() / ".cinesync"
-    pool_min = _read(env, "CINESYNC_DB_POOL_MIN", _positive(int), "a positive integer", 1)
-    pool_max = _read(env, "CINESYNC_DB_POOL_MAX", _positive(int), "a positive integer", 10)
+    pool_min = _read(env, "CINESYNC_DB_POOL_MIN", _positive(int), "a positive integer", _default("db_pool_min"))
+    pool_max = _read(env, "CINESYNC_DB_POOL_MAX", _positive(int), "a positive integer", _default("db_pool_max"))
     if pool_max < pool_min:
         raise SettingsError("CINESYNC_DB_POOL_MAX", f"at least CINESYNC_DB_POOL_MIN ({pool_min})", str(pool_max))
     return Settings(
         discord_token=env.get("DISCORD_TOKEN") or None,
-        database_url=_read(env, "DATABASE_URL", _database_url, "a postgresql:// URL or empty", None),
-        home=_read(env, "CINESYNC_HOME", lambda r: Path(r).expanduser(), "a folder path", home_default),
-        log_level=_read(env, "CINESYNC_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "one of " + ", ".join(LOG_LEVELS), "INFO"),
+        database_url=_read(env, "DATABASE_URL", _database_url, "a postgresql:// URL or empty", _default("database_url")),
+        home=_read(env, "CINESYNC_HOME", lambda r: Path(r).expanduser(), "a folder path", _default("home")),
+        log_level=_read(env, "CINESYNC_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "one of " + ", ".join(LOG_LEVELS), _default("log_level")),
         db_pool_min=pool_min,
         db_pool_max=pool_max,
-        db_command_timeout=_read(env, "CINESYNC_DB_COMMAND_TIMEOUT", _positive(float), "a positive number of seconds", 30.0),
-        db_acquire_timeout=_read(env, "CINESYNC_DB_ACQUIRE_TIMEOUT", _positive(float), "a positive number of seconds", 10.0),
-        embedding_model_path=_read(env, "CINESYNC_EMBEDDING_MODEL", str, "a folder holding a sentence-transformers model", _default_model_path()),
-        dev_guild_id=_read(env, "DEV_GUILD_ID", int, "a Discord guild id (digits)", None),
-        shard_count=_read(env, "CINESYNC_SHARD_COUNT", _positive(int), "a positive integer", None),
-        shard_ids=_read(env, "CINESYNC_SHARD_IDS", _id_list, "shard numbers separated by commas", None),
-        learner_interval_minutes=_read(env, "CINESYNC_LEARNER_INTERVAL_MINUTES", _positive(float), "a positive number of minutes", 30.0),
-        rate_cooldown_seconds=_read(env, "CINESYNC_RATE_COOLDOWN_SECONDS", float, "a number of seconds", 2.0),
+        db_command_timeout=_read(env, "CINESYNC_DB_COMMAND_TIMEOUT", _positive(float), "a positive number of seconds", _default("db_command_timeout")),
+        db_acquire_timeout=_read(env, "CINESYNC_DB_ACQUIRE_TIMEOUT", _positive(float), "a positive number of seconds", _default("db_acquire_timeout")),
+        embedding_model_path=_read(env, "CINESYNC_EMBEDDING_MODEL", str, "a folder holding a sentence-transformers model", _default("embedding_model_path")),
+        dev_guild_id=_read(env, "DEV_GUILD_ID", int, "a Discord guild id (digits)", _default("dev_guild_id")),
+        shard_count=_read(env, "CINESYNC_SHARD_COUNT", _positive(int), "a positive integer", _default("shard_count")),
+        shard_ids=_read(env, "CINESYNC_SHARD_IDS", _id_list, "shard numbers separated by commas", _default("shard_ids")),
+        learner_interval_minutes=_read(env, "CINESYNC_LEARNER_INTERVAL_MINUTES", _positive(float), "a positive number of minutes", _default("learner_interval_minutes")),
+        rate_cooldown_seconds=_read(env, "CINESYNC_RATE_COOLDOWN_SECONDS", float, "a number of seconds", _default("rate_cooldown_seconds")),
         feedback_limit=_read(env, "CINESYNC_FEEDBACK_LIMIT", _rate_limit, 'a limit such as "15/10 seconds"',
-                             "15/10 seconds"),
-        blend_personal=_read(env, "CINESYNC_BLEND_PERSONAL", _fraction, "a number between 0 and 1", 0.6),
-        diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", 0.0),
-        list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", 0.15),
-        trainer_mode=_read(env, "CINESYNC_TRAINER_MODE", _choice(("private", "global", "none")), "one of private, global, none", "private"),
-        owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", ()),
-        timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", "UTC"),
-        sync_poll_seconds=_read(env, "CINESYNC_SYNC_POLL_SECONDS", _positive(float), "a positive number of seconds", 30.0),
-        night_sweep_seconds=_read(env, "CINESYNC_NIGHT_SWEEP_SECONDS", _positive(float), "a positive number of seconds", 30.0),
-        member_search=_read(env, "CINESYNC_MEMBER_SEARCH", _choice(("memory", "database")), "one of memory, database", "memory"),
-        pg_shared_buffers=_read(env, "CINESYNC_PG_SHARED_BUFFERS", _pg_size, 'auto or a size such as "2GB" or "512MB"', "auto"),
+                             _default("feedback_limit")),
+        blend_personal=_read(env, "CINESYNC_BLEND_PERSONAL", _fraction, "a number between 0 and 1", _default("blend_personal")),
+        diversity=_read(env, "CINESYNC_DIVERSITY", _fraction, "a number between 0 and 1", _default("diversity")),
+        list_calibration=_read(env, "CINESYNC_LIST_CALIBRATION", _fraction, "a number between 0 and 1", _default("list_calibration")),
+        trainer_mode=_read(env, "CINESYNC_TRAINER_MODE", _choice(("private", "global", "none")), "one of private, global, none", _default("trainer_mode")),
+        owner_ids=_read(env, "CINESYNC_OWNER_IDS", _id_list, "Discord user ids separated by commas", _default("owner_ids")),
+        timezone=_read(env, "CINESYNC_TIMEZONE", _zone, "an IANA time zone such as Europe/Paris", _default("timezone")),
+        sync_poll_seconds=_read(env, "CINESYNC_SYNC_POLL_SECONDS", _positive(float), "a positive number of seconds", _default("sync_poll_seconds")),
+        night_sweep_seconds=_read(env, "CINESYNC_NIGHT_SWEEP_SECONDS", _positive(float), "a positive number of seconds", _default("night_sweep_seconds")),
+        member_search=_read(env, "CINESYNC_MEMBER_SEARCH", _choice(("memory", "database")), "one of memory, database", _default("member_search")),
+        pg_shared_buffers=_read(env, "CINESYNC_PG_SHARED_BUFFERS", _pg_size, 'auto or a size such as "2GB" or "512MB"', _default("pg_shared_buffers")),
     )
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_without_environment() -> None:
@@ -59,3 +59,8 @@ def test_secrets_are_never_shown_back() -> None:
 
 async def test_database_repr_hides_the_dsn(db) -> None:  # type: ignore[no-untyped-def]
     assert db.dsn and db.dsn not in repr(db)
+
+
+def test_an_empty_environment_gives_the_dataclass_defaults() -> None:
+    """Each default is written once, in `Settings`; the environment reader takes it from there."""
+    assert load_settings({}, dotenv=False) == Settings()
