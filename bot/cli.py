@@ -85,8 +85,11 @@ async def _trained_app(settings: Settings):  # type: ignore[no-untyped-def]
 def migrate(
     show_status: bool = typer.Option(False, "--status", help="List applied and pending migrations; change nothing."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be applied; change nothing."),
+    distribute: bool = typer.Option(False, "--distribute", help="Then, on a Citus coordinator, place every table: "
+                                    "member tables distributed by user_id, the rest reference tables."),
 ) -> None:
     """Apply pending database migrations (the admin migration script)."""
+    from bot.db.distribution import DistributionError, distribute as place
     from bot.db.migrate import migrate as apply, status
 
     async def work(settings: Settings) -> None:
@@ -106,6 +109,12 @@ def migrate(
                 applied = await apply(conn, on_apply=lambda m, ms: typer.echo(f"applied  {m.filename}  ({ms} ms)"))
                 if not applied:
                     typer.echo("nothing to do: database is up to date")
+                if distribute:
+                    try:
+                        placed = await place(conn)
+                    except DistributionError as exc:
+                        raise UserFacingError(str(exc)) from None
+                    typer.echo(f"distributed by user_id on Citus: {len(placed)} tables placed")
         finally:
             await db.close()
 

@@ -136,7 +136,7 @@ WITH logged AS (
     SELECT user_id, movie_id, 'set', rating, 'rating', 'import', rated_at,
            'import:' || user_id || ':' || movie_id || ':' || extract(epoch FROM rated_at)::bigint
       FROM rating_stage
-    ON CONFLICT (dedupe_key) DO NOTHING
+    ON CONFLICT (user_id, dedupe_key) DO NOTHING
     RETURNING 1
 )
 SELECT count(*) FROM logged;

@@ -23,5 +23,5 @@ INSERT INTO history_imports (user_id, source, previous) VALUES (:user_id, :sourc
 SELECT import_id, source, created_at, previous FROM history_imports
  WHERE user_id = :user_id AND undone_at IS NULL ORDER BY created_at DESC, import_id DESC LIMIT 1;
 
--- name: mark_import_undone(import_id)!
-UPDATE history_imports SET undone_at = now() WHERE import_id = :import_id;
+-- name: mark_import_undone(user_id, import_id)!
+UPDATE history_imports SET undone_at = now() WHERE user_id = :user_id AND import_id = :import_id;

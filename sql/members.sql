@@ -14,10 +14,12 @@ SELECT m.movie_id, m.title, m.year, m.genres, m.directors, m.rating_count
 -- name: remember_dm(message_id, channel_id, user_id, movie_id)!
 INSERT INTO dm_messages (message_id, channel_id, user_id, movie_id)
 VALUES (:message_id, :channel_id, :user_id, :movie_id)
-ON CONFLICT (message_id) DO NOTHING;
+ON CONFLICT (user_id, message_id) DO NOTHING;
 
--- name: dm_message(message_id)^
-SELECT message_id, channel_id, user_id, movie_id, sent_at FROM dm_messages WHERE message_id = :message_id;
+-- name: dm_message(user_id, message_id)^
+-- The member's own DM only (a reaction by anyone else is not their feedback).
+SELECT message_id, channel_id, user_id, movie_id, sent_at FROM dm_messages
+ WHERE user_id = :user_id AND message_id = :message_id;
 
 -- name: set_digest(user_id, enabled)!
 INSERT INTO user_settings (user_id, digest_enabled) VALUES (:user_id, :enabled)

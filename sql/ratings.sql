@@ -28,7 +28,7 @@ SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_
 WITH event AS (
     INSERT INTO feedback_events (user_id, movie_id, action, rating, kind, source, dedupe_key)
     VALUES (:user_id, :movie_id, :action, :rating, :kind, :source, :dedupe_key)
-    ON CONFLICT (dedupe_key) DO NOTHING
+    ON CONFLICT (user_id, dedupe_key) DO NOTHING
     RETURNING event_id
 ), upserted AS (
     INSERT INTO user_ratings (user_id, movie_id, rating, kind, source)

@@ -33,5 +33,5 @@ async def last_history_import(conn: asyncpg.Connection, user_id: int) -> asyncpg
     return await queries().last_history_import(conn, user_id=user_id)
 
 
-async def mark_import_undone(conn: asyncpg.Connection, import_id: int) -> None:
-    await queries().mark_import_undone(conn, import_id=import_id)
+async def mark_import_undone(conn: asyncpg.Connection, user_id: int, import_id: int) -> None:
+    await queries().mark_import_undone(conn, user_id=user_id, import_id=import_id)

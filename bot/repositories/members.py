@@ -16,8 +16,8 @@ async def remember_dm(conn: asyncpg.Connection, message_id: int, channel_id: int
     await queries().remember_dm(conn, message_id=message_id, channel_id=channel_id, user_id=user_id, movie_id=movie_id)
 
 
-async def dm_message(conn: asyncpg.Connection, message_id: int) -> asyncpg.Record | None:
-    return await queries().dm_message(conn, message_id=message_id)
+async def dm_message(conn: asyncpg.Connection, user_id: int, message_id: int) -> asyncpg.Record | None:
+    return await queries().dm_message(conn, user_id=user_id, message_id=message_id)
 
 
 async def set_digest(conn: asyncpg.Connection, user_id: int, enabled: bool) -> None:

@@ -47,7 +47,7 @@ class DMFeedbackService:
             return None
         try:
             async with self.db.acquire() as conn:
-                sent = await repo.dm_message(conn, message_id)
+                sent = await repo.dm_message(conn, user_id, message_id)
         except (DatabaseUnavailable, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
             raise NotSaved(f"your {emoji} reaction was not saved (database unavailable)") from exc
         if sent is None or sent["user_id"] != user_id:  # not ours, or someone else's reaction

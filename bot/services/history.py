@@ -104,7 +104,7 @@ class HistoryService:
 
         async def restore_rest(conn: Any) -> None:
             await repo.remove_many_from_watchlist(conn, user_id, off_list)
-            await repo.mark_import_undone(conn, last["import_id"])
+            await repo.mark_import_undone(conn, user_id, last["import_id"])
 
         # films with no feedback before are withdrawn (kind None); the others get their old feedback back
         await self.feedback.record_batch(user_id, items, "import", also=restore_rest)
