@@ -61,6 +61,21 @@ SELECT weights, fitted_on, updated_at FROM user_model_weights WHERE user_id = :u
 -- Films shown to the member in the last day (a new request brings fresh picks first).
 SELECT DISTINCT movie_id FROM recommendation_log WHERE user_id = :user_id AND shown_at > now() - interval '1 day';
 
+-- name: recommendation_context(user_id)^
+-- Everything a recommendation reads about the member in one round trip (five reads before; on a
+-- loaded machine each waited for the server's process to be scheduled): their state (has_state false
+-- and NULL columns when they have none), learned weights, taste profile, films shown in the last day
+-- and watchlist.
+SELECT s.user_id IS NOT NULL AS has_state, s.embedding, s.solver_state, s.rating_count, s.feedback_count, s.version,
+       s.model_version, s.trained_ratings, w.weights, p.patterns,
+       ARRAY(SELECT DISTINCT r.movie_id FROM recommendation_log r
+              WHERE r.user_id = k.user_id AND r.shown_at > now() - interval '1 day') AS recent,
+       ARRAY(SELECT l.movie_id FROM watchlist l WHERE l.user_id = k.user_id) AS watchlist
+  FROM (SELECT CAST(:user_id AS bigint) AS user_id) k
+  LEFT JOIN user_embeddings s ON s.user_id = k.user_id
+  LEFT JOIN user_model_weights w ON w.user_id = k.user_id
+  LEFT JOIN user_preferences p ON p.user_id = k.user_id;
+
 -- name: log_recommendations(user_id, movie_id, position, score, scores, surface, mood, model_version)*!
 INSERT INTO recommendation_log (user_id, movie_id, position, score, scores, surface, mood, model_version)
 VALUES (:user_id, :movie_id, :position, :score, :scores, :surface, :mood, :model_version);

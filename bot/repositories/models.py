@@ -105,6 +105,11 @@ async def recently_shown(conn: asyncpg.Connection, user_id: int) -> list[int]:
     return [r["movie_id"] for r in await queries().recently_shown(conn, user_id=user_id)]
 
 
+async def recommendation_context(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record:
+    """One row, also for a member with nothing stored (has_state false, NULL state columns)."""
+    return await queries().recommendation_context(conn, user_id=user_id)
+
+
 async def log_recommendations(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
     """Inside the caller's transaction; the log is not worth a WAL flush wait on the reply path."""
     await queries().relaxed_commit(conn)
