@@ -76,9 +76,17 @@ SELECT s.user_id IS NOT NULL AS has_state, s.embedding, s.solver_state, s.rating
   LEFT JOIN user_model_weights w ON w.user_id = k.user_id
   LEFT JOIN user_preferences p ON p.user_id = k.user_id;
 
--- name: log_recommendations(user_id, movie_id, position, score, scores, surface, mood, model_version)*!
+-- name: log_recommendations(user_ids, movie_ids, positions, scores, score_maps, surface, mood, model_version)!
+-- One list shown, in one statement that is its own transaction and does not wait for the WAL flush
+-- (a log row lost in a crash is harmless). set_config(..., true) is SET LOCAL: it lasts to the end
+-- of this statement's transaction, whose commit reads it, and never reaches the session. Four round
+-- trips before (BEGIN, SET LOCAL, INSERT, COMMIT). Never inside a caller's transaction: it would make
+-- that whole transaction's commit asynchronous (bot.repositories.models refuses).
 INSERT INTO recommendation_log (user_id, movie_id, position, score, scores, surface, mood, model_version)
-VALUES (:user_id, :movie_id, :position, :score, :scores, :surface, :mood, :model_version);
+SELECT r.user_id, r.movie_id, r.position, r.score, CAST(r.scores AS jsonb), :surface, :mood, :model_version
+  FROM unnest(CAST(:user_ids AS bigint[]), CAST(:movie_ids AS integer[]), CAST(:positions AS smallint[]),
+              CAST(:scores AS real[]), CAST(:score_maps AS text[])) AS r(user_id, movie_id, position, score, scores)
+ WHERE set_config('synchronous_commit', 'off', true) = 'off';
 
 -- name: create_user_state_stage()#
 CREATE TEMP TABLE user_state_stage (
@@ -150,10 +158,6 @@ INSERT INTO user_model_weights (user_id, weights, fitted_on)
 SELECT :user_id, :weights, :fitted_on
  WHERE EXISTS (SELECT 1 FROM user_ratings r WHERE r.user_id = :user_id AND r.created_at <= :read_at)
 ON CONFLICT (user_id) DO UPDATE SET weights = EXCLUDED.weights, fitted_on = EXCLUDED.fitted_on, updated_at = now();
-
--- name: relaxed_commit()#
--- For writes whose loss in a crash is harmless (the recommendation log): do not wait for the WAL flush.
-SET LOCAL synchronous_commit = off;
 
 -- name: sliders()
 SELECT name, description, labels, model_name, embedding FROM sliders ORDER BY name;

@@ -1,6 +1,7 @@
 """Trained models: registry, item vectors, text embeddings, neighbours and per-user weights."""
 from __future__ import annotations
 
+import json
 from typing import Any, AsyncIterator
 
 import asyncpg
@@ -110,10 +111,16 @@ async def recommendation_context(conn: asyncpg.Connection, user_id: int) -> asyn
     return await queries().recommendation_context(conn, user_id=user_id)
 
 
-async def log_recommendations(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
-    """Inside the caller's transaction; the log is not worth a WAL flush wait on the reply path."""
-    await queries().relaxed_commit(conn)
-    await queries().log_recommendations(conn, rows=rows)
+async def log_recommendations(conn: asyncpg.Connection, user_id: int, shown: list[tuple[int, int, float, dict]],
+                              surface: str, mood: str | None, model_version: str | None) -> None:
+    """One list shown to a member, ``shown`` = (movie id, position, score, signal scores) each: committed on
+    its own without waiting for the WAL flush (the log is not worth that wait on the reply path)."""
+    if conn.is_in_transaction():  # the relaxed commit would be the caller's whole transaction's
+        raise RuntimeError("log_recommendations commits on its own: call it outside a transaction")
+    await queries().log_recommendations(
+        conn, user_ids=[user_id] * len(shown), movie_ids=[s[0] for s in shown], positions=[s[1] for s in shown],
+        scores=[s[2] for s in shown], score_maps=[json.dumps(s[3]) for s in shown], surface=surface, mood=mood,
+        model_version=model_version)
 
 
 async def sliders(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -285,10 +285,8 @@ class RecommendationService:
         return LIKING_WEIGHT * liked, MOOD_STEER * context_gain
 
     async def _log(self, result: Recommendations, surface: str, mood: str | None) -> None:
-        rows = [{"user_id": result.user_id, "movie_id": m.movie_id, "position": i, "score": float(m.score),
-                 "scores": {k: v for k, v in m.signals.items() if math.isfinite(v)}, "surface": surface, "mood": mood,
-                 "model_version": result.model_version}
-                for i, m in enumerate(result.movies) if math.isfinite(m.score)]
-        if rows:
-            async with self.db.transaction() as conn:
-                await model_repo.log_recommendations(conn, rows)
+        shown = [(m.movie_id, i, float(m.score), {k: v for k, v in m.signals.items() if math.isfinite(v)})
+                 for i, m in enumerate(result.movies) if math.isfinite(m.score)]
+        if shown:
+            async with self.db.acquire() as conn:
+                await model_repo.log_recommendations(conn, result.user_id, shown, surface, mood, result.model_version)

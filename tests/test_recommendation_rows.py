@@ -1,8 +1,11 @@
-"""The one read a recommendation makes about its member (`recommendation_context`), on the real database."""
+"""What a recommendation reads about its member in one query (`recommendation_context`) and the log of what
+it showed (`log_recommendations`), on the real database."""
 from __future__ import annotations
 
 from bot.db.pool import Database
-from bot.repositories.models import recommendation_context
+import pytest
+
+from bot.repositories.models import log_recommendations, recommendation_context
 
 
 async def test_a_member_with_nothing_stored_gets_one_empty_row(db: Database) -> None:
@@ -32,3 +35,28 @@ async def test_it_holds_the_members_weights_profile_recent_picks_and_watchlist_o
     assert row["weights"] == {"collaborative": 42.0} and row["patterns"] == {"genres": {"Crime": 42}}
     assert list(row["recent"]) == [3]  # shown twice today, once; not the film shown more than a day ago
     assert list(row["watchlist"]) == [1]
+
+
+async def test_a_logged_list_is_stored_whole_and_leaves_the_session_durable(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.executemany("INSERT INTO movies (movie_id, title) VALUES ($1, $2)", [(1, "Heat"), (2, "Alien")])
+    async with db.acquire() as conn:
+        await log_recommendations(conn, 42, [(2, 0, 0.75, {"collaborative": 1.5}), (1, 1, 0.25, {})], "slash", "cosy", "v1")
+        # the relaxed commit was the statement's own: the connection's later commits wait for the disk again
+        assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        rows = await conn.fetch("SELECT movie_id, position, score, scores, surface, mood, model_version "
+                                "FROM recommendation_log WHERE user_id = 42 ORDER BY position")
+        assert [tuple(r) for r in rows] == [(2, 0, 0.75, {"collaborative": 1.5}, "slash", "cosy", "v1"),
+                                            (1, 1, 0.25, {}, "slash", "cosy", "v1")]
+        assert list((await recommendation_context(conn, 42))["recent"]) == [1, 2]
+
+
+async def test_logging_inside_a_callers_transaction_is_refused(db: Database) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO movies (movie_id, title) VALUES (1, 'Heat')")
+    async with db.acquire() as conn:
+        async with conn.transaction():
+            with pytest.raises(RuntimeError, match="outside a transaction"):
+                await log_recommendations(conn, 42, [(1, 0, 0.5, {})], "slash", None, None)
+            assert await conn.fetchval("SHOW synchronous_commit") == "on"
+        assert await conn.fetchval("SELECT count(*) FROM recommendation_log") == 0
