@@ -89,11 +89,12 @@ def rating_stats(histories: dict[int, History], n_items: int) -> tuple[float, np
 
 
 def fit_calibrator(histories: dict[int, History], catalog: Catalog, config: TrainConfig = TrainConfig(),
-                   seed: int = 0) -> tuple[MatchCalibrator, MatchCalibrator, dict[str, Any]]:
+                   seed: int = 0, progress: bool = False) -> tuple[MatchCalibrator, MatchCalibrator, dict[str, Any]]:
     """Fit on half of the held-out users, measure on the other half. Returns the "4 stars or more"
-    calibrator (match %), the "under 3 stars" calibrator, and the figures of both."""
+    calibrator (match %), the "under 3 stars" calibrator, and the figures of both. ``progress``: show the
+    model fit's (minutes on large data)."""
     train, held = held_out_ratings(histories, seed)
-    engine = fit_engine(list(train.values()), catalog, config)
+    engine = fit_engine(list(train.values()), catalog, config, progress=progress)
     global_mean, means = rating_stats(train, len(catalog))
     features, stars, owners, counts = pair_features(engine, train, held, global_mean, means, seed)
     users = np.array(sorted(held))

@@ -97,7 +97,7 @@ def _fit(histories: dict[int, History], catalog, config: TrainConfig | None, pro
         config, tried = choose_config(sample, n_items, progress=progress, base=base)
     fit = lambda hs: fit_engine(hs, catalog, config)  # noqa: E731
     # match % first: the signal weights are learned on lists as they are shown, in match order
-    calibrator, dislike, calibration = fit_calibrator(sample, catalog, config)
+    calibrator, dislike, calibration = fit_calibrator(sample, catalog, config, progress=progress)
     queries = validation_queries(sample, n_items, fit, progress=progress, calibrator=calibrator)
     weights = learn_bucket_weights(queries, progress=progress)
     served = [weights.get(weight_key(q.n_ratings, q.known), DEFAULT_WEIGHTS) for q in queries]  # each query's table
