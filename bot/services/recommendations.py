@@ -83,13 +83,13 @@ class RecommendationService:
         self.server = server
         self.member_index = member_index or MemberIndexRefresher(db)
 
-    async def _user(self, conn: Any, user_id: int, context: Any = None) -> tuple[Any, ...]:
+    async def _user(self, conn: Any, user_id: int, stored: Any = None) -> tuple[Any, ...]:
         """(feedback, state, unit embedding, slider actions); state None when the user has none in this model's basis.
-        ``context``: the member's `recommendation_context` row, already read (else their state is read here)."""
-        if context is None:
+        ``stored``: the member's `recommendation_context` row, already read (else their state is read here)."""
+        if stored is None:
             row = await feedback_repo.user_state(conn, user_id)
         else:
-            row = context if context["has_state"] else None
+            row = stored if stored["has_state"] else None
         version = row["version"] if row else -1
         cached = self.cache.get(user_id, version)
         if cached is not None:
@@ -131,11 +131,11 @@ class RecommendationService:
         return state, (stored if stored is not None else -1)
 
     async def _inputs(self, conn: Any, user_id: int,
-                      context: Any = None) -> tuple[Any, list[Action], Neighbours | None, dict | None]:
+                      stored: Any = None) -> tuple[Any, list[Action], Neighbours | None, dict | None]:
         """(feedback, slider actions, similar members, learned signal weights) for ranking this member;
-        ``context`` as in `_user`."""
+        ``stored`` as in `_user`."""
         runtime = self.runtime
-        user, _state, embedding, actions = await self._user(conn, user_id, context)
+        user, _state, embedding, actions = await self._user(conn, user_id, stored)
         neighbours = weights = None
         if embedding is not None and user is not None and len(user.items):
             similar = await self.member_search.similar(conn, user_id, embedding, NEIGHBOURS)
@@ -144,11 +144,11 @@ class RecommendationService:
                     np.array([similarity for _member, similarity in similar]),
                     [np.fromiter(runtime.loved.get(member, ()), dtype=np.int64) for member, _similarity in similar],
                     len(runtime.catalog))
-            if context is not None:
-                weights = context["weights"]
+            if stored is not None:
+                weights = stored["weights"]
             else:
-                stored = await model_repo.user_weights(conn, user_id)
-                weights = stored["weights"] if stored else None
+                fitted = await model_repo.user_weights(conn, user_id)
+                weights = fitted["weights"] if fitted else None
         return user, actions, neighbours, weights
 
     async def match_vector(self, user_id: int) -> np.ndarray | None:
@@ -193,11 +193,11 @@ class RecommendationService:
         mood = " ".join(mood.split()).lower() if mood is not None else None
         fit = await self.mood_fit(mood) if mood is not None else None
         async with self.db.acquire() as conn:
-            context = await model_repo.recommendation_context(conn, user_id)
-            user, actions, neighbours, weights = await self._inputs(conn, user_id, context)
-        recent = list(context["recent"]) if not exclude else []
-        watchlist = set(context["watchlist"])
-        taste = TasteFacts.from_profile(context["patterns"])
+            stored = await model_repo.recommendation_context(conn, user_id)  # not ``context``: the request's
+            user, actions, neighbours, weights = await self._inputs(conn, user_id, stored)
+        recent = list(stored["recent"]) if not exclude else []
+        watchlist = set(stored["watchlist"])
+        taste = TasteFacts.from_profile(stored["patterns"])
         mood_weight = MOOD_STEER
         if fit is not None and runtime.sliders.index(mood) is not None:
             liked, mood_weight = self._mood_liking(mood, actions, context)
