@@ -193,7 +193,7 @@ class RecommendationService:
         mood = " ".join(mood.split()).lower() if mood is not None else None
         fit = await self.mood_fit(mood) if mood is not None else None
         async with self.db.acquire() as conn:
-            stored = await model_repo.recommendation_context(conn, user_id)  # not ``context``: the request's
+            stored = await model_repo.recommendation_context(conn, user_id)  # apart from ``context`` (the request's)
             user, actions, neighbours, weights = await self._inputs(conn, user_id, stored)
         recent = list(stored["recent"]) if not exclude else []
         watchlist = set(stored["watchlist"])
