@@ -57,15 +57,11 @@ SELECT user_id, array_agg(movie_id) AS movies FROM user_ratings WHERE rating >= 
 -- name: user_weights(user_id)^
 SELECT weights, fitted_on, updated_at FROM user_model_weights WHERE user_id = :user_id;
 
--- name: recently_shown(user_id)
--- Films shown to the member in the last day (a new request brings fresh picks first).
-SELECT DISTINCT movie_id FROM recommendation_log WHERE user_id = :user_id AND shown_at > now() - interval '1 day';
-
 -- name: recommendation_context(user_id)^
 -- Everything a recommendation reads about the member in one round trip (five reads before; on a
 -- loaded machine each waited for the server's process to be scheduled): their state (has_state false
 -- and NULL columns when they have none), learned weights, taste profile, films shown in the last day
--- and watchlist.
+-- (a new request brings fresh picks first) and watchlist.
 SELECT s.user_id IS NOT NULL AS has_state, s.embedding, s.solver_state, s.rating_count, s.feedback_count, s.version,
        s.model_version, s.trained_ratings, w.weights, p.patterns,
        ARRAY(SELECT DISTINCT r.movie_id FROM recommendation_log r
@@ -76,16 +72,16 @@ SELECT s.user_id IS NOT NULL AS has_state, s.embedding, s.solver_state, s.rating
   LEFT JOIN user_model_weights w ON w.user_id = k.user_id
   LEFT JOIN user_preferences p ON p.user_id = k.user_id;
 
--- name: log_recommendations(user_ids, movie_ids, positions, scores, score_maps, surface, mood, model_version)!
+-- name: log_recommendations(user_id, movie_ids, positions, scores, score_maps, surface, mood, model_version)!
 -- One list shown, in one statement that is its own transaction and does not wait for the WAL flush
 -- (a log row lost in a crash is harmless). set_config(..., true) is SET LOCAL: it lasts to the end
 -- of this statement's transaction, whose commit reads it, and never reaches the session. Four round
 -- trips before (BEGIN, SET LOCAL, INSERT, COMMIT). Never inside a caller's transaction: it would make
 -- that whole transaction's commit asynchronous (bot.repositories.models refuses).
 INSERT INTO recommendation_log (user_id, movie_id, position, score, scores, surface, mood, model_version)
-SELECT r.user_id, r.movie_id, r.position, r.score, CAST(r.scores AS jsonb), :surface, :mood, :model_version
-  FROM unnest(CAST(:user_ids AS bigint[]), CAST(:movie_ids AS integer[]), CAST(:positions AS smallint[]),
-              CAST(:scores AS real[]), CAST(:score_maps AS text[])) AS r(user_id, movie_id, position, score, scores)
+SELECT CAST(:user_id AS bigint), r.movie_id, r.position, r.score, CAST(r.scores AS jsonb), :surface, :mood, :model_version
+  FROM unnest(CAST(:movie_ids AS integer[]), CAST(:positions AS smallint[]), CAST(:scores AS real[]),
+              CAST(:score_maps AS text[])) AS r(movie_id, position, score, scores)
  WHERE set_config('synchronous_commit', 'off', true) = 'off';
 
 -- name: create_user_state_stage()#

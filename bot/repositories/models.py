@@ -102,10 +102,6 @@ async def taste_vectors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await queries().taste_vectors(conn)
 
 
-async def recently_shown(conn: asyncpg.Connection, user_id: int) -> list[int]:
-    return [r["movie_id"] for r in await queries().recently_shown(conn, user_id=user_id)]
-
-
 async def recommendation_context(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record:
     """One row, also for a member with nothing stored (has_state false, NULL state columns)."""
     return await queries().recommendation_context(conn, user_id=user_id)
@@ -118,7 +114,7 @@ async def log_recommendations(conn: asyncpg.Connection, user_id: int, shown: lis
     if conn.is_in_transaction():  # the relaxed commit would be the caller's whole transaction's
         raise RuntimeError("log_recommendations commits on its own: call it outside a transaction")
     await queries().log_recommendations(
-        conn, user_ids=[user_id] * len(shown), movie_ids=[s[0] for s in shown], positions=[s[1] for s in shown],
+        conn, user_id=user_id, movie_ids=[s[0] for s in shown], positions=[s[1] for s in shown],
         scores=[s[2] for s in shown], score_maps=[json.dumps(s[3]) for s in shown], surface=surface, mood=mood,
         model_version=model_version)
 
