@@ -18,7 +18,7 @@ import numpy as np
 
 from engine import moods, reasons
 from engine import signals as sig
-from engine.retrieval import LinearSignal, standardise
+from engine.retrieval import LinearSignal, largest, standardise
 from engine.snapshot import Catalog, ModelArrays
 from engine.trainer import MIN_PERSONAL_RATINGS, UserState
 
@@ -159,6 +159,7 @@ class HybridRanker:
             self._attribute_prior = sig.attribute_prior(self._attributes, model.positive_counts)
             self._groups = sig.attribute_groups(catalog.genre_matrix, catalog.decades())
             self._tier = np.argmax(self._attributes[:, self._groups[-1]], axis=1)  # each film's popularity tier
+            self._tier_rows = [np.flatnonzero(self._tier == t) for t in range(self._groups[-1].stop - self._groups[-1].start)]
             # the fixed reference every match % is standardised against: movies the model was trained on
             self.reference = np.asarray(model.positive_counts) > 0
         self._series = catalog.series()
@@ -268,7 +269,9 @@ class HybridRanker:
             w = split.get(name, weights.get(name, 0.0))
             if w:
                 parts[name] = w * sig.scaled(name, values, candidates)
-        total = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(self.catalog))
+        total = np.zeros(len(self.catalog))
+        for part in parts.values():  # summed in place: each is a pass over the catalog
+            total += part
         return total, parts
 
     def candidates(self, excluded: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -375,9 +378,11 @@ class HybridRanker:
         """The signals that are one product with a film-by-dimension matrix, for two-stage ranking
         (built at the first ranking, so training and evaluation never pay for them)."""
         assert self.model is not None
-        out = {"base": LinearSignal(self.model.q, self.reference), "personal": LinearSignal(self._q_unit, self.reference)}
+        out = {"base": LinearSignal(self.model.q, self.reference),  # the personal signal's first stage is the base's projection
+               "personal": LinearSignal(self._q_unit, self.reference, rank=None)}
         if self.catalog.text_vectors is not None:
             out["content"] = LinearSignal(self.catalog.text_vectors, self.reference, rank=None)
+        out["genre"] = LinearSignal(self.catalog.genre_matrix, self.reference, rank=None)  # for its reference stats
         return out
 
     def _two_stage(self, user: UserFeedback, neighbours: sig.Neighbours | None, candidates: np.ndarray,
@@ -402,12 +407,14 @@ class HybridRanker:
         model_weight = weights.get("model", 0.0)
         weight_of = {"personal": self.blend * model_weight, "base": (1.0 - self.blend) * model_weight,
                      "content": weights.get("content", 0.0)}
-        spread = {name: self._linear[name].stats(v, candidates) for name, v in vectors.items()}
+        left_out = np.flatnonzero(~candidates)
+        spread = {name: self._linear[name].stats(v, candidates, left_out) for name, v in vectors.items()}
         total, parts = self.combine(raw, candidates, weights)
         first = total.copy()
-        for name in ("base", "personal"):
-            if weight_of[name]:
-                first += weight_of[name] * standardise(self._linear[name].approximate(vectors[name]), spread[name])
+        if weight_of["base"] or weight_of["personal"]:  # both through the movie vectors' projection, in one read
+            both = self._linear["base"].approximate_many(np.stack([base_user, personal], axis=1))
+            first += weight_of["base"] * standardise(both[:, 0], spread["base"])
+            first += weight_of["personal"] * standardise(both[:, 1] / self._q_norms, spread["personal"])
         adjust = np.zeros(len(self.catalog))
         if boost is not None:
             adjust += boost
@@ -418,38 +425,56 @@ class HybridRanker:
             if nudge is not None:
                 adjust += nudge * size
         rows = self.pool(first + adjust, candidates, self.pool_size or POOL) if pool else np.flatnonzero(candidates & np.isfinite(first + adjust))
+        unit_rows = self._q_unit[rows]  # the pool's movie vectors, read once for the model and dislike signals
+        model_values = unit_rows @ np.stack([base_user, personal], axis=1)
+        exact = {"base": model_values[:, 0] * self._q_norms[rows], "personal": model_values[:, 1]}
+        if "content" in vectors:
+            exact["content"] = self._linear["content"].values(vectors["content"], rows)
+        score = total[rows] + adjust[rows]
         stats = {}
         for name, v in vectors.items():
             raw[name] = np.zeros(len(self.catalog), dtype=np.float32)
-            raw[name][rows] = self._linear[name].values(v, rows)
+            raw[name][rows] = exact[name]
             stats[name] = self._linear[name].reference_stats(v)
             if weight_of[name]:
                 parts[name] = np.zeros(len(self.catalog))
-                parts[name][rows] = weight_of[name] * standardise(raw[name][rows], spread[name])
-                total = total + parts[name]
+                parts[name][rows] = weight_of[name] * standardise(exact[name], spread[name])
+                score += parts[name][rows]
         raw["dislike"] = np.zeros(len(self.catalog), dtype=np.float32)
-        raw["dislike"][rows] = sig.dislike(self._q_unit, user.items, user.valence, rows)
+        raw["dislike"][rows] = sig.dislike(self._q_unit, user.items, user.valence, rows, unit_rows)
         if weights.get("dislike", 0.0):
             parts["dislike"] = weights["dislike"] * raw["dislike"]
-            total = total + parts["dislike"]
+            score += parts["dislike"][rows]
+        # the match %'s genre feature is standardised over the reference films: from the genre matrix's sums
+        stats["genre"] = self._linear["genre"].reference_stats(sig.genre_affinity(self.catalog.genre_matrix, user.items, user.valence))
         out = np.full(len(self.catalog), -np.inf)
-        out[rows] = (total + adjust)[rows]
+        out[rows] = score
         return out, parts, raw, rows, stats
 
     def pool(self, total: np.ndarray, candidates: np.ndarray, size: int = POOL) -> np.ndarray:
         """The best ``size`` candidates by ``total`` (all of them when there are fewer), and the best
-        ``size // TIER_SHARE`` of each popularity tier (list calibration may reach for them), as catalog rows."""
-        inside = np.flatnonzero(candidates & np.isfinite(total))
-        if len(inside) <= size:
-            return inside
-        parts = [inside[np.argpartition(-total[inside], size - 1)[:size]]]
-        tier = self._tier[inside]
-        for t in range(self._attributes.shape[1] - self._groups[-1].start):
-            members = inside[tier == t]
-            want = min(size // TIER_SHARE, len(members))
-            if want:
-                parts.append(members[np.argpartition(-total[members], want - 1)[:want]])
-        return np.unique(np.concatenate(parts))
+        ``size // TIER_SHARE`` of each popularity tier (list calibration may reach for them), as catalog rows.
+
+        One partition per tier: the best ``size`` overall are among the union of each tier's best ``size``
+        (most films are in the last tier, so this reads the catalog once, not once overall and once per tier)."""
+        score = np.where(candidates, total, -np.inf)
+        finite = np.isfinite(score)
+        if np.count_nonzero(finite) <= size:
+            return np.flatnonzero(finite)
+        tops, shares = [], []
+        for rows in self._tier_rows:
+            values = score[rows]
+            inside = np.isfinite(values)
+            count = int(np.count_nonzero(inside))
+            if count == 0:
+                continue
+            top = rows[inside] if count <= size else rows[largest(values, size)]
+            want = min(size // TIER_SHARE, len(top))
+            tops.append(top)
+            shares.append(top[np.argpartition(-score[top], want - 1)[:want]])
+        union = np.concatenate(tops)
+        best = union[np.argpartition(-score[union], size - 1)[:size]]
+        return np.unique(np.concatenate([best, *shares]))
 
     def hated_neighbours(self, user: UserFeedback, rows: np.ndarray | None = None) -> np.ndarray:
         """Movies never shown to a member who hated (1.5 stars or less) a movie: the rest of its series,
@@ -514,13 +539,14 @@ class HybridRanker:
         vectors = self._q_unit[pool]
         attributes = self._attributes[pool].astype(np.float64)
         list_mass = np.zeros(attributes.shape[1])
+        gap = sig.CalibrationGap(target, self._groups, attributes) if calibration > 0 and target is not None else None
         chosen: list[int] = []
         max_sim = np.full(len(pool), -1.0)
         available = np.ones(len(pool), dtype=bool)
         for _ in range(min(k, len(pool))):
             score = (1 - self.diversity - calibration) * relevance - self.diversity * np.maximum(max_sim, 0.0)
-            if calibration > 0:
-                score = score - calibration * sig.calibration_gap(target, self._groups, list_mass + attributes)  # type: ignore[arg-type]
+            if gap is not None:
+                score = score - calibration * gap(list_mass)
             score[~available] = -np.inf
             pick = int(np.argmax(score))
             chosen.append(pick)

@@ -92,8 +92,13 @@ def zscore(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     chosen = values[mask]
     if chosen.size == 0:
         return np.zeros_like(values)
+    mean = chosen.mean()
     std = chosen.std()
-    return np.zeros_like(values) if std == 0 else (values - chosen.mean()) / std
+    if std == 0:
+        return np.zeros_like(values)
+    out = values - mean
+    out /= std
+    return out
 
 
 def attribute_groups(genre_matrix: np.ndarray, decades: np.ndarray) -> list[slice]:
@@ -135,11 +140,13 @@ def attribute_lift(attributes: np.ndarray, prior: np.ndarray, items: np.ndarray,
     return np.log((mine + ATTRIBUTE_SHRINK * prior) / ((weights.sum() + ATTRIBUTE_SHRINK) * prior)).astype(np.float32)
 
 
-def dislike(q_unit: np.ndarray, items: np.ndarray, valence: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+def dislike(q_unit: np.ndarray, items: np.ndarray, valence: np.ndarray, rows: np.ndarray | None = None,
+            row_vectors: np.ndarray | None = None) -> np.ndarray:
     """Minus the strongest closeness to a disliked movie: (cos - floor) / (1 - floor) above the floor,
-    scaled by how much it was disliked (a hate counts fully, a 2-star half). ``rows``: for these movies only."""
+    scaled by how much it was disliked (a hate counts fully, a 2-star half). ``rows``: for these movies only
+    (``row_vectors``: their rows of ``q_unit``, when the caller has them already)."""
     disliked = valence < 0
-    targets = q_unit if rows is None else q_unit[rows]
+    targets = q_unit if rows is None else q_unit[rows] if row_vectors is None else row_vectors
     if not disliked.any():
         return np.zeros(len(targets), dtype=np.float32)
     strength = np.minimum(-valence[disliked], 1.0).astype(np.float32)
@@ -216,17 +223,25 @@ def taste_distribution(attributes: np.ndarray, groups: list[slice], items: np.nd
     return out
 
 
-def calibration_gap(target: np.ndarray, groups: list[slice], list_mass: np.ndarray) -> np.ndarray:
-    """KL(target || list) summed over the attribute groups, for each row of ``list_mass`` (the summed
-    attribute rows of a candidate list): Steck's calibration (RecSys 2018), lower is better."""
-    gap = np.zeros(len(list_mass))
-    for group in groups:
-        p = target[group]
-        if p.sum() == 0:
-            continue
-        q = list_mass[:, group]
-        q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
-        q = (1 - CALIBRATION_MIX) * q + CALIBRATION_MIX * p
-        used = p > 0
-        gap += (p[used] * np.log(p[used] / np.maximum(q[:, used], 1e-12))).sum(axis=1)
-    return gap
+class CalibrationGap:
+    """KL(target || list) summed over the attribute groups (Steck's calibration, RecSys 2018; lower is
+    better) of a list with each candidate added, as the list grows (the list re-ranking asks once per
+    pick). ``candidates``: their attribute rows. Only the attributes the member loved count (a term with target 0 is 0): those
+    columns, and each one's group total, are taken from the candidates once."""
+
+    def __init__(self, target: np.ndarray, groups: list[slice], candidates: np.ndarray) -> None:
+        self.used = np.flatnonzero(target > 0)
+        self.members = np.zeros((candidates.shape[1], len(self.used)))  # column j: the total of used[j]'s group
+        for group in groups:
+            self.members[group, (self.used >= group.start) & (self.used < group.stop)] = 1.0
+        self.p = target[self.used]
+        self.rows, self.totals = candidates[:, self.used], candidates @ self.members
+
+    def __call__(self, list_mass: np.ndarray) -> np.ndarray:
+        """The gap of (list + each candidate) for ``list_mass`` one list's summed attributes (or, per
+        candidate, a matrix of them)."""
+        if len(self.used) == 0:
+            return np.zeros(len(self.rows))
+        q = (self.rows + list_mass[..., self.used]) / np.maximum(self.totals + list_mass @ self.members, 1e-12)
+        q = (1 - CALIBRATION_MIX) * q + CALIBRATION_MIX * self.p
+        return (self.p * np.log(self.p / np.maximum(q, 1e-12))).sum(axis=1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.ranker import POOL
-from engine.retrieval import LinearSignal
-from engine.signals import zscore
+from engine.ranker import POOL, TIER_SHARE
+from engine.retrieval import LinearSignal, largest
+from engine.signals import CALIBRATION_MIX, CalibrationGap, zscore
 
 
 def test_a_linear_signal_spread_over_any_set_equals_a_full_pass() -> None:
@@ -53,3 +53,66 @@ async def test_lists_through_the_pool_are_the_lists_of_a_full_pass(small_app) ->
     finally:
         ranker.pool_size = POOL
     assert identical >= 0.9 * len(users), identical
+
+
+def test_largest_is_exact_whatever_the_values() -> None:
+    rng = np.random.default_rng(3)
+    for n, size in ((85_000, 1000), (2500, 1000), (900, 1000), (50_000, 10)):
+        for case in range(6):
+            values = rng.normal(size=n)
+            if case % 2:
+                values[rng.random(n) < 0.4] = -np.inf  # films that are not candidates
+            if case >= 4:
+                values = np.round(values, 1)  # many ties
+            got = largest(values, size)
+            want = min(n, size)
+            assert len(got) == want and len(np.unique(got)) == want
+            assert np.array_equal(np.sort(values[got]), np.sort(values)[::-1][:want][::-1])
+
+
+def test_projection_of_several_vectors_at_once_equals_one_at_a_time() -> None:
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(size=(2000, 32)).astype(np.float32)
+    signal = LinearSignal(matrix, None, rank=8)
+    vectors = rng.normal(size=(32, 3)).astype(np.float32)
+    many = signal.approximate_many(vectors)
+    for column in range(3):
+        assert np.allclose(many[:, column], signal.approximate(vectors[:, column]), atol=1e-4)
+
+
+def test_the_calibration_gap_of_each_candidate_is_the_kl_divergence_per_group() -> None:
+    rng = np.random.default_rng(5)
+    groups = [slice(0, 6), slice(6, 10), slice(10, 12), slice(12, 16)]
+    target = rng.random(16) * (rng.random(16) < 0.6)
+    for group in groups:
+        if target[group].sum():
+            target[group] /= target[group].sum()
+    candidates = rng.random((40, 16)) * (rng.random((40, 16)) < 0.4)
+    list_mass = rng.random(16) * 3
+    gap = CalibrationGap(target, groups, candidates)(list_mass)
+    for row in range(40):
+        expected = 0.0
+        for group in groups:
+            p = target[group]
+            if p.sum() == 0:
+                continue
+            mass = candidates[row, group] + list_mass[group]
+            q = (1 - CALIBRATION_MIX) * mass / max(mass.sum(), 1e-12) + CALIBRATION_MIX * p
+            expected += sum(pi * np.log(pi / max(qi, 1e-12)) for pi, qi in zip(p, q) if pi > 0)
+        assert np.isclose(gap[row], expected)
+
+
+async def test_the_pool_holds_the_best_overall_and_the_best_of_every_tier(small_app) -> None:  # type: ignore[no-untyped-def]
+    ranker = small_app.runtime.ranker
+    rng = np.random.default_rng(6)
+    n = len(ranker.catalog)
+    for size in (300, 1000):
+        total = rng.normal(size=n)
+        candidates = rng.random(n) < 0.9
+        total[rng.random(n) < 0.05] = -np.inf
+        inside = np.flatnonzero(candidates & np.isfinite(total))
+        expected = set(inside[np.argsort(-total[inside])[:size]].tolist())
+        for tier in np.unique(ranker._tier):
+            members = inside[ranker._tier[inside] == tier]
+            expected |= set(members[np.argsort(-total[members])[: size // TIER_SHARE]].tolist())
+        assert set(ranker.pool(total, candidates, size).tolist()) == expected
