@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-PROJECTION_RANK = 64  # dimensions of the first-stage projection
+# dimensions of the first-stage projection. 32 rather than 64 (0.9 ms of a 9 ms ranking at 86,536 films): lists
+# equal to a full pass, 200 of 200 bench lists there and 40 of 40 on MovieLens latest-small with the pool at 300;
+# with a pool of only 60 there, 27 of 40 at 32, 28 at 64, 24 at 16
+PROJECTION_RANK = 32
 
 
 class LinearSignal:
