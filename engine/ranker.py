@@ -162,6 +162,7 @@ class HybridRanker:
             self._tier_rows = [np.flatnonzero(self._tier == t) for t in range(self._groups[-1].stop - self._groups[-1].start)]
             # the fixed reference every match % is standardised against: movies the model was trained on
             self.reference = np.asarray(model.positive_counts) > 0
+            self._collaborative_prior = sig.collaborative_prior(model.positive_counts)
         self._series = catalog.series()
         if model is not None:  # films without ratings: the cold start's predicted prior
             self._log_pop = model.prior if model.prior is not None else np.log1p(model.positive_counts)
@@ -224,7 +225,7 @@ class HybridRanker:
         if not light:
             both = np.vstack([base_users, personal]) @ model.q.T  # one pass over the movie vectors for both
             out["base"], out["personal"] = both[:count], both[count:] / self._q_norms
-        out["collaborative"] = np.stack([sig.collaborative(n, model.positive_counts) for n in neighbours])
+        out["collaborative"] = np.stack([sig.collaborative(n, model.positive_counts, self._collaborative_prior) for n in neighbours])
         if not light and has_content.any() and profiles is not None:
             out["content"] = profiles @ text.T  # type: ignore[union-attr]
         out["genre"] = affinity @ genres.T

@@ -46,18 +46,31 @@ class Neighbours:
         return cls(np.asarray(similarity, dtype=np.float64), binary_matrix(loved, n_items))
 
 
-def collaborative(neighbours: Neighbours | None, positive_counts: np.ndarray) -> np.ndarray:
+def collaborative(neighbours: Neighbours | None, positive_counts: np.ndarray,
+                  prior: np.ndarray | None = None) -> np.ndarray:
     """log(eps^p * popularity + sum over neighbours of ((eps + cos)^p - eps^p) * loved).
 
     Every user contributes eps^p to each item they loved (the popularity prior), and similar
-    users contribute more; with no neighbours this is popularity.
+    users contribute more; with no neighbours this is popularity. ``prior``: `collaborative_prior`
+    of these counts, when the caller keeps it (only the films the neighbours loved are then worked out:
+    a few thousand of a large catalog).
     """
+    if prior is None:
+        prior = collaborative_prior(positive_counts)
+    if neighbours is None or not len(neighbours.similarity):
+        return prior.copy()
     base = COLLAB_EPS ** COLLAB_POWER
-    scores = base * positive_counts.astype(np.float64)
-    if neighbours is not None and len(neighbours.similarity):
-        extra = (COLLAB_EPS + np.maximum(neighbours.similarity, 0.0)) ** COLLAB_POWER - base
-        scores = scores + neighbours.loved.T @ extra
-    return np.log1p(scores)
+    extra = (COLLAB_EPS + np.maximum(neighbours.similarity, 0.0)) ** COLLAB_POWER - base
+    added = neighbours.loved.T @ extra
+    touched = neighbours.loved.indices  # (repeats write the same value)
+    scores = prior.copy()
+    scores[touched] = np.log1p(base * positive_counts[touched].astype(np.float64) + added[touched])
+    return scores
+
+
+def collaborative_prior(positive_counts: np.ndarray) -> np.ndarray:
+    """The collaborative signal with no neighbours: log(1 + eps^p * popularity)."""
+    return np.log1p(COLLAB_EPS ** COLLAB_POWER * positive_counts.astype(np.float64))
 
 
 def text_profile(text_vectors: np.ndarray | None, items: np.ndarray, valence: np.ndarray) -> np.ndarray | None:
