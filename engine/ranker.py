@@ -472,7 +472,8 @@ class HybridRanker:
             top = rows[inside] if count <= size else rows[largest(values, size)]
             want = min(size // TIER_SHARE, len(top))
             tops.append(top)
-            shares.append(top[np.argpartition(-score[top], want - 1)[:want]])
+            if want:
+                shares.append(top[np.argpartition(-score[top], want - 1)[:want]])
         union = np.concatenate(tops)
         best = union[np.argpartition(-score[union], size - 1)[:size]]
         return np.unique(np.concatenate([best, *shares]))

@@ -40,9 +40,7 @@ class LinearSignal:
 
     def approximate(self, vector: np.ndarray) -> np.ndarray:
         """Every film's value through the projection (exact when no projection is kept)."""
-        if self.basis is None:
-            return np.asarray(self.matrix @ vector.astype(self.matrix.dtype))
-        return self.projected @ (vector.astype(np.float32) @ self.basis)
+        return self.approximate_many(np.asarray(vector)[:, None])[:, 0]
 
     def approximate_many(self, vectors: np.ndarray) -> np.ndarray:
         """`approximate` of each column of ``vectors`` (dimensions x m) in one read of the projection."""
