@@ -15,6 +15,7 @@ import torch
 from engine.data import History, binary_matrix
 from engine.feedback import signals, stars_for
 from engine.ranker import HybridRanker, UserFeedback
+from engine.retrieval import largest
 from engine.signals import Neighbours
 
 NEIGHBOURS = 100  # similar members the collaborative signal reads (the bot's pgvector query uses the same)
@@ -32,7 +33,8 @@ def top_rows(scores: np.ndarray, cap: int) -> np.ndarray:
     score. Why: a full sort of 330,000 members per member was most of the learner's time at that size."""
     finite = np.isfinite(scores)
     if len(scores) > cap:
-        threshold = np.partition(np.where(finite, scores, -np.inf), len(scores) - cap)[len(scores) - cap]
+        masked = np.where(finite, scores, -np.inf)
+        threshold = masked[largest(masked, cap)].min()  # the cap-th largest
         chosen = np.flatnonzero(finite & (scores >= threshold))
     else:
         chosen = np.flatnonzero(finite)

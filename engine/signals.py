@@ -239,8 +239,8 @@ def taste_distribution(attributes: np.ndarray, groups: list[slice], items: np.nd
 class CalibrationGap:
     """KL(target || list) summed over the attribute groups (Steck's calibration, RecSys 2018; lower is
     better) of a list with each candidate added, as the list grows (the list re-ranking asks once per
-    pick). ``candidates``: their attribute rows. Only the attributes the member loved count (a term with target 0 is 0): those
-    columns, and each one's group total, are taken from the candidates once."""
+    pick). ``candidates``: their attribute rows. Only the attributes the member loved count (a term
+    with target 0 is 0): those columns, and each one's group total, are taken from the candidates once."""
 
     def __init__(self, target: np.ndarray, groups: list[slice], candidates: np.ndarray) -> None:
         self.used = np.flatnonzero(target > 0)
