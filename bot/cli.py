@@ -480,10 +480,11 @@ def bench(
 def simulate(
     members: int = typer.Option(1000, help="Synthetic members with planted tastes."),
     minutes: float = typer.Option(1.0, help="How long they act."),
-    concurrency: int = typer.Option(16, help="Members acting at once."),
-    rate: Optional[float] = typer.Option(None, help="Operations a second in all, arriving at random (Poisson); "
-                                         "latency counts the wait from arrival. Default: closed loop, each of the "
-                                         "--concurrency workers acting again as soon as it is answered."),
+    concurrency: int = typer.Option(16, help="Members acting at once (closed loop); with --rate, the workers "
+                                    "the arrivals are dealt over."),
+    rate: Optional[float] = typer.Option(None, help="Operations a second in all, arriving at random (Poisson), each "
+                                         "its own task; latency counts the wait from arrival. Default: closed loop, "
+                                         "each of the --concurrency workers acting again as soon as it is answered."),
     gateway_share: float = typer.Option(0.1, "--gateway-share", help="Share of members who rate through the gateway stand-in."),
     keep: bool = typer.Option(False, "--keep", help="Keep the simulated members afterwards (default: forget them)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),

@@ -47,6 +47,17 @@ async def test_an_open_loop_run_offers_operations_at_the_given_rate(small_app) -
     assert "12 operations/s offered" in report.render()
 
 
+async def test_open_loop_arrivals_do_not_wait_for_another_members_operation(small_app) -> None:  # type: ignore[no-untyped-def]
+    """Every arrival dealt to the one worker runs as a task of its own (as discord.py dispatches
+    interactions), so at 40 a second some overlap; run one after another, at most one would be under way."""
+    report = await run_simulation(small_app, members=30, seconds=5.0, concurrency=1, gateway_share=0.2, slices=1,
+                                  progress=False, rate=40.0)
+    assert report.most_in_flight >= 2, report.render()
+    assert all(figure["errors"] == 0 for figure in report.operations.values()), report.operations
+    assert report.audit.passed, report.audit  # a member's own operations still ran in arrival order
+    assert f"at most {report.most_in_flight} under way at once" in report.render()
+
+
 async def test_the_audit_reports_a_member_the_in_process_copy_shows_otherwise(small_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A member in this process's copy of the similar-member index but not in member_index fails the audit."""
     search = small_app.services.member_search

@@ -7,14 +7,16 @@ concurrently for a given time. The report gives p50/p99 per operation for each s
 the errors, and an audit at the end: every rating acknowledged to a member is the one stored,
 and every member's stored taste vector equals a refit from their stored ratings.
 
-A member is driven by one worker at a time (members are dealt to workers), so "the last
+A member's operations run one at a time and in the order they arrived, so "the last
 acknowledged rating of a (member, film) pair" is well defined.
 
 Two ways to load: closed (``rate=None``: every worker acts again as soon as it is answered, so the
 run measures the machine saturated) and open (``rate`` operations a second in all, arriving as a
-Poisson process dealt over the workers). In the open mode a latency runs from the operation's
-scheduled arrival, not from when a busy worker got to it, so the time it waited behind the others
-is counted (no coordinated omission).
+Poisson process dealt over the workers). In the open mode every arrival runs as a task of its own,
+as discord.py dispatches every interaction, so an operation never waits for an unrelated member's
+that happened to be dealt to the same worker; only a member's own earlier operation holds it back.
+Its latency runs from its scheduled arrival, so any time it waited (for the loop, or for that
+member) is counted (no coordinated omission).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import gc
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Awaitable, Callable, Coroutine
 
 import numpy as np
 from tqdm import tqdm
@@ -74,13 +76,13 @@ class SimulationReport:
     loop_lag: dict[str, float] = field(default_factory=dict)  # how late the event loop was: p50_ms/p99_ms/worst_ms
     loop_stall: str = ""  # where the loop's thread was in its longest stall (LOOP_STALL or more), if any
     gc_pauses: dict[str, float] = field(default_factory=dict)  # the garbage collector's runs (GcPauses.summary)
+    most_in_flight: int = 0  # most operations under way at once (open loop: arrivals do not wait for each other)
 
     def render(self) -> str:
         done = sum(figure["n"] for figure in self.operations.values()) / max(self.seconds, 1e-9)
-        load = (f"{self.rate:g} operations/s offered, {done:.1f}/s done" if self.rate
-                else f"closed loop, {done:.1f} operations/s")
-        lines = [f"simulated {self.members:,} members over {self.catalog:,} films for {self.seconds:.0f} s "
-                 f"({self.concurrency} at once; {load})",
+        load = (f"{self.rate:g} operations/s offered, {done:.1f}/s done, at most {self.most_in_flight} under way at once"
+                if self.rate else f"{self.concurrency} at once; closed loop, {done:.1f} operations/s")
+        lines = [f"simulated {self.members:,} members over {self.catalog:,} films for {self.seconds:.0f} s ({load})",
                  f"  {'operation':<16}{'n':>9}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'refused':>9}"]
         for name, figure in self.operations.items():
             lines.append(f"  {name:<16}{figure['n']:>9,}{figure.get('p50_ms', 0):>10.2f}{figure.get('p99_ms', 0):>10.2f}"
@@ -172,16 +174,34 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
         deadline = started + seconds
         bar = tqdm(total=int(seconds), desc=f"simulating {members:,} members", unit="s", disable=not progress, leave=False)
 
-        async def act(rng: np.random.Generator, index: int, arrival: float | None) -> None:
+        turns: dict[int, asyncio.Lock] = {}  # a member's operations in arrival order (asyncio's lock is FIFO)
+
+        def act(rng: np.random.Generator, index: int, arrival: float | None) -> Coroutine[Any, Any, None]:
+            """Draw the member's next operation now (the seeded sequence stays fixed) and return it to run."""
             user = users[index]
             choice = rng.random()
             if choice < MIX["rate"]:
                 film_row = int(rng.integers(0, len(films)))
                 liked = bool(loves[film_row, groups[index]])
                 stars = float(np.clip((4.5 if liked else 1.5) + rng.choice([-0.5, 0.0, 0.5]), 0.5, 5.0))
-                movie = films[film_row]
+                return in_turn(user, arrival, rating(user, films[film_row], stars))
+            return in_turn(user, arrival, reading(user, "recommend" if choice < MIX["rate"] + MIX["recommend"] else "stats"))
+
+        in_flight = [0, 0]  # operations started and not answered: now, most at once
+
+        async def in_turn(user: int, arrival: float | None, operation: Callable[[float], Awaitable[None]]) -> None:
+            begin = time.perf_counter() if arrival is None else arrival
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+            try:
+                async with turns.setdefault(user, asyncio.Lock()):
+                    await operation(begin)
+            finally:
+                in_flight[0] -= 1
+
+        def rating(user: int, movie: int, stars: float) -> Callable[[float], Awaitable[None]]:
+            async def run(begin: float) -> None:
                 name = "rate (gateway)" if user in gateway_members else "rate"
-                begin = time.perf_counter() if arrival is None else arrival
                 try:
                     if name == "rate":
                         await app.feedback.record(user, movie, "rating", stars, "api")
@@ -200,35 +220,41 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
                 samples.append((begin - started, name, time.perf_counter() - begin))
                 if saved:
                     acknowledged[(user, movie)] = stars
-                return
-            name = "recommend" if choice < MIX["rate"] + MIX["recommend"] else "stats"
-            begin = time.perf_counter() if arrival is None else arrival
-            try:
-                if name == "recommend":
-                    await app.recommendations.recommend(user, 10, surface="api")
-                else:
-                    await app.services.stats.profile(user)
-            except UserError:
-                refused[name] += 1
-            except Exception:  # noqa: BLE001
-                errors[name] += 1
-            samples.append((begin - started, name, time.perf_counter() - begin))
+            return run
+
+        def reading(user: int, name: str) -> Callable[[float], Awaitable[None]]:
+            async def run(begin: float) -> None:
+                try:
+                    if name == "recommend":
+                        await app.recommendations.recommend(user, 10, surface="api")
+                    else:
+                        await app.services.stats.profile(user)
+                except UserError:
+                    refused[name] += 1
+                except Exception:  # noqa: BLE001
+                    errors[name] += 1
+                samples.append((begin - started, name, time.perf_counter() - begin))
+            return run
 
         async def worker(w: int) -> None:
             rng = np.random.default_rng(seed * 1000 + w)
             mine = list(range(w, members, concurrency))
             arrival = started
+            running: set[asyncio.Task[None]] = set()
             while mine:
                 if rate is None:
                     if time.perf_counter() >= deadline:
-                        return
+                        break
                     await act(rng, mine[int(rng.integers(0, len(mine)))], None)
                     continue
                 arrival += float(rng.exponential(min(concurrency, members) / rate))  # this worker's share of the Poisson arrivals
                 if arrival >= deadline:
-                    return
+                    break
                 await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
-                await act(rng, mine[int(rng.integers(0, len(mine)))], arrival)
+                task = asyncio.create_task(act(rng, mine[int(rng.integers(0, len(mine)))], arrival))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            await asyncio.gather(*running)
 
         async def ticker() -> None:
             while time.perf_counter() < deadline:
@@ -248,7 +274,8 @@ async def run_simulation(app: App, members: int = 1000, seconds: float = 60.0, c
         log.warning("the event loop had not ticked for %.0f ms; every thread then:\n%s", silent * 1000, stacks)
     return SimulationReport(members, elapsed, concurrency, _figures(samples, errors, refused),
                             _slices(samples, elapsed, slices, lags), audit, len(app.runtime.catalog), rate,
-                            _loop_lag([late for _t, late in lags]), lag.longest_stall()[1], collector.summary())
+                            _loop_lag([late for _t, late in lags]), lag.longest_stall()[1], collector.summary(),
+                            in_flight[1])
 
 
 def _figures(samples: list[tuple[float, str, float]], errors: dict[str, int], refused: dict[str, int]) -> dict[str, dict[str, Any]]:
