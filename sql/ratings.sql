@@ -19,6 +19,19 @@ SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count,
  WHERE u.user_id = :user_id
    FOR UPDATE OF u;
 
+-- name: state_and_rating(user_id, movie_id, dedupe_key)^
+-- The rating path's first round trip, without a lock: the member's state row (its columns NULL for a
+-- member without one), their current feedback on the movie, whether this dedupe key was seen before,
+-- and whether they have any feedback at all.
+SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count, u.version, u.model_version,
+       r.rating AS current_rating, r.kind AS current_kind,
+       EXISTS (SELECT 1 FROM feedback_events e
+                WHERE e.user_id = m.id AND e.dedupe_key = CAST(:dedupe_key AS text)) AS repeated,
+       EXISTS (SELECT 1 FROM user_ratings a WHERE a.user_id = m.id) AS has_feedback
+  FROM (SELECT CAST(:user_id AS bigint) AS id) m
+  LEFT JOIN user_embeddings u ON u.user_id = m.id
+  LEFT JOIN user_ratings r ON r.user_id = m.id AND r.movie_id = CAST(:movie_id AS integer);
+
 -- name: current_rating(user_id, movie_id)^
 SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
 
@@ -55,6 +68,56 @@ WITH event AS (
     RETURNING 1
 )
 SELECT event_id FROM event;
+
+-- name: write_feedback_unless_changed(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, loved)$
+-- The rating path's second round trip, a transaction of its own: the new state, the event, the current
+-- rating and the announcement of a changed "loved" mark, all written only if the member's state is
+-- still version :read_version, or (:read_version NULL) the member still has no state row (else nothing,
+-- and NULL: the caller takes the locked path). A dedupe key seen meanwhile fails the whole statement
+-- (no ON CONFLICT here).
+WITH updated AS (
+    UPDATE user_embeddings
+       SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
+           feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
+     WHERE user_id = :user_id AND version = :read_version
+    RETURNING user_id
+), created AS (
+    INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
+    SELECT :user_id, :embedding, :solver_state, :rating_count, :feedback_count, :version, :model_version
+     WHERE CAST(:read_version AS integer) IS NULL
+    ON CONFLICT (user_id) DO NOTHING
+    RETURNING user_id
+), state AS (
+    SELECT user_id FROM updated UNION ALL SELECT user_id FROM created
+), event AS (
+    INSERT INTO feedback_events (user_id, movie_id, action, rating, kind, source, dedupe_key)
+    SELECT user_id, CAST(:movie_id AS integer), CAST(:action AS text), CAST(:rating AS real), CAST(:kind AS text),
+           CAST(:source AS text), CAST(:dedupe_key AS text)
+      FROM state
+    RETURNING event_id
+), upserted AS (
+    INSERT INTO user_ratings (user_id, movie_id, rating, kind, source)
+    SELECT :user_id, :movie_id, :rating, :kind, :source FROM event WHERE :action = 'set'
+    ON CONFLICT (user_id, movie_id) DO UPDATE
+       SET rating = EXCLUDED.rating, kind = EXCLUDED.kind, source = EXCLUDED.source, updated_at = now()
+    RETURNING 1
+), deleted AS (
+    DELETE FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'withdraw'
+       AND EXISTS (SELECT 1 FROM event)
+    RETURNING 1
+), watched AS (  -- a film rated or marked seen is off the watchlist
+    DELETE FROM watchlist WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'set'
+       AND :kind <> 'not_interested' AND EXISTS (SELECT 1 FROM event)
+    RETURNING 1
+), queued AS (  -- the similar-member index follows after the reply (migration 0015)
+    INSERT INTO member_index_queue (user_id) SELECT :user_id FROM event
+    RETURNING 1
+), announced AS (  -- as announce_loved, on commit
+    SELECT pg_notify('cinesync_loved', CAST(:user_id AS bigint)::text || ' ' || CAST(:movie_id AS integer)::text || ' '
+                     || CASE WHEN CAST(:loved AS boolean) THEN '1' ELSE '0' END)
+      FROM event WHERE CAST(:loved AS boolean) IS NOT NULL
+)
+SELECT (SELECT event_id FROM event), (SELECT count(*) FROM announced);
 
 -- name: user_feedback(user_id)
 -- Everything the user currently says about movies, oldest first.

@@ -98,6 +98,44 @@ async def test_two_pools_rating_one_user_concurrently_equal_a_serial_replay(smal
         await other.close()
 
 
+async def test_a_state_written_between_a_ratings_read_and_its_write_sends_it_the_locked_way(small_app) -> None:  # type: ignore[no-untyped-def]
+    """A rating reads the member's state without a lock and writes only if it is still that version.
+    Here an import's transaction changes the state after the rating read it and commits while the
+    rating's write waits on the row: the write must not land on the old state (it would drop the
+    imported rating from the taste vector); the rating goes the locked way and both count."""
+    user = new_user()
+    await small_app.feedback.record(user, TOY_STORY, "rating", 4.0, "slash")
+    racing: list[asyncio.Task] = []
+
+    async def meanwhile(conn) -> None:  # type: ignore[no-untyped-def]  # inside the import's transaction, before it commits
+        racing.append(asyncio.create_task(small_app.feedback.record(user, HEAT, "rating", 5.0, "slash")))
+        await asyncio.sleep(0.5)
+        assert not racing[0].done()  # it read version 1 and now waits on the row the import holds
+
+    await small_app.feedback.record_batch(user, [(SEVEN, "rating", 2.0)], "import", also=meanwhile)
+    result = await racing[0]
+    assert not result.duplicate and result.rating_count == 3
+    row, rows = await _db_state(small_app, user)
+    assert {(r["movie_id"], r["rating"]) for r in rows} == {(TOY_STORY, 4.0), (SEVEN, 2.0), (HEAT, 5.0)}
+    assert row["rating_count"] == 3 and row["version"] == 3
+    state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+    assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
+
+
+async def test_a_member_with_imported_ratings_but_no_state_row_is_rebuilt_from_them(small_app) -> None:  # type: ignore[no-untyped-def]
+    """`cinesync import movielens --with-ratings` writes ratings without state rows (training makes them).
+    Such a member's first feedback must not start from an empty state as a new member's does."""
+    user = new_user()
+    async with small_app.db.acquire() as conn:
+        await conn.execute("INSERT INTO user_ratings (user_id, movie_id, rating, kind, source) VALUES ($1, $2, 4.5, 'rating', 'import')",
+                           user, SEVEN)
+    result = await small_app.feedback.record(user, HEAT, "rating", 2.0, "slash")
+    assert result.rating_count == 2
+    row, rows = await _db_state(small_app, user)
+    state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+    assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
+
+
 async def test_replayed_event_changes_nothing_and_withdrawal_undoes(small_app) -> None:  # type: ignore[no-untyped-def]
     user = new_user()
     await small_app.feedback.record(user, TOY_STORY, "rating", 4.0, "slash")

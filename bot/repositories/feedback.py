@@ -25,6 +25,13 @@ async def lock_state_and_rating(conn: asyncpg.Connection, user_id: int,
     return row, ((row["current_kind"], row["current_rating"]) if row["current_kind"] is not None else None)
 
 
+async def state_and_rating(conn: asyncpg.Connection, user_id: int, movie_id: int,
+                           dedupe_key: str | None) -> asyncpg.Record | None:
+    """The member's state row (not locked), their current feedback on the movie (``current_kind``,
+    ``current_rating``) and whether ``dedupe_key`` was seen (``repeated``); None for a new member."""
+    return await queries().state_and_rating(conn, user_id=user_id, movie_id=movie_id, dedupe_key=dedupe_key)
+
+
 async def current_rating(conn: asyncpg.Connection, user_id: int, movie_id: int) -> asyncpg.Record | None:
     return await queries().current_rating(conn, user_id=user_id, movie_id=movie_id)
 
@@ -83,6 +90,15 @@ async def feedback_columns(conn: asyncpg.Connection, chunk: int = 200_000, progr
     columns = [np.concatenate([p[i] for p in parts]) if parts else np.empty(0, dtype=d)
                for i, d in enumerate((np.int64, np.int64, np.float64, np.int8))]
     return FeedbackColumns(*columns, kind_names=tuple(names))
+
+
+async def write_feedback_unless_changed(conn: asyncpg.Connection, *, read_version: int, loved: bool | None,
+                                        **params: object) -> int | None:
+    """`write_feedback` and `announce_loved` (``loved`` not None) as one statement outside any transaction,
+    written only if the member's state is still ``read_version``; the event id, or None (nothing written).
+    Raises asyncpg.UniqueViolationError (nothing written) for a dedupe key seen meanwhile."""
+    assert not conn.is_in_transaction(), "its commit is the statement's own"
+    return await queries().write_feedback_unless_changed(conn, read_version=read_version, loved=loved, **params)
 
 
 async def announce_loved(conn: asyncpg.Connection, user_id: int, movie_id: int, loved: bool) -> None:

@@ -1,9 +1,14 @@
 """Recording feedback: `/rate`, buttons, DM reactions, the shell and imports of one rating.
 
-One transaction per feedback: lock the user's state row (concurrent feedback for a user
-serialises here), append the event (a repeated event with the same dedupe key is a no-op),
-write the current rating, apply the online update, store the new state. The reply is sent
-only after the commit, so a member is never told a rating was saved when it was not.
+A feedback on the common path takes two round trips: read the member's state and current rating
+(no lock), work out the online update, then one statement, its own transaction, that appends the
+event, writes the current rating and stores the new state only if the state is still the version
+read. Anything else (a new member, a state from another model, a state that changed meanwhile, a
+repeated dedupe key) goes the locked way: one transaction that locks the member's state row
+(concurrent feedback for a member serialises there), then the same writes. Each round trip costs
+two wake-ups, of our process and of the database's, which on a lightly loaded machine cost more
+than the work. The reply is sent only after the commit, so a member is never told a rating was
+saved when it was not.
 """
 from __future__ import annotations
 
@@ -29,6 +34,18 @@ from engine.trainer import NonFiniteUpdate, UserState, unit
 log = logging.getLogger(__name__)
 _UNREAD = object()  # `_apply` reads the member's current feedback itself
 SOURCES = ("slash", "button", "dm_reaction", "import", "shell", "api")
+# the state row a member without one starts from (as `lock_user_state` creates it: a unit placeholder)
+NEW_MEMBER: dict[str, Any] = {"embedding": np.eye(1, 256, dtype=np.float32)[0], "solver_state": None, "rating_count": 0,
+                              "feedback_count": 0, "version": 0, "model_version": None}
+
+
+@dataclass
+class _Write:
+    """What one feedback writes, worked out from the member's state row (no database)."""
+    params: dict[str, Any]  # `repo.write_feedback`'s
+    loved: bool | None  # the member's "loved" mark on the film as it changes (announced to other processes), or None
+    result: "FeedbackResult"
+    row: dict[str, Any]  # the state row as it will be
 
 
 @dataclass
@@ -178,15 +195,47 @@ class FeedbackService:
     async def _record(self, user_id: int, movie_id: int, title: str, kind: str | None, rating: float | None,
                       source: str, dedupe_key: str | None, unless_same: bool = False,
                       withdraw_kind: str | None = None) -> FeedbackResult:
-        async with self.db.transaction() as conn:
-            locked, previous = await repo.lock_state_and_rating(conn, user_id, movie_id)
-            result, _row = await self._apply(conn, dict(locked), user_id, movie_id, title, kind, rating, source,
-                                             dedupe_key, unless_same, withdraw_kind, previous)
+        async with self.db.acquire() as conn:
+            result = await self._write_unlocked(conn, user_id, movie_id, title, kind, rating, source, dedupe_key,
+                                                unless_same, withdraw_kind)
+            if result is None:
+                async with conn.transaction():
+                    locked, previous = await repo.lock_state_and_rating(conn, user_id, movie_id)
+                    result, _row = await self._apply(conn, dict(locked), user_id, movie_id, title, kind, rating,
+                                                     source, dedupe_key, unless_same, withdraw_kind, previous)
         if not result.duplicate:
             self.cache.invalidate(user_id)
             self.member_index.poke()
             self.on_feedback(user_id, self.runtime.catalog.items.get(movie_id), kind, rating, result.previous_rating)
         return result
+
+    async def _write_unlocked(self, conn: asyncpg.Connection, user_id: int, movie_id: int, title: str,
+                              kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
+                              unless_same: bool, withdraw_kind: str | None) -> FeedbackResult | None:
+        """The common path in two round trips and no lock; None when it cannot say (the caller then takes
+        the locked path): a state to re-base, a member with feedback but no state row, or a state that
+        changed after it was read."""
+        read = await repo.state_and_rating(conn, user_id, movie_id, dedupe_key)
+        new_member = read["user_id"] is None
+        if new_member and read["has_feedback"]:
+            return None
+        row = NEW_MEMBER if new_member else dict(read)
+        previous = (read["current_kind"], read["current_rating"]) if read["current_kind"] is not None else None
+        if read["repeated"] or self._unchanged(kind, rating, previous, unless_same, withdraw_kind):
+            return self._duplicate(row, user_id, movie_id, title, kind, rating, previous)
+        item = self.runtime.catalog.items.get(movie_id)
+        state = None
+        if self.runtime.trainer is not None and item is not None:
+            state = self._state_from_row(row) if not new_member else UserState.empty(self.runtime.trainer.dim)
+            if state is None:
+                return None
+        write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
+        try:
+            event = await repo.write_feedback_unless_changed(conn, read_version=None if new_member else row["version"],
+                                                             loved=write.loved, **write.params)
+        except asyncpg.UniqueViolationError:  # the dedupe key arrived meanwhile: nothing was written
+            return None
+        return write.result if event is not None else None
 
     async def _apply(self, conn: asyncpg.Connection, row: dict[str, Any], user_id: int, movie_id: int, title: str,
                      kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
@@ -195,48 +244,69 @@ class FeedbackService:
         """One feedback inside the caller's transaction, the member's state row locked and given as ``row``;
         returns the result and the row as it now is. ``previous``: the member's current feedback on the
         movie when the caller read it with the lock (None: none), else read here."""
-        trainer = self.runtime.trainer
-        item = self.runtime.catalog.items.get(movie_id)
         if previous is _UNREAD:
             current = await repo.current_rating(conn, user_id, movie_id)
             previous = (current["kind"], current["rating"]) if current else None
+        assert previous is None or isinstance(previous, tuple)
+        if self._unchanged(kind, rating, previous, unless_same, withdraw_kind):  # withdrawing what was not said, or repeating what was
+            return self._duplicate(row, user_id, movie_id, title, kind, rating, previous), row
+        item = self.runtime.catalog.items.get(movie_id)
+        state = None
+        if self.runtime.trainer is not None and item is not None:
+            state = self._state_from_row(row)
+            if state is None:  # new user, or state from another model: rebuild from current feedback first
+                state = await self._rebase(conn, user_id)
+        write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
+        if await repo.write_feedback(conn, **write.params) is None:  # the same event arrived before (gateway re-send, double click)
+            return self._duplicate(row, user_id, movie_id, title, kind, rating, previous), row
+        if write.loved is not None:  # other processes' collaborative snapshots follow on commit
+            await repo.announce_loved(conn, user_id, movie_id, write.loved)
+        return write.result, write.row
+
+    @staticmethod
+    def _unchanged(kind: str | None, rating: float | None, previous: tuple[str, float | None] | None,
+                   unless_same: bool, withdraw_kind: str | None) -> bool:
         prev_kind, prev_rating = previous if previous else (None, None)
-        unchanged = ((kind is None and (previous is None or (withdraw_kind is not None and prev_kind != withdraw_kind)))
-                     or (unless_same and kind == prev_kind and rating == prev_rating))
-        if unchanged:  # withdrawing what was not said, or repeating what was
-            return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, row["rating_count"],
-                                  duplicate=True), row
+        return ((kind is None and (previous is None or (withdraw_kind is not None and prev_kind != withdraw_kind)))
+                or (unless_same and kind == prev_kind and rating == prev_rating))
+
+    @staticmethod
+    def _duplicate(row: Any, user_id: int, movie_id: int, title: str, kind: str | None, rating: float | None,
+                   previous: tuple[str, float | None] | None) -> FeedbackResult:
+        prev_kind, prev_rating = previous if previous else (None, None)
+        return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, row["rating_count"],
+                              duplicate=True)
+
+    def _plan(self, row: dict[str, Any], state: UserState | None, item: int | None, user_id: int, movie_id: int,
+              title: str, kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
+              previous: tuple[str, float | None] | None) -> _Write:
+        """The event, current rating and new state one feedback writes over the member's state ``row``
+        (``state``: its online-update state, None without a personal model or for a film it does not know)."""
+        prev_kind, prev_rating = previous if previous else (None, None)
         rating_count = row["rating_count"] + int(rating is not None) - int(prev_rating is not None)
         feedback_count = row["feedback_count"] + 1
         embedding, solver_state, model_version = as_array(row["embedding"]), row["solver_state"], row["model_version"]
         shift, updated = 0.0, False
-        if trainer is not None and item is not None:
-            state = self._state_from_row(row)
-            if state is None:  # new user, or state from another model: rebuild from current feedback first
-                state = await self._rebase(conn, user_id)
+        if state is not None:
+            assert self.runtime.trainer is not None and item is not None
             try:
-                new_state = trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
+                new_state = self.runtime.trainer.apply_feedback(state, item, kind, rating, prev_kind, prev_rating)
                 if np.any(state.vector) and np.any(new_state.vector):
                     shift = 1.0 - float(unit(state.vector) @ unit(new_state.vector))
                 embedding, solver_state, model_version = unit(new_state.vector), new_state.to_bytes(), self.runtime.version
                 rating_count, feedback_count, updated = new_state.ratings, new_state.feedback, True
             except NonFiniteUpdate:
                 log.warning("non-finite update for user %s on movie %s refused; previous vector kept", user_id, movie_id)
-        event = await repo.write_feedback(
-            conn, user_id=user_id, movie_id=movie_id, action="set" if kind else "withdraw", rating=rating,
-            kind=kind or prev_kind, source=source, dedupe_key=dedupe_key, embedding=embedding,
-            solver_state=solver_state, rating_count=rating_count, feedback_count=feedback_count,
-            version=row["version"] + 1, model_version=model_version)
-        if event is None:  # the same event arrived before (gateway re-send, double click): nothing written
-            return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating,
-                                  row["rating_count"], duplicate=True), row
+        params = dict(user_id=user_id, movie_id=movie_id, action="set" if kind else "withdraw", rating=rating,
+                      kind=kind or prev_kind, source=source, dedupe_key=dedupe_key, embedding=embedding,
+                      solver_state=solver_state, rating_count=rating_count, feedback_count=feedback_count,
+                      version=row["version"] + 1, model_version=model_version)
         was_loved, loved = prev_rating is not None and prev_rating >= 4.0, rating is not None and rating >= 4.0
-        if loved != was_loved:  # other processes' collaborative snapshots follow on commit
-            await repo.announce_loved(conn, user_id, movie_id, loved)
-        row = dict(row, embedding=embedding, solver_state=solver_state, rating_count=rating_count,
-                   feedback_count=feedback_count, version=row["version"] + 1, model_version=model_version)
-        return FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, rating_count,
-                              embedding_shift=shift, embedding_updated=updated), row
+        result = FeedbackResult(user_id, movie_id, title, kind, rating, prev_kind, prev_rating, rating_count,
+                                embedding_shift=shift, embedding_updated=updated)
+        new_row = dict(row, embedding=embedding, solver_state=solver_state, rating_count=rating_count,
+                       feedback_count=feedback_count, version=row["version"] + 1, model_version=model_version)
+        return _Write(params, loved if loved != was_loved else None, result, new_row)
 
     def on_feedback(self, user_id: int, item: int | None, kind: str | None, rating: float | None,
                     previous_rating: float | None) -> None:
