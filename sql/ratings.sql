@@ -35,56 +35,27 @@ SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count,
 -- name: current_rating(user_id, movie_id)^
 SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
 
--- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version)$
--- Event, current rating and new state in one statement; nothing is written when the event's
--- dedupe_key was seen before. Returns the event id, or NULL for a replayed event.
-WITH event AS (
-    INSERT INTO feedback_events (user_id, movie_id, action, rating, kind, source, dedupe_key)
-    VALUES (:user_id, :movie_id, :action, :rating, :kind, :source, :dedupe_key)
-    ON CONFLICT (user_id, dedupe_key) DO NOTHING
-    RETURNING event_id
-), upserted AS (
-    INSERT INTO user_ratings (user_id, movie_id, rating, kind, source)
-    SELECT :user_id, :movie_id, :rating, :kind, :source FROM event WHERE :action = 'set'
-    ON CONFLICT (user_id, movie_id) DO UPDATE
-       SET rating = EXCLUDED.rating, kind = EXCLUDED.kind, source = EXCLUDED.source, updated_at = now()
-    RETURNING 1
-), deleted AS (
-    DELETE FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'withdraw'
-       AND EXISTS (SELECT 1 FROM event)
-    RETURNING 1
-), watched AS (  -- a film rated or marked seen is off the watchlist
-    DELETE FROM watchlist WHERE user_id = :user_id AND movie_id = :movie_id AND :action = 'set'
-       AND :kind <> 'not_interested' AND EXISTS (SELECT 1 FROM event)
-    RETURNING 1
-), state AS (
+-- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, loved)$
+-- One feedback in one statement: the member's new state, the event, the current rating, the watchlist,
+-- the similar-member queue and (:loved not NULL) the announcement of a changed "loved" mark to other
+-- processes on commit (bot/services/sync.py). Written only if the state is still version
+-- :read_version, or (:read_version NULL) the member still has no state row, and this dedupe key was
+-- not seen; else nothing, and NULL. Under the member's row lock only a repeated dedupe key gives NULL;
+-- without it (the rating path's second round trip, a transaction of its own) NULL sends the caller
+-- the locked way. A dedupe key that arrives between the check and the insert fails the whole
+-- statement (no ON CONFLICT).
+WITH seen AS (
+    SELECT 1 FROM feedback_events WHERE user_id = :user_id AND dedupe_key = CAST(:dedupe_key AS text)
+), updated AS (
     UPDATE user_embeddings
        SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
            feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
-     WHERE user_id = :user_id AND EXISTS (SELECT 1 FROM event)
-    RETURNING 1
-), queued AS (  -- the similar-member index follows after the reply (migration 0015)
-    INSERT INTO member_index_queue (user_id) SELECT :user_id FROM event
-    RETURNING 1
-)
-SELECT event_id FROM event;
-
--- name: write_feedback_unless_changed(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, loved)$
--- The rating path's second round trip, a transaction of its own: the new state, the event, the current
--- rating and the announcement of a changed "loved" mark, all written only if the member's state is
--- still version :read_version, or (:read_version NULL) the member still has no state row (else nothing,
--- and NULL: the caller takes the locked path). A dedupe key seen meanwhile fails the whole statement
--- (no ON CONFLICT here).
-WITH updated AS (
-    UPDATE user_embeddings
-       SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
-           feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
-     WHERE user_id = :user_id AND version = :read_version
+     WHERE user_id = :user_id AND version = :read_version AND NOT EXISTS (SELECT 1 FROM seen)
     RETURNING user_id
 ), created AS (
     INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
     SELECT :user_id, :embedding, :solver_state, :rating_count, :feedback_count, :version, :model_version
-     WHERE CAST(:read_version AS integer) IS NULL
+     WHERE CAST(:read_version AS integer) IS NULL AND NOT EXISTS (SELECT 1 FROM seen)
     ON CONFLICT (user_id) DO NOTHING
     RETURNING user_id
 ), state AS (
@@ -130,8 +101,3 @@ SELECT user_id, embedding, solver_state, rating_count, feedback_count, version, 
 -- name: all_feedback()
 -- Snapshot for training: every current feedback in time order.
 SELECT user_id, movie_id, rating, kind, updated_at FROM user_ratings ORDER BY user_id, updated_at, movie_id;
-
--- name: announce_loved(user_id, movie_id, loved)!
--- On commit, every process updates its "what each member loved" snapshot (bot/services/sync.py).
-SELECT pg_notify('cinesync_loved', CAST(:user_id AS bigint)::text || ' ' || CAST(:movie_id AS integer)::text || ' '
-                 || CASE WHEN CAST(:loved AS boolean) THEN '1' ELSE '0' END);

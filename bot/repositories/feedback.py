@@ -38,12 +38,18 @@ async def current_rating(conn: asyncpg.Connection, user_id: int, movie_id: int) 
 
 async def write_feedback(conn: asyncpg.Connection, *, user_id: int, movie_id: int, action: str, rating: float | None,
                          kind: str, source: str, dedupe_key: str | None, embedding: np.ndarray, solver_state: bytes | None,
-                         rating_count: int, feedback_count: int, version: int, model_version: str | None) -> int | None:
-    """Event + current rating + state in one statement; None (and nothing written) for a replayed event."""
+                         rating_count: int, feedback_count: int, version: int, model_version: str | None,
+                         read_version: int | None, loved: bool | None) -> int | None:
+    """Event, current rating, new state (``version``) and, when ``loved`` is not None, the "loved" mark
+    announced to every listening process on commit, in one statement; the event id, or None with nothing
+    written when the state is no longer ``read_version`` (None: no state row yet) or the dedupe key was
+    seen. Outside a transaction the statement commits by itself; a dedupe key inserted by another
+    writer between its check and its insert raises asyncpg.UniqueViolationError, nothing written."""
     return await queries().write_feedback(
         conn, user_id=user_id, movie_id=movie_id, action=action, rating=rating, kind=kind, source=source,
         dedupe_key=dedupe_key, embedding=embedding, solver_state=solver_state, rating_count=rating_count,
-        feedback_count=feedback_count, version=version, model_version=model_version)
+        feedback_count=feedback_count, version=version, model_version=model_version, read_version=read_version,
+        loved=loved)
 
 
 async def user_feedback(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
@@ -90,17 +96,3 @@ async def feedback_columns(conn: asyncpg.Connection, chunk: int = 200_000, progr
     columns = [np.concatenate([p[i] for p in parts]) if parts else np.empty(0, dtype=d)
                for i, d in enumerate((np.int64, np.int64, np.float64, np.int8))]
     return FeedbackColumns(*columns, kind_names=tuple(names))
-
-
-async def write_feedback_unless_changed(conn: asyncpg.Connection, *, read_version: int, loved: bool | None,
-                                        **params: object) -> int | None:
-    """`write_feedback` and `announce_loved` (``loved`` not None) as one statement outside any transaction,
-    written only if the member's state is still ``read_version``; the event id, or None (nothing written).
-    Raises asyncpg.UniqueViolationError (nothing written) for a dedupe key seen meanwhile."""
-    assert not conn.is_in_transaction(), "its commit is the statement's own"
-    return await queries().write_feedback_unless_changed(conn, read_version=read_version, loved=loved, **params)
-
-
-async def announce_loved(conn: asyncpg.Connection, user_id: int, movie_id: int, loved: bool) -> None:
-    """Inside the feedback's transaction: delivered to every listening process on commit."""
-    await queries().announce_loved(conn, user_id=user_id, movie_id=movie_id, loved=loved)

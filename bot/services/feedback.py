@@ -43,7 +43,7 @@ NEW_MEMBER: dict[str, Any] = {"embedding": np.eye(1, 256, dtype=np.float32)[0], 
 class _Write:
     """What one feedback writes, worked out from the member's state row (no database)."""
     params: dict[str, Any]  # `repo.write_feedback`'s
-    loved: bool | None  # the member's "loved" mark on the film as it changes (announced to other processes), or None
+    loved: bool | None  # the member's "loved" mark on the film when it changes (other processes' snapshots follow), or None
     result: "FeedbackResult"
     row: dict[str, Any]  # the state row as it will be
 
@@ -231,8 +231,8 @@ class FeedbackService:
                 return None
         write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
         try:
-            event = await repo.write_feedback_unless_changed(conn, read_version=None if new_member else row["version"],
-                                                             loved=write.loved, **write.params)
+            event = await repo.write_feedback(conn, read_version=None if new_member else row["version"],
+                                              loved=write.loved, **write.params)
         except asyncpg.UniqueViolationError:  # the dedupe key arrived meanwhile: nothing was written
             return None
         return write.result if event is not None else None
@@ -257,10 +257,9 @@ class FeedbackService:
             if state is None:  # new user, or state from another model: rebuild from current feedback first
                 state = await self._rebase(conn, user_id)
         write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
-        if await repo.write_feedback(conn, **write.params) is None:  # the same event arrived before (gateway re-send, double click)
+        if await repo.write_feedback(conn, read_version=row["version"], loved=write.loved, **write.params) is None:
+            # under the lock only a repeated event (gateway re-send, double click) writes nothing
             return self._duplicate(row, user_id, movie_id, title, kind, rating, previous), row
-        if write.loved is not None:  # other processes' collaborative snapshots follow on commit
-            await repo.announce_loved(conn, user_id, movie_id, write.loved)
         return write.result, write.row
 
     @staticmethod
