@@ -26,10 +26,13 @@ async def lock_state_and_rating(conn: asyncpg.Connection, user_id: int,
 
 
 async def state_and_rating(conn: asyncpg.Connection, user_id: int, movie_id: int,
-                           dedupe_key: str | None) -> asyncpg.Record | None:
-    """The member's state row (not locked), their current feedback on the movie (``current_kind``,
-    ``current_rating``) and whether ``dedupe_key`` was seen (``repeated``); None for a new member."""
-    return await queries().state_and_rating(conn, user_id=user_id, movie_id=movie_id, dedupe_key=dedupe_key)
+                           dedupe_key: str | None) -> asyncpg.Record:
+    """The member's state row (not locked; its columns None for a member without one), their current
+    feedback on the movie (``current_kind``, ``current_rating``), whether ``dedupe_key`` was seen
+    (``repeated``) and whether they have any feedback (``has_feedback``)."""
+    row = await queries().state_and_rating(conn, user_id=user_id, movie_id=movie_id, dedupe_key=dedupe_key)
+    assert row is not None  # the query selects from one row of its own
+    return row
 
 
 async def current_rating(conn: asyncpg.Connection, user_id: int, movie_id: int) -> asyncpg.Record | None:
