@@ -21,13 +21,15 @@ SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count,
 
 -- name: state_and_rating(user_id, movie_id, dedupe_key)^
 -- The rating path's first round trip, without a lock: the member's state row (its columns NULL for a
--- member without one), their current feedback on the movie, whether this dedupe key was seen before,
--- and whether they have any feedback at all.
+-- member without one), their current feedback on the movie, whether this dedupe key was seen before
+-- (looked up only when there is one), and, for a member without a state row only, whether they have
+-- any feedback (NULL otherwise).
 SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count, u.version, u.model_version,
        r.rating AS current_rating, r.kind AS current_kind,
-       EXISTS (SELECT 1 FROM feedback_events e
-                WHERE e.user_id = m.id AND e.dedupe_key = CAST(:dedupe_key AS text)) AS repeated,
-       EXISTS (SELECT 1 FROM user_ratings a WHERE a.user_id = m.id) AS has_feedback
+       CASE WHEN CAST(:dedupe_key AS text) IS NOT NULL THEN
+           EXISTS (SELECT 1 FROM feedback_events e WHERE e.user_id = m.id AND e.dedupe_key = :dedupe_key)
+       ELSE false END AS repeated,
+       CASE WHEN u.user_id IS NULL THEN EXISTS (SELECT 1 FROM user_ratings a WHERE a.user_id = m.id) END AS has_feedback
   FROM (SELECT CAST(:user_id AS bigint) AS id) m
   LEFT JOIN user_embeddings u ON u.user_id = m.id
   LEFT JOIN user_ratings r ON r.user_id = m.id AND r.movie_id = CAST(:movie_id AS integer);

@@ -29,7 +29,8 @@ async def state_and_rating(conn: asyncpg.Connection, user_id: int, movie_id: int
                            dedupe_key: str | None) -> asyncpg.Record:
     """The member's state row (not locked; its columns None for a member without one), their current
     feedback on the movie (``current_kind``, ``current_rating``), whether ``dedupe_key`` was seen
-    (``repeated``) and whether they have any feedback (``has_feedback``)."""
+    (``repeated``) and, for a member without a state row only, whether they have any feedback
+    (``has_feedback``; None otherwise)."""
     row = await queries().state_and_rating(conn, user_id=user_id, movie_id=movie_id, dedupe_key=dedupe_key)
     assert row is not None  # the query selects from one row of its own
     return row
