@@ -37,27 +37,38 @@ SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count,
 -- name: current_rating(user_id, movie_id)^
 SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
 
--- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, loved)$
+-- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, previous_kind, previous_rating, loved)^
 -- One feedback in one statement: the member's new state, the event, the current rating, the watchlist,
 -- the similar-member queue and (:loved not NULL) the announcement of a changed "loved" mark to other
--- processes on commit (bot/services/sync.py). Written only if the state is still version
--- :read_version, or (:read_version NULL) the member still has no state row, and this dedupe key was
--- not seen; else nothing, and NULL. Under the member's row lock only a repeated dedupe key gives NULL;
--- without it (the rating path's second round trip, a transaction of its own) NULL sends the caller
--- the locked way. A dedupe key that arrives between the check and the insert fails the whole
+-- processes on commit (bot/services/sync.py). Written only if what the caller planned from still
+-- holds: the state is version :read_version and their current feedback on the film is
+-- (:previous_kind, :previous_rating) (NULL kind: none), or (:read_version NULL) the member has neither
+-- a state row nor any feedback; and this dedupe key was not seen. ``event_id`` says whether it wrote.
+-- When it did not, the other columns are what the caller needs to plan again (as `state_and_rating`,
+-- read in the statement's snapshot), so a plan made from this process's memory of the member costs one
+-- round trip when it holds and two when it does not. Under the member's row lock only a repeated dedupe
+-- key writes nothing. A dedupe key that arrives between the check and the insert fails the whole
 -- statement (no ON CONFLICT).
 WITH seen AS (
     SELECT 1 FROM feedback_events WHERE user_id = :user_id AND dedupe_key = CAST(:dedupe_key AS text)
+), current AS (
+    SELECT kind, rating FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id
+), planned AS (  -- the current feedback the plan assumed is still the current one
+    SELECT CASE WHEN CAST(:previous_kind AS text) IS NULL THEN NOT EXISTS (SELECT 1 FROM current)
+                ELSE EXISTS (SELECT 1 FROM current WHERE kind = :previous_kind
+                                AND rating IS NOT DISTINCT FROM CAST(:previous_rating AS real)) END AS holds
 ), updated AS (
     UPDATE user_embeddings
        SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
            feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
      WHERE user_id = :user_id AND version = :read_version AND NOT EXISTS (SELECT 1 FROM seen)
+       AND (SELECT holds FROM planned)
     RETURNING user_id
 ), created AS (
     INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
     SELECT :user_id, :embedding, :solver_state, :rating_count, :feedback_count, :version, :model_version
      WHERE CAST(:read_version AS integer) IS NULL AND NOT EXISTS (SELECT 1 FROM seen)
+       AND NOT EXISTS (SELECT 1 FROM user_ratings WHERE user_id = :user_id)
     ON CONFLICT (user_id) DO NOTHING
     RETURNING user_id
 ), state AS (
@@ -89,8 +100,19 @@ WITH seen AS (
     SELECT pg_notify('cinesync_loved', CAST(:user_id AS bigint)::text || ' ' || CAST(:movie_id AS integer)::text || ' '
                      || CASE WHEN CAST(:loved AS boolean) THEN '1' ELSE '0' END)
       FROM event WHERE CAST(:loved AS boolean) IS NOT NULL
+), written AS (
+    SELECT (SELECT event_id FROM event) AS event_id, (SELECT count(*) FROM announced) AS announced
 )
-SELECT (SELECT event_id FROM event), (SELECT count(*) FROM announced);
+-- (``announced`` selected so the notification is sent: an unused column's subquery is not evaluated);
+-- the state's large columns only when they are needed (nothing was written)
+SELECT w.event_id, w.announced, u.user_id, u.rating_count, u.feedback_count, u.version, u.model_version,
+       CASE WHEN w.event_id IS NULL THEN u.embedding END AS embedding,
+       CASE WHEN w.event_id IS NULL THEN u.solver_state END AS solver_state,
+       c.rating AS current_rating, c.kind AS current_kind, EXISTS (SELECT 1 FROM seen) AS repeated,
+       CASE WHEN u.user_id IS NULL THEN EXISTS (SELECT 1 FROM user_ratings a WHERE a.user_id = :user_id) END AS has_feedback
+  FROM written w
+  LEFT JOIN user_embeddings u ON u.user_id = :user_id
+  LEFT JOIN current c ON true;
 
 -- name: user_feedback(user_id)
 -- Everything the user currently says about movies, oldest first.

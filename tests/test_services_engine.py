@@ -136,6 +136,56 @@ async def test_a_member_with_imported_ratings_but_no_state_row_is_rebuilt_from_t
     assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
 
 
+async def test_a_member_this_process_wrote_rates_in_one_statement(small_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A new member's first rating, and every later one this process plans from its memory of the member
+    (a new film, a re-rating, a withdrawal), is one statement and no read; the stored state still equals
+    a refit."""
+    from bot.repositories import feedback as repo
+
+    calls: list[str] = []
+    for name in ("state_and_rating", "write_feedback", "lock_state_and_rating"):
+        real = getattr(repo, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(repo, name, counted)
+    user = new_user()
+    await small_app.feedback.record(user, HEAT, "rating", 4.5, "slash")
+    await small_app.feedback.record(user, SEVEN, "love", None, "button")
+    again = await small_app.feedback.record(user, HEAT, "rating", 2.0, "slash")
+    gone = await small_app.feedback.record(user, SEVEN, None, None, "slash")
+    assert calls == ["write_feedback"] * 4
+    assert (again.previous_rating, again.rating_count, gone.previous_kind, gone.rating_count) == (4.5, 2, "love", 1)
+    row, rows = await _db_state(small_app, user)
+    assert {(r["movie_id"], r["rating"]) for r in rows} == {(HEAT, 2.0)}
+    state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+    assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
+
+
+async def test_a_film_rated_through_another_process_is_not_counted_twice(small_app, test_settings) -> None:  # type: ignore[no-untyped-def]
+    """This process remembers the member's state as it wrote it and the films it wrote. A film rated
+    through another process before that is assumed unrated here, while the state's version still
+    matches: the write must find the film's current rating and replace it, not add a second one."""
+    other = await build_app(test_settings, await open_test_database(small_app.db.dsn, test_settings))
+    try:
+        user = new_user()
+        await other.feedback.record(user, HEAT, "rating", 4.0, "slash")
+        await small_app.feedback.record(user, SEVEN, "rating", 3.0, "slash")  # remembered here from now on
+        result = await small_app.feedback.record(user, HEAT, "rating", 1.5, "slash")
+        assert (result.previous_rating, result.rating_count) == (4.0, 2)
+        await other.feedback.record(user, TOY_STORY, "rating", 5.0, "slash")  # this process's memory now stale
+        late = await small_app.feedback.record(user, BRAVEHEART, "rating", 2.5, "slash")
+        assert late.rating_count == 4
+        row, rows = await _db_state(small_app, user)
+        assert row["rating_count"] == 4 and row["feedback_count"] == 5
+        state = UserState.from_bytes(row["solver_state"], row["rating_count"], row["feedback_count"], row["version"])
+        assert np.max(np.abs(state.vector - _refit(small_app, rows).vector)) < 1e-9
+    finally:
+        await other.close()
+
+
 async def test_replayed_event_changes_nothing_and_withdrawal_undoes(small_app) -> None:  # type: ignore[no-untyped-def]
     user = new_user()
     await small_app.feedback.record(user, TOY_STORY, "rating", 4.0, "slash")

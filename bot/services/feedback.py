@@ -1,15 +1,19 @@
 """Recording feedback: `/rate`, buttons, DM reactions, the shell and imports of one rating.
 
-A feedback on the common path (a new member's too) takes two round trips: read the member's state
-and current rating (no lock), work out the online update, then one statement, its own transaction,
-that appends the event, writes the current rating and stores the new state only if the state is
-still the version read. Otherwise (a state from another model to re-base, a member with imported
-ratings but no state row, a write that came between, a dedupe key that arrived meanwhile) the
-feedback goes the locked way: one transaction that locks the member's state row (concurrent
-feedback for a member serialises there), then the same statement. Fewer round trips because each
-costs wake-ups of our process and of a database backend, which on a mostly idle machine weigh
-about as much as the statements (README, "Thirteenth session"). The reply is sent only after the
-commit, so a member is never told a rating was saved when it was not.
+A feedback on the common path takes one round trip: it is planned (the online update worked out) from
+what this process remembers of the member, the state row it last wrote for them and their feedback on
+the films it wrote (`bot/services/state_cache.py`), or as a new member's first when it remembers
+nothing; then one statement, its own transaction, appends the event, writes the current rating and
+stores the new state only if the plan still holds (the state is still that version, the film's current
+feedback still what the plan assumed). When it does not (another process wrote, a film rated before
+this process remembered the member), the same statement returns what a new plan needs, read in its own
+snapshot, and the plan is written once more: two round trips. Otherwise (a state from another model to
+re-base, a member with imported ratings but no state row, a write that came between again, a dedupe
+key that arrived meanwhile) the feedback goes the locked way: one transaction that locks the member's
+state row (concurrent feedback for a member serialises there), then the same statement. Fewer round
+trips because each costs wake-ups of our process and of a database backend, which on a mostly idle
+machine weigh about as much as the statements (README, "Thirteenth session"). The reply is sent only
+after the commit, so a member is never told a rating was saved when it was not.
 """
 from __future__ import annotations
 
@@ -185,7 +189,7 @@ class FeedbackService:
                     await also(conn)
         except (DatabaseUnavailable, asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
             raise NotSaved(f"your {len(items)} feedbacks were not saved (database unavailable); nothing changed") from exc
-        self.cache.invalidate(user_id)
+        self.cache.drop(user_id)  # the batch's films are not remembered one by one
         self.member_index.poke()
         for result in results:
             if not result.duplicate:
@@ -202,8 +206,10 @@ class FeedbackService:
             if result is None:
                 async with conn.transaction():
                     locked, previous = await repo.lock_state_and_rating(conn, user_id, movie_id)
-                    result, _row = await self._apply(conn, dict(locked), user_id, movie_id, title, kind, rating,
-                                                     source, dedupe_key, unless_same, withdraw_kind, previous)
+                    result, row = await self._apply(conn, dict(locked), user_id, movie_id, title, kind, rating,
+                                                    source, dedupe_key, unless_same, withdraw_kind, previous)
+                if not result.duplicate:
+                    self.cache.written.remember(user_id, row, movie_id, (kind, rating) if kind else None)
         if not result.duplicate:
             self.cache.invalidate(user_id)
             self.member_index.poke()
@@ -213,30 +219,56 @@ class FeedbackService:
     async def _write_unlocked(self, conn: asyncpg.Connection, user_id: int, movie_id: int, title: str,
                               kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
                               unless_same: bool, withdraw_kind: str | None) -> FeedbackResult | None:
-        """The common path in two round trips and no lock; None when it cannot say (the caller then takes
-        the locked path): a state to re-base, a member with feedback but no state row, or a state that
-        changed after it was read."""
-        read = await repo.state_and_rating(conn, user_id, movie_id, dedupe_key)
-        new_member = read["user_id"] is None
-        if new_member and read["has_feedback"]:
-            return None
-        row = NEW_MEMBER if new_member else dict(read)
-        previous = (read["current_kind"], read["current_rating"]) if read["current_kind"] is not None else None
-        if read["repeated"] or self._unchanged(kind, rating, previous, unless_same, withdraw_kind):
-            return self._duplicate(row, user_id, movie_id, title, kind, rating, previous)
-        item = self.runtime.catalog.items.get(movie_id)
-        state = None
-        if self.runtime.trainer is not None and item is not None:
-            state = self._state_from_row(row) if not new_member else UserState.empty(self.runtime.trainer.dim)
-            if state is None:
+        """The common path, without a lock: planned from what this process remembers of the member (its
+        last write of their state, or none for a member it never wrote: then as a new member), written by
+        one statement that writes only if the plan still holds and otherwise returns what a new plan needs,
+        which is tried once more. One round trip when the memory holds, two when not; None when it cannot
+        say (the caller then takes the locked path): a state to re-base, a member with feedback but no
+        state row, or a state that changed again between the two tries."""
+        read: Any = self._recalled(user_id, movie_id)
+        guessed = True
+        for _try in range(2):
+            new_member = read["user_id"] is None
+            if new_member and read["has_feedback"]:
                 return None
-        write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
-        try:
-            event = await repo.write_feedback(conn, read_version=None if new_member else row["version"],
-                                              loved=write.loved, **write.params)
-        except asyncpg.UniqueViolationError:  # the dedupe key arrived meanwhile: nothing was written
-            return None
-        return write.result if event is not None else None
+            row = NEW_MEMBER if new_member else read
+            previous = (read["current_kind"], read["current_rating"]) if read["current_kind"] is not None else None
+            if read["repeated"] or self._unchanged(kind, rating, previous, unless_same, withdraw_kind):
+                if not guessed:
+                    return self._duplicate(row, user_id, movie_id, title, kind, rating, previous)
+                # "nothing to write" is never answered from memory: read what is stored
+                read, guessed = await repo.state_and_rating(conn, user_id, movie_id, dedupe_key), False
+                continue
+            item = self.runtime.catalog.items.get(movie_id)
+            state = None
+            if self.runtime.trainer is not None and item is not None:
+                state = self._state_from_row(row) if not new_member else UserState.empty(self.runtime.trainer.dim)
+                if state is None:
+                    return None
+            write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
+            try:
+                written = await repo.write_feedback(conn, read_version=None if new_member else row["version"],
+                                                    previous=previous, loved=write.loved, **write.params)
+            except asyncpg.UniqueViolationError:  # the dedupe key arrived meanwhile: nothing was written
+                return None
+            if written["event_id"] is not None:
+                self.cache.written.remember(user_id, write.row, movie_id, (kind, rating) if kind else None)
+                return write.result
+            if not guessed:
+                return None
+            read, guessed = written, False  # plan again from what the statement read
+        return None
+
+    def _recalled(self, user_id: int, movie_id: int) -> dict[str, Any]:
+        """The member as this process last wrote them, in `state_and_rating`'s shape (a member it never
+        wrote: as a new member); a film it did not write for them: assumed unrated (the write checks)."""
+        entry = self.cache.written.get(user_id)
+        if entry is None or entry.row["model_version"] != self.runtime.version:
+            return {"user_id": None, "has_feedback": False, "current_kind": None, "current_rating": None,
+                    "repeated": False}
+        kind, stars = entry.current.get(movie_id, (None, None))
+        return dict(entry.row, user_id=user_id, has_feedback=None, current_kind=kind, current_rating=stars,
+                    repeated=False)
 
     async def _apply(self, conn: asyncpg.Connection, row: dict[str, Any], user_id: int, movie_id: int, title: str,
                      kind: str | None, rating: float | None, source: str, dedupe_key: str | None,
@@ -258,7 +290,9 @@ class FeedbackService:
             if state is None:  # new user, or state from another model: rebuild from current feedback first
                 state = await self._rebase(conn, user_id)
         write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
-        if await repo.write_feedback(conn, read_version=row["version"], loved=write.loved, **write.params) is None:
+        written = await repo.write_feedback(conn, read_version=row["version"], previous=previous, loved=write.loved,
+                                            **write.params)
+        if written["event_id"] is None:
             # under the lock only a repeated event (gateway re-send, double click) writes nothing
             return self._duplicate(row, user_id, movie_id, title, kind, rating, previous), row
         return write.result, write.row

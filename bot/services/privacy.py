@@ -31,7 +31,7 @@ class PrivacyService:
             await self.membership.settle(user_id)
         async with self.db.transaction() as conn:
             deleted = await forget_user(conn, user_id)
-        self.cache.invalidate(user_id)
+        self.cache.drop(user_id)
         self.runtime.loved.pop(user_id, None)
         if self.member_search is not None:  # other processes drop them on the `cinesync_loved` notification
             self.member_search.forget(user_id)

@@ -82,6 +82,7 @@ class ProcessSync:
             parts = payload.split()
             if len(parts) == 2 and parts[1] == "forget":
                 self.app.services.member_search.forget(int(parts[0]))
+                self.app.services.feedback.cache.drop(int(parts[0]))
         elif channel == MODEL_CHANNEL:
             task = asyncio.create_task(self._sync_model(f"notified of model {payload}"), name="cinesync-sync-model")
             self._pending.add(task)
