@@ -37,7 +37,7 @@ SELECT u.user_id, u.embedding, u.solver_state, u.rating_count, u.feedback_count,
 -- name: current_rating(user_id, movie_id)^
 SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_id AND movie_id = :movie_id;
 
--- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, previous_kind, previous_rating, loved)^
+-- name: write_feedback(user_id, movie_id, action, rating, kind, source, dedupe_key, embedding, solver_state, rating_count, feedback_count, version, model_version, read_version, previous_kind, previous_rating, loved, deadline)^
 -- One feedback in one statement: the member's new state, the event, the current rating, the watchlist,
 -- the similar-member queue and (:loved not NULL) the announcement of a changed "loved" mark to other
 -- processes on commit (bot/services/sync.py). Written only if what the caller planned from still
@@ -48,7 +48,9 @@ SELECT rating, kind, source, updated_at FROM user_ratings WHERE user_id = :user_
 -- read in the statement's snapshot), so a plan made from this process's memory of the member costs one
 -- round trip when it holds and two when it does not. Under the member's row lock only a repeated dedupe
 -- key writes nothing. A dedupe key that arrives between the check and the insert fails the whole
--- statement (no ON CONFLICT).
+-- statement (no ON CONFLICT). Nothing is written either once :deadline (not NULL) has passed: the
+-- caller stopped waiting then and told the member their feedback was not saved, so a statement held
+-- up on the way must not save it later (``late`` says so).
 WITH seen AS (
     SELECT 1 FROM feedback_events WHERE user_id = :user_id AND dedupe_key = CAST(:dedupe_key AS text)
 ), current AS (
@@ -57,18 +59,20 @@ WITH seen AS (
     SELECT CASE WHEN CAST(:previous_kind AS text) IS NULL THEN NOT EXISTS (SELECT 1 FROM current)
                 ELSE EXISTS (SELECT 1 FROM current WHERE kind = :previous_kind
                                 AND rating IS NOT DISTINCT FROM CAST(:previous_rating AS real)) END AS holds
+), on_time AS (
+    SELECT CAST(:deadline AS timestamptz) IS NULL OR clock_timestamp() < :deadline AS holds
 ), updated AS (
     UPDATE user_embeddings
        SET embedding = :embedding, solver_state = :solver_state, rating_count = :rating_count,
            feedback_count = :feedback_count, version = :version, model_version = :model_version, updated_at = now()
      WHERE user_id = :user_id AND version = :read_version AND NOT EXISTS (SELECT 1 FROM seen)
-       AND (SELECT holds FROM planned)
+       AND (SELECT holds FROM planned) AND (SELECT holds FROM on_time)
     RETURNING user_id
 ), created AS (
     INSERT INTO user_embeddings (user_id, embedding, solver_state, rating_count, feedback_count, version, model_version)
     SELECT :user_id, :embedding, :solver_state, :rating_count, :feedback_count, :version, :model_version
      WHERE CAST(:read_version AS integer) IS NULL AND NOT EXISTS (SELECT 1 FROM seen)
-       AND NOT EXISTS (SELECT 1 FROM user_ratings WHERE user_id = :user_id)
+       AND NOT EXISTS (SELECT 1 FROM user_ratings WHERE user_id = :user_id) AND (SELECT holds FROM on_time)
     ON CONFLICT (user_id) DO NOTHING
     RETURNING user_id
 ), state AS (
@@ -105,7 +109,7 @@ WITH seen AS (
 )
 -- (``announced`` selected so the notification is sent: an unused column's subquery is not evaluated);
 -- the state's large columns only when they are needed (nothing was written)
-SELECT w.event_id, w.announced, u.user_id, u.rating_count, u.feedback_count, u.version, u.model_version,
+SELECT w.event_id, w.announced, NOT (SELECT holds FROM on_time) AS late, u.user_id, u.rating_count, u.feedback_count, u.version, u.model_version,
        CASE WHEN w.event_id IS NULL THEN u.embedding END AS embedding,
        CASE WHEN w.event_id IS NULL THEN u.solver_state END AS solver_state,
        c.rating AS current_rating, c.kind AS current_kind, EXISTS (SELECT 1 FROM seen) AS repeated,

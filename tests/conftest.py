@@ -61,7 +61,7 @@ def create_database(server, name: str | None = None) -> str:  # type: ignore[no-
 
 async def open_test_database(dsn: str, settings: Settings) -> Database:
     pool = await create_pool(dsn, settings)
-    return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout)
+    return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout, command_timeout=settings.db_command_timeout)
 
 
 async def migrated_database(server, settings: Settings) -> Database:  # type: ignore[no-untyped-def]

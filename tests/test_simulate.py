@@ -1,9 +1,12 @@
 """`cinesync simulate`: a short run through the services and the gateway stand-in, and its audit."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from bot.services import member_search as member_search_module
+from bot.services.arrivals import STARTUP, deliver_arrivals, poisson_offsets
 from bot.services.simulate import SIM_MEMBER_BASE, _audit, run_simulation
 
 
@@ -56,6 +59,19 @@ async def test_open_loop_arrivals_do_not_wait_for_another_members_operation(smal
     assert all(figure["errors"] == 0 for figure in report.operations.values()), report.operations
     assert report.audit.passed, report.audit  # a member's own operations still ran in arrival order
     assert f"at most {report.most_in_flight} under way at once" in report.render()
+    assert 0 <= report.start_lag["p50_ms"] <= report.start_lag["p99_ms"] and "from arrival to" in report.render()
+
+
+async def test_arrivals_come_from_the_writer_process_once_each_in_order_and_never_early() -> None:
+    offsets = poisson_offsets(200.0, 1.0, seed=3)
+    assert 150 <= len(offsets) <= 250 and np.all(np.diff(offsets) >= 0) and offsets[-1] < 1.0
+    begun = time.perf_counter()
+    came: list[tuple[int, float, float]] = []
+    await deliver_arrivals(offsets, lambda k, due: came.append((k, due, time.perf_counter())))
+    assert [k for k, _due, _at in came] == list(range(len(offsets)))
+    assert all(at >= due for _k, due, at in came)  # woken at the arrival's time, not before
+    assert abs(came[0][1] - (begun + STARTUP + offsets[0])) < 0.05  # due times are offsets from one start
+    assert np.allclose(np.diff([due for _k, due, _at in came]), np.diff(offsets))
 
 
 async def test_the_audit_reports_a_member_the_in_process_copy_shows_otherwise(small_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]

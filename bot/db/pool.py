@@ -77,6 +77,7 @@ class Database:
     dsn: str = field(repr=False)  # holds the password
     acquire_timeout: float
     server: Any = None  # the embedded server handle, if we started one
+    command_timeout: float | None = None  # the pool's: how long a request waits for one statement
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
@@ -153,7 +154,8 @@ async def open_database(settings: Settings, *, dsn: str | None = None) -> Databa
         pool = await create_pool(dsn, settings)
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot open the database: {exc}") from exc
-    return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout, server=server)
+    return Database(pool=pool, dsn=dsn, acquire_timeout=settings.db_acquire_timeout, server=server,
+                    command_timeout=settings.db_command_timeout)
 
 
 def as_array(value: Any) -> np.ndarray:

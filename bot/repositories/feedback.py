@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import numpy as np
@@ -44,13 +45,14 @@ async def write_feedback(conn: asyncpg.Connection, *, user_id: int, movie_id: in
                          kind: str, source: str, dedupe_key: str | None, embedding: np.ndarray, solver_state: bytes | None,
                          rating_count: int, feedback_count: int, version: int, model_version: str | None,
                          read_version: int | None, previous: tuple[str, float | None] | None,
-                         loved: bool | None) -> asyncpg.Record:
+                         loved: bool | None, deadline: datetime | None = None) -> asyncpg.Record:
     """Event, current rating, new state (``version``) and, when ``loved`` is not None, the "loved" mark
     announced to every listening process on commit, in one statement, written only while the plan holds:
     the state is still ``read_version`` (None: no state row and no feedback yet), the member's current
     (kind, stars) on the movie is still ``previous`` (None: none) and the dedupe key is unseen.
     ``event_id`` is None when nothing was written; the row then also holds what `state_and_rating`
-    returns, read in the same snapshot (``embedding`` and ``solver_state`` only then). Outside a
+    returns, read in the same snapshot (``embedding`` and ``solver_state`` only then). Nothing is
+    written once ``deadline`` has passed by the database's clock (``late``). Outside a
     transaction the statement commits by itself; a dedupe key inserted by another writer between its
     check and its insert raises asyncpg.UniqueViolationError, nothing written."""
     previous_kind, previous_rating = previous if previous is not None else (None, None)
@@ -58,7 +60,7 @@ async def write_feedback(conn: asyncpg.Connection, *, user_id: int, movie_id: in
         conn, user_id=user_id, movie_id=movie_id, action=action, rating=rating, kind=kind, source=source,
         dedupe_key=dedupe_key, embedding=embedding, solver_state=solver_state, rating_count=rating_count,
         feedback_count=feedback_count, version=version, model_version=model_version, read_version=read_version,
-        previous_kind=previous_kind, previous_rating=previous_rating, loved=loved)
+        previous_kind=previous_kind, previous_rating=previous_rating, loved=loved, deadline=deadline)
     assert row is not None  # the statement selects from one row of its own
     return row
 

@@ -18,6 +18,7 @@ after the commit, so a member is never told a rating was saved when it was not.
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta, timezone
 
 import logging
 from dataclasses import dataclass
@@ -226,7 +227,7 @@ class FeedbackService:
         say (the caller then takes the locked path): a state to re-base, a member with feedback but no
         state row, or a state that changed again between the two tries."""
         read: Any = self._recalled(user_id, movie_id)
-        guessed = True
+        guessed, deadline = True, self._deadline()
         for _try in range(2):
             new_member = read["user_id"] is None
             if new_member and read["has_feedback"]:
@@ -248,9 +249,12 @@ class FeedbackService:
             write = self._plan(row, state, item, user_id, movie_id, title, kind, rating, source, dedupe_key, previous)
             try:
                 written = await repo.write_feedback(conn, read_version=None if new_member else row["version"],
-                                                    previous=previous, loved=write.loved, **write.params)
+                                                    previous=previous, loved=write.loved, deadline=deadline,
+                                                    **write.params)
             except asyncpg.UniqueViolationError:  # the dedupe key arrived meanwhile: nothing was written
                 return None
+            if written["late"]:
+                raise DatabaseUnavailable("the database took the statement only after the command timeout; nothing was written")
             if written["event_id"] is not None:
                 self.cache.written.remember(user_id, write.row, movie_id, (kind, rating) if kind else None)
                 return write.result
@@ -258,6 +262,14 @@ class FeedbackService:
                 return None
             read, guessed = written, False  # plan again from what the statement read
         return None
+
+    def _deadline(self) -> datetime | None:
+        """When the write must have begun: the request stops waiting after the command timeout and then
+        tells the member their feedback was not saved. A second short of it, as clocks differ a little."""
+        timeout = self.db.command_timeout
+        if timeout is None:
+            return None
+        return datetime.now(timezone.utc) + timedelta(seconds=max(timeout - min(1.0, timeout / 4), 0.0))
 
     def _recalled(self, user_id: int, movie_id: int) -> dict[str, Any]:
         """The member as this process last wrote them, in `state_and_rating`'s shape (a member it never
