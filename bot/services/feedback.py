@@ -13,7 +13,9 @@ key that arrived meanwhile) the feedback goes the locked way: one transaction th
 state row (concurrent feedback for a member serialises there), then the same statement. Fewer round
 trips because each costs wake-ups of our process and of a database backend, which on a mostly idle
 machine weigh about as much as the statements (README, "Thirteenth session"). The reply is sent only
-after the commit, so a member is never told a rating was saved when it was not.
+after the commit, so a member is never told a rating was saved when it was not; and the write carries
+the request's deadline, so a statement held up on the way cannot save what the member was already
+told was not saved.
 """
 from __future__ import annotations
 
