@@ -100,7 +100,7 @@ WITH seen AS (
 ), queued AS (  -- the similar-member index follows after the reply (migration 0015)
     INSERT INTO member_index_queue (user_id) SELECT :user_id FROM event
     RETURNING 1
-), announced AS (  -- as announce_loved, on commit
+), announced AS (  -- delivered to every listening process on commit (bot/services/sync.py)
     SELECT pg_notify('cinesync_loved', CAST(:user_id AS bigint)::text || ' ' || CAST(:movie_id AS integer)::text || ' '
                      || CASE WHEN CAST(:loved AS boolean) THEN '1' ELSE '0' END)
       FROM event WHERE CAST(:loved AS boolean) IS NOT NULL
